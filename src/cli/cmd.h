@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * tdpsim subcommands.
+ *
+ * Adding a subcommand:
+ *  1. write src/cli/cmd_<name>.c defining int cmd_<name>(int argc, char **argv)
+ *     (argv[0] is the command name; parse with getopt_long, answer -h/--help
+ *     by printing the table's usage via cmd_usage());
+ *  2. declare it below and add a row to commands[] in src/cli/main.c, with a
+ *     one-line summary and the full usage text;
+ *  3. add a test (tests/test_cli.c checks every row answers -h with exit 0);
+ *  4. document it in README.md.
+ * The glob in CMakeLists.txt picks the new file up; nothing else to edit.
+ *
+ * Exit status convention: 0 success, 1 a comparison/verdict failed (e.g.
+ * outcomes differ), 2 bad usage or bad input.
+ */
+#ifndef TDPSIM_CLI_CMD_H
+#define TDPSIM_CLI_CMD_H
+
+#include <stdio.h>
+
+struct tdp_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;	/* one line, shown by 'tdpsim help' */
+	const char *usage;	/* full help, shown by 'tdpsim help CMD' / -h */
+};
+
+#define EXIT_DIFF  1
+#define EXIT_USAGE 2
+
+/* Print the usage text of command @name to @fp. */
+void cmd_usage(const char *name, FILE *fp);
+/* Report a usage error for @name ("tdpsim NAME: MSG" + hint), return 2. */
+int cmd_usage_error(const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+int cmd_convert(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif /* TDPSIM_CLI_CMD_H */

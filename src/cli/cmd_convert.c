@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* tdpsim convert: placeholder until the trace module lands. */
+#include <tdpsim/errors.h>
+#include <tdpsim/util.h>
+
+#include "cmd.h"
+
+int cmd_convert(int argc, char **argv)
+{
+	return tdp_error(TDP_E_UNSUPP, "'convert' is not implemented yet") ? EXIT_USAGE : 0;
+}

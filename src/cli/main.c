@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tdpsim CLI entry point: one dispatch table that also holds the help text.
+ * 'tdpsim CMD --help' and 'tdpsim help CMD' print the same row.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/util.h>
+
+#include "cmd.h"
+
+static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+
+static const struct tdp_cmd commands[] = {
+	{ "convert", cmd_convert, "convert a trace between text and binary forms",
+	  "usage: tdpsim convert [--format text|zst|pcap] [--level N] IN OUT\n"
+	  "\n"
+	  "Convert IN (text, .pcap or .zst; detected by content) to OUT. The\n"
+	  "output form follows OUT's name (.txt text, .pcap plain pcap, anything\n"
+	  "else zstd-compressed pcap) unless --format is given. '-' is stdout\n"
+	  "(text only). OUT is written to a temporary name and renamed on success.\n"
+	  "\n"
+	  "  -f, --format FMT   text, pcap or zst\n"
+	  "  -l, --level N      zstd level (1..19, default 3)\n"
+	  "  -h, --help         this text\n" },
+	{ "dump", cmd_dump, "print a trace in text form",
+	  "usage: tdpsim dump [--limit N] TRACE\n"
+	  "\n"
+	  "Print TRACE (any form) as text per docs/trace-text.md to stdout.\n"
+	  "\n"
+	  "  -n, --limit N      stop after N events\n"
+	  "  -h, --help         this text\n" },
+	{ "info", cmd_info, "summarize a trace: config, counts, time span, sizes",
+	  "usage: tdpsim info [--json] TRACE\n"
+	  "\n"
+	  "Print TRACE's header and config, event counts by kind, time span,\n"
+	  "compressed and raw size, bytes per event.\n"
+	  "\n"
+	  "  -j, --json         machine-readable output\n"
+	  "  -h, --help         this text\n" },
+	{ "help", cmd_help, "show help for tdpsim or a command",
+	  "usage: tdpsim help [CMD]\n" },
+	{ "version", cmd_version, "print the version",
+	  "usage: tdpsim version\n" },
+};
+
+static const struct tdp_cmd *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+void cmd_usage(const char *name, FILE *fp)
+{
+	const struct tdp_cmd *c = find_cmd(name);
+
+	if (c)
+		fputs(c->usage, fp);
+}
+
+int cmd_usage_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tdpsim %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\ntry 'tdpsim %s --help'\n", name);
+	return EXIT_USAGE;
+}
+
+static void main_usage(FILE *fp)
+{
+	fputs("usage: tdpsim [--version] [--help] COMMAND [ARGS]\n"
+	      "\n"
+	      "Trace-replay simulator of the KVM x86 MMU (shadow paging, TDP,\n"
+	      "nested EPT/NPT, MBEC/GMET).\n"
+	      "\n"
+	      "commands:\n", fp);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\n'tdpsim help COMMAND' or 'tdpsim COMMAND --help' for details.\n",
+	      fp);
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	const struct tdp_cmd *c;
+
+	if (argc < 2) {
+		main_usage(stdout);
+		return 0;
+	}
+	c = find_cmd(argv[1]);
+	if (!c)
+		return cmd_usage_error("help", "unknown command '%s'", argv[1]);
+	fputs(c->usage, stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("tdpsim %s\n", TDPSIM_VERSION);
+	return 0;
+}
+
+/* Like git's run_builtin(): a write error on stdout is a failure. */
+static int finish_stdout(int ret)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		tdp_error(TDP_E_IO, "write error on stdout");
+		return ret ? ret : EXIT_USAGE;
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	const struct tdp_cmd *c;
+	const char *name;
+
+	if (argc < 2) {
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
+		name = "help";
+	else if (!strcmp(name, "--version") || !strcmp(name, "-V"))
+		name = "version";
+	c = find_cmd(name);
+	if (!c) {
+		fprintf(stderr, "tdpsim: unknown command '%s'\n", argv[1]);
+		main_usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* 'tdpsim CMD --help' is 'tdpsim help CMD' */
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(c->usage, stdout);
+			return finish_stdout(0);
+		}
+	}
+	optind = 1;
+	return finish_stdout(c->fn(argc - 1, argv + 1));
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The slice of struct kvm_vcpu / kvm_vcpu_arch that the MMU port reads.
+ * Register state is the *current* context's (L1, or L2 while guest_mode).
+ * Guest memory is L1's guest-physical memory (layout independent, owned by
+ * the simulator); every guest table read or A/D update goes through it.
+ */
+#ifndef TDPSIM_KVM_VCPU_H
+#define TDPSIM_KVM_VCPU_H
+
+#include "mmu-int.h"
+
+struct tdp_gmem;
+struct kvm;
+
+enum kvm_vendor {
+	KVM_VENDOR_INTEL,
+	KVM_VENDOR_AMD,
+};
+
+/* Nested state that L1 programmed for L2 (VMCS12 / VMCB12 fields we use). */
+struct kvm_nested_state {
+	u64 eptp;		/* intel: L1's EPT pointer for L2 */
+	u64 nested_cr3;		/* amd: L1's nested CR3 */
+	u64 misc_ctl;		/* amd: SVM_MISC_ENABLE_NP | _GMET */
+	bool mbec;		/* intel: SECONDARY_EXEC_MODE_BASED_EPT_EXEC */
+	/* L1's own registers, saved at vmenter (VMCB01 save area / VMCS01) */
+	unsigned long l1_cr0, l1_cr3, l1_cr4;
+	u64 l1_efer;
+};
+
+struct kvm_vcpu_arch {
+	unsigned long cr0;
+	unsigned long cr2;
+	unsigned long cr3;
+	unsigned long cr4;
+	u64 efer;
+	u32 pkru;
+	unsigned long rflags;
+	int cpl;
+
+	/* The MMU that faults are handled by (root_mmu or guest_mmu). */
+	struct kvm_mmu *mmu;
+	/* Non-nested MMU for L1. */
+	struct kvm_mmu root_mmu;
+	/* L1 MMU when running nested (shadows L1's EPT/NPT for L2). */
+	struct kvm_mmu guest_mmu;
+	/* Walks L2's page tables; each table GPA goes through guest_mmu. */
+	struct kvm_mmu nested_mmu;
+	/* The MMU that translates GVAs of the current context. */
+	struct kvm_mmu *walk_mmu;
+
+	bool guest_mode;
+	struct kvm_nested_state nested;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	struct tdp_gmem *gmem;
+	enum kvm_vendor vendor;
+	int vcpu_id;
+	/* host capabilities the VM was configured with (config line) */
+	u8 maxphyaddr;
+	bool tdp_enabled;	/* paging=tdp|nested: EPT/NPT used by KVM */
+	bool host_mbec;		/* kvm_intel mbec: KVM runs with MBEC */
+	bool host_gmet;		/* kvm_amd gmet: KVM runs with GMET */
+	struct kvm_vcpu_arch arch;
+};
+
+static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.walk_mmu == &vcpu->arch.nested_mmu;
+}
+
+#endif /* TDPSIM_KVM_VCPU_H */

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Test helpers: spawn the CLI, capture output, scratch files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+static char *slurp_fd(int fd)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+
+	if (!buf)
+		return NULL;
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 2) {
+			char *nb = realloc(buf, cap * 2);
+
+			if (!nb) {
+				free(buf);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+int run_tdpsim(struct run_result *r, const char *const *argv)
+{
+	const char *bin = getenv("TDPSIM_BIN");
+	char outp[] = "/tmp/tdpsim-out-XXXXXX", errp[] = "/tmp/tdpsim-err-XXXXXX";
+	int ofd, efd, status, n = 0;
+	pid_t pid;
+
+	memset(r, 0, sizeof(*r));
+	if (!bin)
+		bin = "build-test/tdpsim";
+	ofd = mkstemp(outp);
+	efd = mkstemp(errp);
+	if (ofd < 0 || efd < 0)
+		return -1;
+	unlink(outp);
+	unlink(errp);
+	while (argv[n])
+		n++;
+	pid = fork();
+	if (pid == 0) {
+		const char **av = calloc(n + 2, sizeof(*av));
+		int nul = open("/dev/null", O_RDONLY);
+
+		av[0] = bin;
+		for (int i = 0; i < n; i++)
+			av[i + 1] = argv[i];
+		dup2(nul, 0);
+		dup2(ofd, 1);
+		dup2(efd, 2);
+		setenv("TDPSIM_NO_PROGRESS", "1", 1);
+		execv(bin, (char *const *)av);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	r->out = slurp_fd(ofd);
+	r->err = slurp_fd(efd);
+	close(ofd);
+	close(efd);
+	return 0;
+}
+
+void run_result_free(struct run_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+const char *test_tmpdir(void)
+{
+	static char dir[64];
+
+	if (!dir[0]) {
+		snprintf(dir, sizeof(dir), "/tmp/tdpsim-test-XXXXXX");
+		if (!mkdtemp(dir))
+			abort();
+	}
+	return dir;
+}
+
+const char *test_path(const char *name)
+{
+	static char bufs[8][512];
+	static int slot;
+	char *b = bufs[slot++ & 7];
+
+	snprintf(b, 512, "%s/%s", test_tmpdir(), name);
+	return b;
+}
+
+int write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (!f)
+		return -1;
+	if (len && fwrite(buf, 1, len, f) != len) {
+		fclose(f);
+		return -1;
+	}
+	return fclose(f) ? -1 : 0;
+}
+
+char *read_file(const char *path, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 1 << 16, len = 0, n;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(cap + 1);
+	while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
+		len += n;
+		if (len == cap) {
+			char *nb = realloc(buf, cap * 2 + 1);
+
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf) {
+		buf[len] = 0;
+		if (lenp)
+			*lenp = len;
+	}
+	return buf;
+}
+
+const char *src_path(const char *rel)
+{
+	static char bufs[4][1024];
+	static int slot;
+	const char *root = getenv("TDPSIM_SRC_DIR");
+	char *b = bufs[slot++ & 3];
+
+	snprintf(b, 1024, "%s/%s", root ? root : ".", rel);
+	return b;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Test helpers: run the tdpsim CLI and capture its output. */
+#ifndef TDPSIM_TEST_RUN_H
+#define TDPSIM_TEST_RUN_H
+
+#include <stddef.h>
+
+struct run_result {
+	int status;		/* exit status, or 128+signal */
+	char *out;		/* captured stdout (NUL-terminated, malloc'd) */
+	char *err;		/* captured stderr */
+};
+
+/*
+ * run_tdpsim() - run $TDPSIM_BIN with the NULL-terminated argv (argv[0] is
+ * the first argument after the program name); stdin is /dev/null.
+ */
+int run_tdpsim(struct run_result *r, const char *const *argv);
+void run_result_free(struct run_result *r);
+
+/* Path of a fresh scratch directory for this test process (created once). */
+const char *test_tmpdir(void);
+/* test_tmpdir()/name, in a static buffer rotated over 8 slots. */
+const char *test_path(const char *name);
+/* Write @len bytes to @path; returns 0 or -1. */
+int write_file(const char *path, const void *buf, size_t len);
+/* Read a whole file (malloc'd, NUL-terminated); NULL on error. */
+char *read_file(const char *path, size_t *len);
+/* Path relative to the source tree ($TDPSIM_SRC_DIR), static buffer. */
+const char *src_path(const char *rel);
+
+#endif

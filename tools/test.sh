@@ -1,0 +1,15 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The whole test suite: install missing packages, build with ASan+UBSan in
+# build-test/, run every Criterion suite through ctest.  This is README
+# command (2) and what .ci/run calls.
+set -eu
+cd "$(dirname "$0")/.."
+
+tools/install-deps.sh
+cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DTDPSIM_SANITIZE=ON \
+	-DTDPSIM_WERROR=ON -DTDPSIM_BENCH=OFF >/dev/null
+cmake --build build-test -j"$(nproc)"
+cd build-test
+ctest --output-on-failure -j"$(nproc)" "$@"
