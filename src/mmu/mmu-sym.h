@@ -35,6 +35,7 @@
 #define kvm_init_shadow_ept_mmu		KVM_SYM(kvm_init_shadow_ept_mmu)
 #define kvm_init_shadow_npt_mmu		KVM_SYM(kvm_init_shadow_npt_mmu)
 #define kvm_mmu_layout_name		KVM_SYM(kvm_mmu_layout_name)
+#define kvm_mmu_get_tdp_level		KVM_SYM(kvm_mmu_get_tdp_level)
 
 /* guest walker (walk.c, paging_tmpl instantiations) */
 #define paging64_gva_to_gpa		KVM_SYM(paging64_gva_to_gpa)
