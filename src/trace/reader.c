@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Trace reader: detect the form by content, then hand out events in
+ * batches decoded into an array the reader owns.
+ *
+ * Binary path: the pcap framing is parsed here from the (decompressed)
+ * FILE rather than by libpcap, which costs ~40-50 ns per record in
+ * pcap_next_ex (see docs/trace-format.md); the files stay standard pcap
+ * that libpcap and tshark read (tests/test_trace.c checks libpcap).
+ *
+ * Invariants:
+ *  - Every event handed out passed the same checks as the text parser
+ *    (ranges, vendor keys, vcpu < vcpus), so consumers need not re-check.
+ *  - Errors are sticky: after one, next() keeps returning it.
+ *  - A binary trace is complete only with its trailer, whose count matches.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <tdpsim/errors.h>
+
+#include "trace-int.h"
+
+struct tdp_trace {
+	const char *name;	/* for messages: the path, or "<stdin>" */
+	enum tdp_trace_form form;
+	FILE *fp;		/* what we read: the file or the zstd cookie */
+	bool is_stdin;
+	struct tdp_config cfg;
+	char producer[256];
+	int error;		/* sticky TDP_E_* */
+	bool done;
+	uint64_t file_size;	/* st_size, 0 for pipes */
+	uint64_t raw_bytes;	/* bytes of the decoded stream consumed */
+
+	/* text */
+	char *line;
+	size_t linecap;
+	uint64_t lineno;
+	uint64_t ev_line[TDP_TRACE_BATCH];
+
+	/* binary */
+	uint8_t *rec;		/* TDP_RECORD_MAX + TDP_DECODE_SLACK bytes */
+	uint64_t recno;		/* index of the record in rec (0 = header) */
+	uint64_t nrec;		/* records started so far */
+	uint64_t rec_off;	/* its offset in the pcap stream */
+	uint64_t offset;	/* bytes of the pcap stream read so far */
+	const uint8_t *pos, *end;
+	uint32_t left;		/* events not yet decoded in this block */
+	uint64_t events;	/* events decoded so far */
+	struct tdp_codec_state st;
+	uint64_t forbid;	/* keys of the other vendor */
+	uint64_t req[TDP_EV__COUNT];	/* required keys per kind, this vendor */
+
+	/* hand-out */
+	struct tdp_event batch[TDP_TRACE_BATCH];
+	unsigned int bi, bn;
+
+	char err[TDP_ERRBUF_SIZE];
+	char zerr[256];		/* set by the zstd cookie */
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(tdp_trace_t *t, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->error)
+		return t->error;
+	n = snprintf(t->err, sizeof(t->err), "%s: ", t->name);
+	va_start(ap, fmt);
+	vsnprintf(t->err + n, sizeof(t->err) - n, fmt, ap);
+	va_end(ap);
+	t->error = err;
+	return err;
+}
+
+/* "FILE: record N, offset X: why" */
+#define fail_rec(t, err, fmt, ...)						\
+	fail(t, err, "record %llu, offset %llu: " fmt,				\
+	     (unsigned long long)(t)->recno, (unsigned long long)(t)->rec_off, ##__VA_ARGS__)
+/* "FILE:LINE: why" */
+#define fail_line(t, err, fmt, ...)						\
+	fail(t, err, "%llu: " fmt, (unsigned long long)(t)->lineno, ##__VA_ARGS__)
+
+/* A read error from the cookie carries its own message. */
+static int fail_stream(tdp_trace_t *t, const char *what)
+{
+	if (t->zerr[0])
+		return fail_rec(t, TDP_E_ZSTD, "%s", t->zerr);
+	if (ferror(t->fp))
+		return fail_rec(t, TDP_E_IO, "read error: %s", strerror(errno));
+	return fail_rec(t, TDP_E_TRUNC, "%s", what);
+}
+
+static void compute_masks(tdp_trace_t *t)
+{
+	const struct tdp_config *cfg = &t->cfg;
+
+	t->forbid = 0;
+	memset(t->req, 0, sizeof(t->req));
+	for (unsigned int i = 0; i < TDP_KEY__COUNT; i++) {
+		const struct tdp_key *k = &tdp_keys[i];
+		bool wrong = ((k->flags & TDP_KF_INTEL) && cfg->vendor != TDP_VENDOR_INTEL) ||
+			     ((k->flags & TDP_KF_AMD) && cfg->vendor != TDP_VENDOR_AMD);
+
+		if (wrong)
+			t->forbid |= 1ull << i;
+		else if (k->flags & TDP_KF_REQ)
+			t->req[k->kind] |= 1ull << i;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* text */
+
+/* Next non-blank line with its comment cut; NULL at EOF (or error set). */
+static char *text_line(tdp_trace_t *t)
+{
+	ssize_t n;
+
+	while ((n = getline(&t->line, &t->linecap, t->fp)) >= 0) {
+		char *s = t->line, *hash;
+
+		t->lineno++;
+		t->raw_bytes += n;
+		if (memchr(s, 0, n)) {
+			fail_line(t, TDP_E_FORMAT, "NUL byte in line");
+			return NULL;
+		}
+		hash = strchr(s, '#');
+		if (hash)
+			*hash = 0;
+		s += strspn(s, " \t\r\n");
+		if (*s)
+			return s;
+	}
+	if (ferror(t->fp))
+		fail(t, TDP_E_IO, "read error: %s", strerror(errno));
+	return NULL;
+}
+
+static int text_open(tdp_trace_t *t)
+{
+	char why[256], *s, *save = NULL, *w, *ver, *extra;
+	int ret;
+
+	s = text_line(t);
+	if (!s)
+		return t->error ? t->error : fail(t, TDP_E_FORMAT, "missing 'tdpsim-trace 1' header");
+	w = strtok_r(s, " \t\r\n", &save);
+	ver = strtok_r(NULL, " \t\r\n", &save);
+	extra = strtok_r(NULL, " \t\r\n", &save);
+	if (strcmp(w, "tdpsim-trace") || !ver)
+		return fail_line(t, TDP_E_FORMAT, "expected 'tdpsim-trace 1' header");
+	if (strcmp(ver, "1"))
+		return fail_line(t, TDP_E_VERSION, "unsupported trace version '%s'", ver);
+	if (extra)
+		return fail_line(t, TDP_E_FORMAT, "trailing garbage '%s' after header", extra);
+
+	s = text_line(t);
+	if (!s)
+		return t->error ? t->error : fail_line(t, TDP_E_FORMAT, "missing config line");
+	w = strtok_r(s, " \t\r\n", &save);
+	if (strcmp(w, "config"))
+		return fail_line(t, TDP_E_CONFIG, "'%s' before the config line", w);
+	ret = tdp_config_parse(&t->cfg, save ? save : "", why, sizeof(why));
+	if (ret)
+		return fail_line(t, ret, "%s", why);
+	return 0;
+}
+
+static int text_batch(tdp_trace_t *t)
+{
+	char why[256];
+	unsigned int n = 0;
+
+	while (n < TDP_TRACE_BATCH) {
+		char *s = text_line(t), *end;
+		int ret;
+
+		if (!s)
+			break;
+		end = s + strcspn(s, " \t\r\n");
+		if (end - s == 6 && !memcmp(s, "config", 6))
+			return fail_line(t, TDP_E_CONFIG, "second config line");
+		ret = tdp_event_parse(&t->batch[n], s, &t->cfg, why, sizeof(why));
+		if (ret)
+			return fail_line(t, ret, "%s", why);
+		t->ev_line[n++] = t->lineno;
+	}
+	if (t->error)
+		return t->error;
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* binary */
+
+/* Read the next pcap record into t->rec.  Return: its length, 0 at EOF, or TDP_E_*. */
+static int read_record(tdp_trace_t *t, uint32_t *tag)
+{
+	uint8_t hdr[16];
+	uint32_t caplen, len;
+	size_t got;
+
+	t->recno = t->nrec++;
+	t->rec_off = t->offset;
+	got = fread(hdr, 1, sizeof(hdr), t->fp);
+	if (got == 0 && !ferror(t->fp) && !t->zerr[0])
+		return 0;
+	if (got < sizeof(hdr))
+		return fail_stream(t, "truncated record header");
+	caplen = tdp__get32(hdr + 8);
+	len = tdp__get32(hdr + 12);
+	if (caplen != len)
+		return fail_rec(t, TDP_E_FORMAT, "record cut by snaplen (%u of %u bytes)",
+				caplen, len);
+	if (caplen > TDP_RECORD_MAX)
+		return fail_rec(t, TDP_E_FORMAT, "record length %u exceeds the maximum %u",
+				caplen, TDP_RECORD_MAX);
+	if (caplen < 4)
+		return fail_rec(t, TDP_E_FORMAT, "record length %u too short", caplen);
+	got = fread(t->rec, 1, caplen, t->fp);
+	if (got < caplen)
+		return fail_stream(t, "truncated record");
+	/* decoding may overrun the end by up to TDP_EVENT_MAX_BYTES: zeros */
+	memset(t->rec + caplen, 0, TDP_DECODE_SLACK);
+	t->offset += sizeof(hdr) + caplen;
+	if (t->form == TDP_FORM_PCAP)
+		t->raw_bytes = t->offset;
+	*tag = tdp__get32(t->rec);
+	return caplen;
+}
+
+static int binary_header(tdp_trace_t *t)
+{
+	uint8_t fh[24];
+	uint32_t magic, linktype, tag, version, clen, plen;
+	char why[256], cfgtext[512];
+	int len, ret;
+
+	if (fread(fh, 1, sizeof(fh), t->fp) != sizeof(fh))
+		return t->zerr[0] ? fail(t, TDP_E_ZSTD, "%s", t->zerr)
+				  : fail(t, TDP_E_TRUNC, "truncated pcap file header");
+	magic = tdp__get32(fh);
+	if (magic != TDP_PCAP_MAGIC_NS && magic != TDP_PCAP_MAGIC_US)
+		return fail(t, TDP_E_PCAP, "not a little-endian pcap stream (magic 0x%08x)", magic);
+	if (fh[4] != 2 || fh[5] != 0 || fh[6] != 4 || fh[7] != 0)
+		return fail(t, TDP_E_PCAP, "unsupported pcap version %u.%u",
+			    fh[4] | fh[5] << 8, fh[6] | fh[7] << 8);
+	linktype = tdp__get32(fh + 20) & 0xffff;
+	if (linktype != TDP_LINKTYPE_USER0)
+		return fail(t, TDP_E_LINKTYPE, "pcap link type %u is not USER0 (%u)",
+			    linktype, TDP_LINKTYPE_USER0);
+	t->offset = sizeof(fh);
+
+	len = read_record(t, &tag);
+	if (len < 0)
+		return len;
+	if (len == 0)
+		return fail(t, TDP_E_TRUNC, "no header record");
+	if (tag != TDP_REC_HEADER || len < 28 || memcmp(t->rec + 4, TDP_TRACE_MAGIC, 12))
+		return fail_rec(t, TDP_E_FORMAT, "not a tdpsim trace header");
+	version = tdp__get32(t->rec + 16);
+	if (version != TDP_FORMAT_VERSION)
+		return fail_rec(t, TDP_E_VERSION, "unsupported trace format version %u", version);
+	clen = t->rec[24] | t->rec[25] << 8;
+	plen = t->rec[26] | t->rec[27] << 8;
+	if (28 + clen + plen != (uint32_t)len || clen >= sizeof(cfgtext) ||
+	    plen >= sizeof(t->producer))
+		return fail_rec(t, TDP_E_FORMAT, "bad header lengths (config %u, producer %u)",
+				clen, plen);
+	memcpy(cfgtext, t->rec + 28, clen);
+	cfgtext[clen] = 0;
+	memcpy(t->producer, t->rec + 28 + clen, plen);
+	t->producer[plen] = 0;
+	if (memchr(cfgtext, 0, clen))
+		return fail_rec(t, TDP_E_FORMAT, "NUL byte in config");
+	ret = tdp_config_parse(&t->cfg, cfgtext, why, sizeof(why));
+	if (ret)
+		return fail_rec(t, ret, "config: %s", why);
+	return 0;
+}
+
+/* Cross-key checks that the decoder's per-key range checks cannot do. */
+static int check_decoded(tdp_trace_t *t, const struct tdp_event *ev)
+{
+	char why[256];
+	int ret;
+
+	if (__builtin_expect(ev->vcpu < t->cfg.vcpus &&
+			     !(ev->present & t->forbid) &&
+			     (ev->present & t->req[ev->kind]) == t->req[ev->kind] &&
+			     ev->kind != TDP_EV_WRITE && ev->kind != TDP_EV_MARK &&
+			     ev->kind != TDP_EV_VMENTER && ev->kind != TDP_EV_VMEXIT &&
+			     ev->kind != TDP_EV_INVEPT, 1))
+		return 0;
+	ret = tdp_event_check(ev, &t->cfg, why, sizeof(why));
+	if (ret)
+		return fail_rec(t, ret, "event %llu: %s", (unsigned long long)t->events, why);
+	return 0;
+}
+
+static int binary_batch(tdp_trace_t *t)
+{
+	unsigned int n = 0;
+
+	while (!t->left) {
+		uint32_t tag;
+		int len = read_record(t, &tag);
+
+		if (len < 0)
+			return len;
+		if (len == 0)
+			return fail(t, TDP_E_TRUNC, "missing trailer record after %llu events "
+				    "(truncated trace?)", (unsigned long long)t->events);
+		if (tag == TDP_REC_TRAILER) {
+			uint64_t count;
+
+			if (len != 16)
+				return fail_rec(t, TDP_E_FORMAT, "bad trailer length %d", len);
+			count = tdp__get64(t->rec + 8);
+			if (count != t->events)
+				return fail_rec(t, TDP_E_FORMAT, "trailer counts %llu events, "
+						"read %llu", (unsigned long long)count,
+						(unsigned long long)t->events);
+			if (read_record(t, &tag) != 0)
+				return t->error ? t->error :
+				       fail_rec(t, TDP_E_FORMAT, "record after the trailer");
+			t->done = true;
+			return 0;
+		}
+		if (tag != TDP_REC_BLOCK)
+			return fail_rec(t, TDP_E_FORMAT, "unknown record type 0x%08x", tag);
+		if (len < (int)TDP_BLOCK_HDR)
+			return fail_rec(t, TDP_E_FORMAT, "block record too short");
+		t->left = tdp__get32(t->rec + 4);
+		/* every event takes at least 2 bytes (kind, key mask) */
+		if (!t->left || t->left > (len - TDP_BLOCK_HDR) / 2)
+			return fail_rec(t, TDP_E_FORMAT, "block of %u events does not fit "
+					"%d bytes", t->left, len);
+		t->pos = t->rec + TDP_BLOCK_HDR;
+		t->end = t->rec + len;
+		memset(&t->st, 0, sizeof(t->st));
+	}
+	while (n < TDP_TRACE_BATCH && t->left) {
+		const char *why = NULL;
+		const uint8_t *p = tdp__decode_event(t->pos, &t->batch[n], &t->st, &why);
+
+		if (__builtin_expect(!p, 0))
+			return fail_rec(t, TDP_E_FORMAT, "event %llu at byte %ld: %s",
+					(unsigned long long)t->events, (long)(t->pos - t->rec), why);
+		if (__builtin_expect(p > t->end, 0))
+			return fail_rec(t, TDP_E_FORMAT, "event %llu overruns the record",
+					(unsigned long long)t->events);
+		if (check_decoded(t, &t->batch[n]))
+			return t->error;
+		t->pos = p;
+		t->left--;
+		t->events++;
+		n++;
+	}
+	if (!t->left && t->pos != t->end)
+		return fail_rec(t, TDP_E_FORMAT, "%ld stray bytes after the last event",
+				(long)(t->end - t->pos));
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* API */
+
+int tdp_trace_next_batch(tdp_trace_t *t, const struct tdp_event **evs)
+{
+	int n;
+
+	if (t->error)
+		return t->error;
+	if (t->done)
+		return 0;
+	n = t->form == TDP_FORM_TEXT ? text_batch(t) : binary_batch(t);
+	if (n <= 0) {
+		if (!n)
+			t->done = true;
+		return n;
+	}
+	t->bi = n;
+	t->bn = n;
+	*evs = t->batch;
+	return n;
+}
+
+int tdp_trace_next(tdp_trace_t *t, const struct tdp_event **ev)
+{
+	const struct tdp_event *evs;
+
+	if (t->bi < t->bn) {
+		*ev = &t->batch[t->bi++];
+		return 1;
+	}
+	t->bn = 0;
+	t->bi = 0;
+	if (t->error)
+		return t->error;
+	if (t->done)
+		return 0;
+	{
+		int n = t->form == TDP_FORM_TEXT ? text_batch(t) : binary_batch(t);
+
+		if (n <= 0) {
+			/* binary_batch() returns 0 only after the trailer */
+			if (!n)
+				t->done = true;
+			return n;
+		}
+		t->bn = n;
+	}
+	evs = t->batch;
+	*ev = &evs[0];
+	t->bi = 1;
+	return 1;
+}
+
+int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SIZE])
+{
+	tdp_trace_t *t;
+	uint8_t m[4];
+	struct stat st;
+	size_t got;
+	int ret;
+
+	*tp = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "%s: out of memory", path);
+		return TDP_E_NOMEM;
+	}
+	t->is_stdin = !strcmp(path, "-");
+	t->name = t->is_stdin ? "<stdin>" : path;
+	if (t->is_stdin) {
+		t->fp = stdin;
+	} else {
+		t->fp = fopen(path, "rb");
+		if (!t->fp) {
+			ret = fail(t, TDP_E_IO, "cannot open: %s", strerror(errno));
+			goto out_free;
+		}
+	}
+	if (fstat(fileno(t->fp), &st)) {
+		ret = fail(t, TDP_E_IO, "cannot stat: %s", strerror(errno));
+		goto out_close;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		ret = fail(t, TDP_E_IO, "is a directory");
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode))
+		t->file_size = st.st_size;
+
+	got = fread(m, 1, sizeof(m), t->fp);
+	if (got == 0) {
+		ret = ferror(t->fp) ? fail(t, TDP_E_IO, "read error: %s", strerror(errno))
+				    : fail(t, TDP_E_TRUNC, "empty file");
+		goto out_close;
+	}
+	/* put the magic back: seek when we can, else stdio pushback */
+	if (fseek(t->fp, 0, SEEK_SET)) {
+		clearerr(t->fp);
+		for (size_t i = got; i > 0; i--)
+			ungetc(m[i - 1], t->fp);
+	}
+
+	if (got == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
+		FILE *z = tdp__zstd_reader(t->fp, &t->raw_bytes, t->zerr, sizeof(t->zerr));
+
+		if (!z) {
+			ret = fail(t, TDP_E_NOMEM, "cannot set up zstd decoder");
+			goto out_close;
+		}
+		t->fp = z;
+		t->form = TDP_FORM_ZST;
+	} else if (got == 4 && (tdp__get32(m) == TDP_PCAP_MAGIC_NS ||
+				tdp__get32(m) == TDP_PCAP_MAGIC_US)) {
+		t->form = TDP_FORM_PCAP;
+	} else if (got == 4 && (__builtin_bswap32(tdp__get32(m)) == TDP_PCAP_MAGIC_NS ||
+				__builtin_bswap32(tdp__get32(m)) == TDP_PCAP_MAGIC_US)) {
+		ret = fail(t, TDP_E_PCAP, "big-endian pcap is not supported");
+		goto out_close;
+	} else if (got == 4 && tdp__get32(m) == 0x0a0d0d0a) {
+		ret = fail(t, TDP_E_PCAP, "pcapng is not supported (convert with 'editcap -F pcap')");
+		goto out_close;
+	} else {
+		t->form = TDP_FORM_TEXT;
+	}
+
+	if (t->form == TDP_FORM_TEXT) {
+		ret = text_open(t);
+	} else {
+		t->rec = malloc(TDP_RECORD_MAX + TDP_DECODE_SLACK);
+		ret = t->rec ? binary_header(t) : fail(t, TDP_E_NOMEM, "out of memory");
+	}
+	if (ret)
+		goto out_close;
+	compute_masks(t);
+	*tp = t;
+	return 0;
+
+out_close:
+	if (!t->is_stdin || t->form == TDP_FORM_ZST)
+		fclose(t->fp);
+out_free:
+	snprintf(errbuf, TDP_ERRBUF_SIZE, "%s", t->err);
+	free(t->rec);
+	free(t->line);
+	free(t);
+	return ret;
+}
+
+void tdp_trace_close(tdp_trace_t *t)
+{
+	if (!t)
+		return;
+	if (!t->is_stdin || t->form == TDP_FORM_ZST)
+		fclose(t->fp);
+	free(t->rec);
+	free(t->line);
+	free(t);
+}
+
+const struct tdp_config *tdp_trace_config(const tdp_trace_t *t)
+{
+	return &t->cfg;
+}
+
+enum tdp_trace_form tdp_trace_form(const tdp_trace_t *t)
+{
+	return t->form;
+}
+
+const char *tdp_trace_producer(const tdp_trace_t *t)
+{
+	return t->producer;
+}
+
+const char *tdp_trace_errmsg(const tdp_trace_t *t)
+{
+	return t->err;
+}
+
+uint64_t tdp_trace_position(const tdp_trace_t *t)
+{
+	if (t->form == TDP_FORM_TEXT)
+		return t->bi ? t->ev_line[t->bi - 1] : t->lineno;
+	return t->recno;
+}
+
+uint64_t tdp_trace_file_bytes(const tdp_trace_t *t)
+{
+	return t->file_size;
+}
+
+uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t)
+{
+	return t->raw_bytes;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Trace module internals shared by keys.c, codec.c, reader.c, writer.c and
+ * zio.c.  Nothing outside src/trace (and its tests) includes this.
+ */
+#ifndef TDPSIM_TRACE_INT_H
+#define TDPSIM_TRACE_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tdpsim/trace.h>
+
+/* How a key's value is spelled in text and encoded in a block. */
+enum tdp_key_type {
+	TDP_KT_HEX,	/* number, printed 0x...; 8-byte ones delta-coded */
+	TDP_KT_DEC,	/* number, printed decimal */
+	TDP_KT_VCPU,	/* decimal, must be < config vcpus */
+	TDP_KT_SIZE,	/* 1, 2, 4 or 8 */
+	TDP_KT_OP,	/* r / w / x -> 0 / 1 / 2 */
+	TDP_KT_LABEL,	/* word of 1..TDP_LABEL_MAX non-blank bytes */
+};
+
+#define TDP_KF_REQ	0x1	/* required (on its vendor, for _INTEL/_AMD) */
+#define TDP_KF_INTEL	0x2	/* only with vendor=intel */
+#define TDP_KF_AMD	0x4	/* only with vendor=amd */
+
+struct tdp_key {
+	const char *name;
+	uint16_t offset;	/* into struct tdp_event */
+	uint8_t width;		/* 1, 2, 4, 8 (LABEL: array size) */
+	uint8_t type;		/* enum tdp_key_type */
+	uint8_t flags;		/* TDP_KF_* */
+	uint8_t kind;
+	uint64_t min, max, dflt;
+};
+
+struct tdp_kind {
+	const char *name;
+	uint8_t first;		/* index of its first key in tdp_keys[] */
+	uint8_t nkeys;
+	uint64_t mask;		/* all its key bits */
+};
+
+extern const struct tdp_key tdp_keys[TDP_KEY__COUNT];
+extern struct tdp_kind tdp_kinds[TDP_EV__COUNT];	/* read-only after init */
+
+uint64_t tdp__key_get(const struct tdp_event *ev, const struct tdp_key *k);
+void tdp__key_set(struct tdp_event *ev, const struct tdp_key *k, uint64_t v);
+/* Reset @ev to kind @kind with every key at its default, nothing present. */
+void tdp__event_reset(struct tdp_event *ev, unsigned int kind);
+
+/*
+ * Binary form constants (docs/trace-format.md has the diagrams).
+ * Every record starts with a 4-byte type tag.
+ */
+#define TDP_PCAP_MAGIC_NS	0xa1b23c4du
+#define TDP_PCAP_MAGIC_US	0xa1b2c3d4u
+#define TDP_LINKTYPE_USER0	147
+#define TDP_PCAP_SNAPLEN	262144u		/* libpcap's MAXIMUM_SNAPLEN */
+#define TDP_REC_HEADER		0x52485054u	/* "TPHR" little-endian */
+#define TDP_REC_BLOCK		0x4b4c4254u	/* "TBLK" */
+#define TDP_REC_TRAILER		0x4c525454u	/* "TTRL" */
+#define TDP_TRACE_MAGIC		"tdpsim-trace"	/* 12 bytes in the header */
+#define TDP_FORMAT_VERSION	1
+/*
+ * Encoded events per block record: the writer closes a block once its
+ * payload passes TDP_BLOCK_TARGET; no event encodes to more than
+ * TDP_EVENT_MAX_BYTES, so a block never exceeds TDP_BLOCK_MAX, well under
+ * the 256 KiB libpcap accepts.
+ */
+#define TDP_BLOCK_TARGET	(64u * 1024)
+#define TDP_EVENT_MAX_BYTES	128u
+#define TDP_BLOCK_HDR		12u		/* tag, u32 count, u32 reserved */
+#define TDP_BLOCK_MAX		(TDP_BLOCK_HDR + TDP_BLOCK_TARGET + TDP_EVENT_MAX_BYTES)
+_Static_assert(TDP_BLOCK_MAX < TDP_PCAP_SNAPLEN, "blocks must fit one pcap record");
+/* Largest record the reader accepts (header records carry text). */
+#define TDP_RECORD_MAX		TDP_BLOCK_MAX
+/* Zero bytes kept after a record in memory so decoding may overrun safely. */
+#define TDP_DECODE_SLACK	256u
+
+/* Per-block delta state: the previous value of every 8-byte key, and t. */
+struct tdp_codec_state {
+	uint64_t prev[TDP_KEY__COUNT];
+	uint64_t prev_t;
+};
+
+/* Encode @ev at @p (>= TDP_EVENT_MAX_BYTES free); returns the new end. */
+uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
+			   struct tdp_codec_state *st);
+/*
+ * Decode one event from @p; returns the new position or NULL with @why set.
+ * May read up to TDP_EVENT_MAX_BYTES past the event (the slack); the caller
+ * checks the returned position against the record end.
+ */
+const uint8_t *tdp__decode_event(const uint8_t *p, struct tdp_event *ev,
+				 struct tdp_codec_state *st, const char **why);
+
+/* zstd through stdio: fopencookie streams over @raw, which they own. */
+FILE *tdp__zstd_reader(FILE *raw, uint64_t *raw_bytes, char *errbuf, size_t errlen);
+FILE *tdp__zstd_writer(FILE *raw, int level, char *errbuf, size_t errlen);
+
+static inline void tdp__put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = v >> (8 * i);
+}
+
+static inline uint32_t tdp__get32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline void tdp__put64(uint8_t *p, uint64_t v)
+{
+	tdp__put32(p, v);
+	tdp__put32(p + 4, v >> 32);
+}
+
+static inline uint64_t tdp__get64(const uint8_t *p)
+{
+	return tdp__get32(p) | (uint64_t)tdp__get32(p + 4) << 32;
+}
+
+#endif /* TDPSIM_TRACE_INT_H */
