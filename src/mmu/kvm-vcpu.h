@@ -52,6 +52,11 @@ struct kvm_vcpu_arch {
 
 	bool guest_mode;
 	struct kvm_nested_state nested;
+	/*
+	 * Exit qualification of the EPT violation being handled (hardware
+	 * bits); the pre-series walker keeps its GVA bits 8:7 (walk.c).
+	 */
+	unsigned long exit_qualification;
 };
 
 struct kvm_vcpu {

@@ -48,5 +48,11 @@
 #define kvm_translate_gpa		KVM_SYM(kvm_translate_gpa)
 #define vmx_translate_nested_gpa	KVM_SYM(vmx_translate_nested_gpa)
 #define svm_translate_nested_gpa	KVM_SYM(svm_translate_nested_gpa)
+#define paging64_walk_addr_generic	KVM_SYM(paging64_walk_addr_generic)
+#define paging32_walk_addr_generic	KVM_SYM(paging32_walk_addr_generic)
+#define ept_walk_addr_generic		KVM_SYM(ept_walk_addr_generic)
+#define nested_ept_get_eptp		KVM_SYM(nested_ept_get_eptp)
+#define nested_svm_get_tdp_cr3		KVM_SYM(nested_svm_get_tdp_cr3)
+#define nested_svm_get_tdp_pdptr	KVM_SYM(nested_svm_get_tdp_pdptr)
 
 #endif /* TDPSIM_MMU_SYM_H */
