@@ -335,14 +335,16 @@ int tdp_event_check(const struct tdp_event *ev, const struct tdp_config *cfg,
 	kd = &tdp_kinds[ev->kind];
 	if (ev->present & ~(kd->mask | TDP_PRESENT_T))
 		return WHY(TDP_E_KEY, "key not valid for '%s'", kd->name);
+	/* the other vendor's key first: it explains a missing required one */
+	for (unsigned int i = kd->first; i < kd->first + kd->nkeys; i++)
+		if ((ev->present & (1ull << i)) && key_wrong_vendor(&tdp_keys[i], cfg))
+			return WHY(TDP_E_KEY, "key '%s' of '%s' needs vendor=%s",
+				   tdp_keys[i].name, kd->name, vendor_names[!cfg->vendor]);
 	for (unsigned int i = kd->first; i < kd->first + kd->nkeys; i++) {
 		const struct tdp_key *k = &tdp_keys[i];
 		bool given = ev->present & (1ull << i);
 		uint64_t v;
 
-		if (given && key_wrong_vendor(k, cfg))
-			return WHY(TDP_E_KEY, "key '%s' of '%s' needs vendor=%s", k->name,
-				   kd->name, vendor_names[!cfg->vendor]);
 		if (!given && (k->flags & TDP_KF_REQ) && !key_wrong_vendor(k, cfg))
 			return WHY(TDP_E_KEY, "missing key '%s' for '%s'", k->name, kd->name);
 		if (k->type == TDP_KT_LABEL) {

@@ -63,15 +63,23 @@ struct tdp_trace {
 	char zerr[256];		/* set by the zstd cookie */
 };
 
-__attribute__((format(printf, 3, 4)))
-static int fail(tdp_trace_t *t, int err, const char *fmt, ...)
+/*
+ * Record the first error: "FILE: why", or "FILE:LINE: why" when @line is
+ * non-zero (text traces).
+ */
+__attribute__((format(printf, 4, 5)))
+static int fail_at(tdp_trace_t *t, int err, uint64_t line, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	if (t->error)
 		return t->error;
-	n = snprintf(t->err, sizeof(t->err), "%s: ", t->name);
+	if (line)
+		n = snprintf(t->err, sizeof(t->err), "%s:%llu: ", t->name,
+			     (unsigned long long)line);
+	else
+		n = snprintf(t->err, sizeof(t->err), "%s: ", t->name);
 	va_start(ap, fmt);
 	vsnprintf(t->err + n, sizeof(t->err) - n, fmt, ap);
 	va_end(ap);
@@ -79,13 +87,13 @@ static int fail(tdp_trace_t *t, int err, const char *fmt, ...)
 	return err;
 }
 
+#define fail(t, err, fmt, ...) fail_at(t, err, 0, fmt, ##__VA_ARGS__)
 /* "FILE: record N, offset X: why" */
 #define fail_rec(t, err, fmt, ...)						\
 	fail(t, err, "record %llu, offset %llu: " fmt,				\
 	     (unsigned long long)(t)->recno, (unsigned long long)(t)->rec_off, ##__VA_ARGS__)
 /* "FILE:LINE: why" */
-#define fail_line(t, err, fmt, ...)						\
-	fail(t, err, "%llu: " fmt, (unsigned long long)(t)->lineno, ##__VA_ARGS__)
+#define fail_line(t, err, fmt, ...) fail_at(t, err, (t)->lineno, fmt, ##__VA_ARGS__)
 
 /* A read error from the cookie carries its own message. */
 static int fail_stream(tdp_trace_t *t, const char *what)
@@ -245,7 +253,7 @@ static int binary_header(tdp_trace_t *t)
 	int len, ret;
 
 	if (fread(fh, 1, sizeof(fh), t->fp) != sizeof(fh))
-		return t->zerr[0] ? fail(t, TDP_E_ZSTD, "%s", t->zerr)
+		return t->zerr[0] ? fail(t, TDP_E_ZSTD, "pcap file header: %s", t->zerr)
 				  : fail(t, TDP_E_TRUNC, "truncated pcap file header");
 	magic = tdp__get32(fh);
 	if (magic != TDP_PCAP_MAGIC_NS && magic != TDP_PCAP_MAGIC_US)
@@ -374,6 +382,15 @@ static int binary_batch(tdp_trace_t *t)
 /* ------------------------------------------------------------------ */
 /* API */
 
+/* Text traces start with a word or a comment: no control bytes but blanks. */
+static bool looks_like_text(const uint8_t *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((m[i] < 0x20 && m[i] != '\t' && m[i] != '\n' && m[i] != '\r') || m[i] == 0x7f)
+			return false;
+	return true;
+}
+
 int tdp_trace_next_batch(tdp_trace_t *t, const struct tdp_event **evs)
 {
 	int n;
@@ -446,7 +463,7 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 	} else {
 		t->fp = fopen(path, "rb");
 		if (!t->fp) {
-			ret = fail(t, TDP_E_IO, "cannot open: %s", strerror(errno));
+			ret = fail(t, TDP_E_IO, "cannot open '%s': %s", path, strerror(errno));
 			goto out_free;
 		}
 	}
@@ -492,6 +509,10 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 		goto out_close;
 	} else if (got == 4 && tdp__get32(m) == 0x0a0d0d0a) {
 		ret = fail(t, TDP_E_PCAP, "pcapng is not supported (convert with 'editcap -F pcap')");
+		goto out_close;
+	} else if (!looks_like_text(m, got)) {
+		ret = fail(t, TDP_E_FORMAT, "not a trace (starts with %02x %02x %02x %02x)",
+			   m[0], got > 1 ? m[1] : 0, got > 2 ? m[2] : 0, got > 3 ? m[3] : 0);
 		goto out_close;
 	} else {
 		t->form = TDP_FORM_TEXT;
