@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * A replay report (docs/report-schema.md, version 1) loaded back from JSON:
+ * the fields that 'tdpsim plot' and the report comparison use.
+ *
+ * Deterministic fields (counts) are u64 and exact; timing fields are
+ * doubles.  When the report came out of a comparison with repetitions, its
+ * "spread" sibling (max - min over the repetitions) is loaded into ->spread
+ * with the same field names; fields the spread object lacks are 0.
+ */
+#ifndef TDPSIM_REPORT_H
+#define TDPSIM_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Fields a spread can apply to: the timing measurements. */
+struct tdp_report_timing {
+	double walk_p50, walk_p90, walk_p99, walk_max, walk_mean;
+	double perm_mean_ns;
+	double events_per_s, wall_s;
+};
+
+struct tdp_report_hist_bucket {
+	double upper_ns;	/* upper bound of the bucket */
+	uint64_t count;
+};
+
+struct tdp_report_tl_row {
+	uint64_t event;		/* events replayed so far */
+	uint64_t sp_live;
+	uint64_t exits;		/* cumulative */
+};
+
+struct tdp_report_mark {
+	uint64_t event;		/* 1-based */
+	char *label;
+};
+
+struct tdp_report {
+	char *path;			/* file it was loaded from */
+	char *tool_version, *tool_build, *tool_layout;
+	char *trace_path;
+	char *machine;
+	double tsc_mhz;
+	bool timing;
+	uint64_t repetitions;
+
+	uint64_t events_total;
+	struct {
+		uint64_t total, pf, ept_violation, ept_misconfig,
+			 emulated_write, cr, invlpg, recorded;
+	} exits;
+	struct {
+		uint64_t fixed, spurious, emulated, retry, injected,
+			 reflected_to_l1;
+	} faults;
+	struct {
+		uint64_t created, zapped, live, peak, unsync, sync,
+			 flood_zaps, misaligned_zaps, root_allocs;
+		uint64_t prev_roots_hits, prev_roots_misses;
+		double prev_roots_hit_rate;	/* 0..1 */
+	} sp;
+	uint64_t walks_count;
+	uint64_t perm_checks;
+	struct tdp_report_timing t;
+
+	bool has_spread;
+	struct tdp_report_timing spread;
+	/*
+	 * Spread of the counters 'tdpsim plot --kind bars' draws.  Counts are
+	 * deterministic, so a writer normally omits these (0); a non-zero value
+	 * means the repetitions disagreed, which the error bars then show.
+	 */
+	struct {
+		double exits, faults_fixed, faults_injected, sp_created, sp_peak;
+	} count_spread;
+
+	struct tdp_report_hist_bucket *hist;
+	size_t nhist;
+	uint64_t tl_interval;
+	struct tdp_report_tl_row *tl;
+	size_t ntl;
+	struct tdp_report_mark *marks;
+	size_t nmarks;
+};
+
+/*
+ * tdp_report_load() - read the report(s) in the JSON file @path.
+ * A report file gives one report; a comparison file ("tdpsim_compare": 1)
+ * gives each of its "reports".  On success *@out is an array of *@n
+ * reports (free with tdp_report_free_array()).  Errors are printed with the
+ * file and the field at fault ("'r.json': missing field 'exits.total'") and
+ * returned as TDP_E_IO, TDP_E_JSON, TDP_E_VERSION or TDP_E_NOMEM.
+ */
+int tdp_report_load(const char *path, struct tdp_report **out, size_t *n);
+
+/*
+ * tdp_report_from_json() - fill @r from a parsed report object; on error
+ * writes a message naming the field into @err and returns TDP_E_JSON or
+ * TDP_E_VERSION (TDP_E_NOMEM).  @r needs tdp_report_release() either way.
+ */
+struct tdp_json_value;
+int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
+			 char *err, size_t errlen);
+
+void tdp_report_release(struct tdp_report *r);
+void tdp_report_free_array(struct tdp_report *r, size_t n);
+
+/*
+ * tdp_report_compare_print() - the 72-column comparison table of @a and @b,
+ * one row per metric with A, B, delta and delta %, plus a noise column when
+ * either report carries a spread (timing rows whose |delta| is within the
+ * noise are marked '~'), then a verdict line: "counts identical" or
+ * "outcomes differ: <metrics>".
+ * Return: 0 counts identical, 1 deterministic counts differ, TDP_E_IO if
+ * writing to @out failed.
+ */
+int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
+			     const struct tdp_report *b, const char *label_a,
+			     const char *label_b);
+
+#endif /* TDPSIM_REPORT_H */

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Report-to-report comparison: a plain-text table that fits a 72-column
+ * patch cover letter.
+ *
+ *   metric                       A          B      delta   delta%   noise
+ *   |<------- 20 ------>| |<- 10 ->| |<- 10 ->| |<- 10 ->| |<-8->| |<-8->|M
+ *
+ * 20 + 3 * (1 + 10) + (1 + 8) + (1 + 8) + 1 marker = 72 columns exactly;
+ * without a spread the last two fields are dropped (62 columns).
+ *
+ * Counts are deterministic: any difference is an outcome change and is named
+ * in the verdict line.  Timing rows are measurements: they never make the
+ * verdict, and when a spread is known a row whose |delta| is within the
+ * noise (the larger of the two spreads, i.e. max - min over repetitions) is
+ * marked '~' so nobody reads a cover letter's "+3%" that is only jitter.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/report.h>
+#include <tdpsim/util.h>
+
+#define COLS		72
+#define NAME_W		20
+#define VAL_W		10
+#define PCT_W		8
+#define NOISE_W		8
+
+_Static_assert(NAME_W + 3 * (1 + VAL_W) + (1 + PCT_W) + (1 + NOISE_W) + 1 == COLS,
+	       "table row must be exactly 72 columns with the noise column");
+
+enum metric_kind {
+	M_COUNT,	/* u64 in struct tdp_report, deterministic */
+	M_RATE,		/* double in struct tdp_report, deterministic, shown * scale */
+	M_TIMING,	/* double in struct tdp_report_timing, measured */
+};
+
+struct metric {
+	const char *name;
+	enum metric_kind kind;
+	size_t off;
+	int decimals;
+	double scale;
+};
+
+#define C(n, m)		{ n, M_COUNT, offsetof(struct tdp_report, m), 0, 1 }
+#define T(n, m, d)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), d, 1 }
+
+static const struct metric metrics[] = {
+	C("events", events_total),
+	C("exits", exits.total),
+	C("exits.pf", exits.pf),
+	C("exits.ept_violation", exits.ept_violation),
+	C("exits.ept_misconfig", exits.ept_misconfig),
+	C("exits.emulated_write", exits.emulated_write),
+	C("exits.cr", exits.cr),
+	C("exits.invlpg", exits.invlpg),
+	C("faults.fixed", faults.fixed),
+	C("faults.spurious", faults.spurious),
+	C("faults.emulated", faults.emulated),
+	C("faults.retry", faults.retry),
+	C("faults.injected", faults.injected),
+	C("faults.to_l1", faults.reflected_to_l1),
+	C("sp.created", sp.created),
+	C("sp.peak", sp.peak),
+	C("sp.zapped", sp.zapped),
+	C("sp.unsync", sp.unsync),
+	C("sp.sync", sp.sync),
+	{ "prev_roots hit %", M_RATE,
+	  offsetof(struct tdp_report, sp.prev_roots_hit_rate), 1, 100 },
+	T("walk p50 (ns)", walk_p50, 1),
+	T("walk p99 (ns)", walk_p99, 1),
+	T("ns/perm check", perm_mean_ns, 2),
+	T("events/s", events_per_s, 0),
+};
+#undef C
+#undef T
+
+static uint64_t count_of(const struct tdp_report *r, const struct metric *m)
+{
+	uint64_t v;
+
+	memcpy(&v, (const char *)r + m->off, sizeof(v));
+	return v;
+}
+
+static double double_of(const struct tdp_report *r, const struct metric *m)
+{
+	const char *base = m->kind == M_TIMING ? (const char *)&r->t : (const char *)r;
+	double v;
+
+	memcpy(&v, base + m->off, sizeof(v));
+	return v * m->scale;
+}
+
+static double spread_of(const struct tdp_report *r, const struct metric *m)
+{
+	double v;
+
+	if (!r->has_spread)
+		return 0;
+	memcpy(&v, (const char *)&r->spread + m->off, sizeof(v));
+	return v;
+}
+
+/*
+ * Fit a number into @w columns: fixed point with @dec decimals if it fits,
+ * else 3 significant digits in exponent form.  @sign forces '+' on
+ * positives; zero is always printed unsigned.
+ */
+static void fmt_double(char *buf, size_t size, int w, double v, int dec, bool sign)
+{
+	int n;
+
+	if (v == 0)
+		sign = false;
+	n = snprintf(buf, size, sign ? "%+.*f" : "%.*f", dec, v);
+	if (n > w)
+		snprintf(buf, size, sign ? "%+.2e" : "%.2e", v);
+}
+
+static void fmt_count(char *buf, size_t size, int w, uint64_t v)
+{
+	if (snprintf(buf, size, "%llu", (unsigned long long)v) > w)
+		snprintf(buf, size, "%.2e", (double)v);
+}
+
+/* b - a exactly, as a signed decimal, for any two u64 */
+static void fmt_count_delta(char *buf, size_t size, int w, uint64_t a, uint64_t b)
+{
+	uint64_t mag = b >= a ? b - a : a - b;
+	const char *sign = b > a ? "+" : b < a ? "-" : "";
+
+	if (snprintf(buf, size, "%s%llu", sign, (unsigned long long)mag) > w)
+		snprintf(buf, size, "%s%.2e", sign, (double)mag);
+}
+
+static void fmt_pct(char *buf, size_t size, double a, double b)
+{
+	double pct;
+
+	if (a == b) {
+		snprintf(buf, size, "0.0%%");
+		return;
+	}
+	if (a == 0) {
+		snprintf(buf, size, "n/a");
+		return;
+	}
+	pct = (b - a) / fabs(a) * 100.0;
+	if (snprintf(buf, size, "%+.1f%%", pct) > PCT_W)
+		snprintf(buf, size, "%+.0e%%", pct);
+}
+
+/* "A: label (new layout, Release build, 3 reps)", cut to 72 columns. */
+static void print_head(FILE *out, char which, const char *label,
+		       const struct tdp_report *r)
+{
+	char line[256];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%c: %s (%s layout, %s build", which,
+		     label ? label : r->path ? r->path : "?",
+		     r->tool_layout ? r->tool_layout : "?",
+		     r->tool_build ? r->tool_build : "?");
+	if (n > 0 && (size_t)n < sizeof(line) && r->repetitions > 1)
+		snprintf(line + n, sizeof(line) - n, ", %llu reps",
+			 (unsigned long long)r->repetitions);
+	n = (int)strlen(line);
+	if (n >= COLS) {
+		n = COLS - 4;	/* room for "...)" */
+		memcpy(line + n, "...", 3);
+		n += 3;
+	}
+	fprintf(out, "%.*s)\n", n, line);
+}
+
+/* The verdict, wrapped at 72 columns with the names indented under the first. */
+static void print_verdict(FILE *out, const struct metric *const *diff, size_t ndiff)
+{
+	static const char lead[] = "outcomes differ: ";
+	size_t col;
+
+	if (!ndiff) {
+		fputs("counts identical\n", out);
+		return;
+	}
+	fputs(lead, out);
+	col = sizeof(lead) - 1;
+	for (size_t i = 0; i < ndiff; i++) {
+		size_t len = strlen(diff[i]->name) + (i + 1 < ndiff ? 1 : 0);
+
+		if (i && col + 1 + len > COLS) {
+			fprintf(out, "\n%*s", (int)(sizeof(lead) - 1), "");
+			col = sizeof(lead) - 1;
+		} else if (i) {
+			fputc(' ', out);
+			col++;
+		}
+		fprintf(out, "%s%s", diff[i]->name, i + 1 < ndiff ? "," : "");
+		col += len;
+	}
+	fputc('\n', out);
+}
+
+int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
+			     const struct tdp_report *b, const char *label_a,
+			     const char *label_b)
+{
+	const struct metric *diff[ARRAY_SIZE(metrics)];
+	bool noise = a->has_spread || b->has_spread;
+	size_t ndiff = 0;
+
+	print_head(out, 'A', label_a, a);
+	print_head(out, 'B', label_b, b);
+	fputc('\n', out);
+	fprintf(out, "%-*s %*s %*s %*s %*s", NAME_W, "metric", VAL_W, "A", VAL_W, "B",
+		VAL_W, "delta", PCT_W, "delta%");
+	if (noise)
+		fprintf(out, " %*s", NOISE_W, "noise");
+	fputc('\n', out);
+
+	for (size_t i = 0; i < ARRAY_SIZE(metrics); i++) {
+		const struct metric *m = &metrics[i];
+		char va[32], vb[32], vd[32], vp[32], vn[32] = "";
+		bool within = false;
+
+		if (m->kind == M_COUNT) {
+			uint64_t x = count_of(a, m), y = count_of(b, m);
+
+			fmt_count(va, sizeof(va), VAL_W, x);
+			fmt_count(vb, sizeof(vb), VAL_W, y);
+			fmt_count_delta(vd, sizeof(vd), VAL_W, x, y);
+			fmt_pct(vp, sizeof(vp), (double)x, (double)y);
+			if (x != y)
+				diff[ndiff++] = m;
+		} else if (m->kind == M_TIMING && (!a->timing || !b->timing)) {
+			/* a report without timing has no measurement to compare */
+			snprintf(va, sizeof(va), "%s", a->timing ? "" : "-");
+			snprintf(vb, sizeof(vb), "%s", b->timing ? "" : "-");
+			if (a->timing)
+				fmt_double(va, sizeof(va), VAL_W, double_of(a, m), m->decimals, false);
+			if (b->timing)
+				fmt_double(vb, sizeof(vb), VAL_W, double_of(b, m), m->decimals, false);
+			snprintf(vd, sizeof(vd), "-");
+			snprintf(vp, sizeof(vp), "-");
+		} else {
+			double x = double_of(a, m), y = double_of(b, m);
+
+			fmt_double(va, sizeof(va), VAL_W, x, m->decimals, false);
+			fmt_double(vb, sizeof(vb), VAL_W, y, m->decimals, false);
+			fmt_double(vd, sizeof(vd), VAL_W, y - x, m->decimals, true);
+			fmt_pct(vp, sizeof(vp), x, y);
+			if (m->kind == M_RATE && x != y)
+				diff[ndiff++] = m;
+			if (m->kind == M_TIMING && noise) {
+				double nz = fmax(spread_of(a, m), spread_of(b, m));
+
+				fmt_double(vn, sizeof(vn), NOISE_W, nz, m->decimals, false);
+				within = fabs(y - x) <= nz;
+			}
+		}
+		fprintf(out, "%-*s %*s %*s %*s %*s", NAME_W, m->name, VAL_W, va,
+			VAL_W, vb, VAL_W, vd, PCT_W, vp);
+		if (noise && (vn[0] || within))
+			fprintf(out, " %*s%s", NOISE_W, vn, within ? "~" : "");
+		fputc('\n', out);
+	}
+	fputc('\n', out);
+	if (noise)
+		fputs("~ |delta| within noise (largest max-min over repetitions)\n", out);
+	print_verdict(out, diff, ndiff);
+
+	if (fflush(out) || ferror(out))
+		return TDP_E_IO;
+	return ndiff ? 1 : 0;
+}

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Load replay reports (docs/report-schema.md, version 1) from JSON.
+ *
+ * Every field the schema defines and compare/plot use is required: a report
+ * that lacks one was not written by a version-1 writer, and guessing a 0
+ * would silently turn into a "delta" in a comparison.  Unknown members are
+ * ignored, as the schema asks.  The "spread" object is optional and so are
+ * its members (a spread of 0 means "no measured variation").
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/jsonread.h>
+#include <tdpsim/report.h>
+#include <tdpsim/util.h>
+
+#define TDP_REPORT_VERSION 1
+
+enum field_kind { F_U64, F_DOUBLE, F_STR, F_BOOL };
+
+struct field {
+	const char *path;
+	enum field_kind kind;
+	size_t off;
+};
+
+#define U(p, m)  { p, F_U64, offsetof(struct tdp_report, m) }
+#define D(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report, m) }
+#define S(p, m)  { p, F_STR, offsetof(struct tdp_report, m) }
+#define B(p, m)  { p, F_BOOL, offsetof(struct tdp_report, m) }
+
+static const struct field report_fields[] = {
+	S("tool.version", tool_version), S("tool.build", tool_build),
+	S("tool.layout", tool_layout), S("trace.path", trace_path),
+	S("measurement.machine", machine), D("measurement.tsc_mhz", tsc_mhz),
+	B("measurement.timing", timing),
+	U("measurement.repetitions", repetitions),
+	U("events.total", events_total),
+	U("exits.total", exits.total), U("exits.pf", exits.pf),
+	U("exits.ept_violation", exits.ept_violation),
+	U("exits.ept_misconfig", exits.ept_misconfig),
+	U("exits.emulated_write", exits.emulated_write),
+	U("exits.cr", exits.cr), U("exits.invlpg", exits.invlpg),
+	U("exits.recorded", exits.recorded),
+	U("faults.fixed", faults.fixed), U("faults.spurious", faults.spurious),
+	U("faults.emulated", faults.emulated), U("faults.retry", faults.retry),
+	U("faults.injected", faults.injected),
+	U("faults.reflected_to_l1", faults.reflected_to_l1),
+	U("shadow_pages.created", sp.created), U("shadow_pages.zapped", sp.zapped),
+	U("shadow_pages.live", sp.live), U("shadow_pages.peak", sp.peak),
+	U("shadow_pages.unsync", sp.unsync), U("shadow_pages.sync", sp.sync),
+	U("shadow_pages.flood_zaps", sp.flood_zaps),
+	U("shadow_pages.misaligned_zaps", sp.misaligned_zaps),
+	U("shadow_pages.root_allocs", sp.root_allocs),
+	U("shadow_pages.prev_roots.hits", sp.prev_roots_hits),
+	U("shadow_pages.prev_roots.misses", sp.prev_roots_misses),
+	D("shadow_pages.prev_roots.hit_rate", sp.prev_roots_hit_rate),
+	U("walks.count", walks_count),
+	D("walks.latency_ns.p50", t.walk_p50), D("walks.latency_ns.p90", t.walk_p90),
+	D("walks.latency_ns.p99", t.walk_p99), D("walks.latency_ns.max", t.walk_max),
+	D("walks.latency_ns.mean", t.walk_mean),
+	U("permission.checks", perm_checks), D("permission.mean_ns", t.perm_mean_ns),
+	D("throughput.events_per_s", t.events_per_s),
+	D("throughput.wall_s", t.wall_s),
+};
+
+/* The timing fields, as found under "spread" (all optional there). */
+#define T(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report_timing, m) }
+static const struct field spread_fields[] = {
+	T("walks.latency_ns.p50", walk_p50), T("walks.latency_ns.p90", walk_p90),
+	T("walks.latency_ns.p99", walk_p99), T("walks.latency_ns.max", walk_max),
+	T("walks.latency_ns.mean", walk_mean), T("permission.mean_ns", perm_mean_ns),
+	T("throughput.events_per_s", events_per_s), T("throughput.wall_s", wall_s),
+};
+
+#define CS(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report, count_spread.m) }
+static const struct field count_spread_fields[] = {
+	CS("exits.total", exits), CS("faults.fixed", faults_fixed),
+	CS("faults.injected", faults_injected),
+	CS("shadow_pages.created", sp_created), CS("shadow_pages.peak", sp_peak),
+};
+#undef CS
+#undef U
+#undef D
+#undef S
+#undef B
+#undef T
+
+__attribute__((format(printf, 3, 4)))
+static int field_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return TDP_E_JSON;
+}
+
+static int wrong_type(char *err, size_t errlen, const char *path,
+		      const struct tdp_json_value *v, const char *want)
+{
+	return field_err(err, errlen, "%u:%u: field '%s' is %s, expected %s",
+			 v->line, v->col, path, tdp_json_type_name(v->type), want);
+}
+
+static int load_field(void *base, const struct field *f,
+		      const struct tdp_json_value *v, char *err, size_t errlen)
+{
+	void *dst = (char *)base + f->off;
+
+	switch (f->kind) {
+	case F_U64:
+		if (v->type != TDP_JSON_U64)
+			return wrong_type(err, errlen, f->path, v, "an unsigned integer");
+		*(uint64_t *)dst = v->u;
+		return 0;
+	case F_DOUBLE:
+		if (!tdp_json_as_double(v, (double *)dst))
+			return wrong_type(err, errlen, f->path, v, "a number");
+		return 0;
+	case F_BOOL:
+		if (v->type != TDP_JSON_BOOL)
+			return wrong_type(err, errlen, f->path, v, "a boolean");
+		*(bool *)dst = v->b;
+		return 0;
+	case F_STR:
+		if (v->type != TDP_JSON_STRING)
+			return wrong_type(err, errlen, f->path, v, "a string");
+		*(char **)dst = strdup(v->str.s);
+		return *(char **)dst ? 0 : TDP_E_NOMEM;
+	}
+	return TDP_E_INTERNAL;
+}
+
+static int load_hist(struct tdp_report *r, const struct tdp_json_value *h,
+		     char *err, size_t errlen)
+{
+	if (h->type != TDP_JSON_ARRAY)
+		return wrong_type(err, errlen, "walks.hist", h, "an array");
+	if (!h->arr.n)
+		return 0;
+	r->hist = calloc(h->arr.n, sizeof(*r->hist));
+	if (!r->hist)
+		return TDP_E_NOMEM;
+	for (size_t i = 0; i < h->arr.n; i++) {
+		const struct tdp_json_value *e = &h->arr.v[i];
+
+		if (e->type != TDP_JSON_ARRAY || e->arr.n != 2 ||
+		    !tdp_json_as_double(&e->arr.v[0], &r->hist[i].upper_ns) ||
+		    e->arr.v[1].type != TDP_JSON_U64)
+			return field_err(err, errlen,
+					 "%u:%u: field 'walks.hist[%zu]' is not a [upper_ns, count] pair",
+					 e->line, e->col, i);
+		if (i && r->hist[i].upper_ns <= r->hist[i - 1].upper_ns)
+			return field_err(err, errlen,
+					 "%u:%u: field 'walks.hist' is not in ascending order",
+					 e->line, e->col);
+		r->hist[i].count = e->arr.v[1].u;
+		r->nhist++;
+	}
+	return 0;
+}
+
+static int load_timeline(struct tdp_report *r, const struct tdp_json_value *tl,
+			 char *err, size_t errlen)
+{
+	static const char *const want[] = { "event", "sp_live", "exits" };
+	const struct tdp_json_value *cols, *rows, *iv;
+	size_t idx[3];
+
+	iv = tdp_json_get(tl, "interval");
+	cols = tdp_json_get(tl, "columns");
+	rows = tdp_json_get(tl, "rows");
+	if (tl->type != TDP_JSON_OBJECT)
+		return wrong_type(err, errlen, "timeline", tl, "an object");
+	if (!iv)
+		return field_err(err, errlen, "missing field 'timeline.interval'");
+	if (iv->type != TDP_JSON_U64)
+		return wrong_type(err, errlen, "timeline.interval", iv, "an unsigned integer");
+	r->tl_interval = iv->u;
+	if (!cols)
+		return field_err(err, errlen, "missing field 'timeline.columns'");
+	if (cols->type != TDP_JSON_ARRAY)
+		return wrong_type(err, errlen, "timeline.columns", cols, "an array");
+	if (!rows)
+		return field_err(err, errlen, "missing field 'timeline.rows'");
+	if (rows->type != TDP_JSON_ARRAY)
+		return wrong_type(err, errlen, "timeline.rows", rows, "an array");
+
+	/* columns may be reordered or extended by later writers: find ours */
+	for (size_t k = 0; k < ARRAY_SIZE(want); k++) {
+		idx[k] = SIZE_MAX;
+		for (size_t c = 0; c < cols->arr.n; c++)
+			if (cols->arr.v[c].type == TDP_JSON_STRING &&
+			    !strcmp(cols->arr.v[c].str.s, want[k]))
+				idx[k] = c;
+		if (idx[k] == SIZE_MAX)
+			return field_err(err, errlen,
+					 "missing column '%s' in field 'timeline.columns'",
+					 want[k]);
+	}
+	if (!rows->arr.n)
+		return 0;
+	r->tl = calloc(rows->arr.n, sizeof(*r->tl));
+	if (!r->tl)
+		return TDP_E_NOMEM;
+	for (size_t i = 0; i < rows->arr.n; i++) {
+		const struct tdp_json_value *row = &rows->arr.v[i];
+		uint64_t v[3];
+
+		if (row->type != TDP_JSON_ARRAY || row->arr.n != cols->arr.n)
+			return field_err(err, errlen,
+					 "%u:%u: field 'timeline.rows[%zu]' does not match 'timeline.columns'",
+					 row->line, row->col, i);
+		for (size_t k = 0; k < 3; k++) {
+			const struct tdp_json_value *c = &row->arr.v[idx[k]];
+
+			if (c->type != TDP_JSON_U64)
+				return field_err(err, errlen,
+						 "%u:%u: field 'timeline.rows[%zu]' has %s in column '%s'",
+						 c->line, c->col, i,
+						 tdp_json_type_name(c->type), want[k]);
+			v[k] = c->u;
+		}
+		r->tl[i] = (struct tdp_report_tl_row){ v[0], v[1], v[2] };
+		r->ntl++;
+	}
+	return 0;
+}
+
+static int load_marks(struct tdp_report *r, const struct tdp_json_value *m,
+		      char *err, size_t errlen)
+{
+	if (m->type != TDP_JSON_ARRAY)
+		return wrong_type(err, errlen, "marks", m, "an array");
+	if (!m->arr.n)
+		return 0;
+	r->marks = calloc(m->arr.n, sizeof(*r->marks));
+	if (!r->marks)
+		return TDP_E_NOMEM;
+	for (size_t i = 0; i < m->arr.n; i++) {
+		const struct tdp_json_value *e = &m->arr.v[i];
+		const struct tdp_json_value *ev = tdp_json_get(e, "event");
+		const struct tdp_json_value *lb = tdp_json_get(e, "label");
+
+		if (!ev || ev->type != TDP_JSON_U64 || !lb || lb->type != TDP_JSON_STRING)
+			return field_err(err, errlen,
+					 "%u:%u: field 'marks[%zu]' needs an unsigned 'event' and a string 'label'",
+					 e->line, e->col, i);
+		r->marks[i].event = ev->u;
+		r->marks[i].label = strdup(lb->str.s);
+		if (!r->marks[i].label)
+			return TDP_E_NOMEM;
+		r->nmarks++;
+	}
+	return 0;
+}
+
+int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
+			 char *err, size_t errlen)
+{
+	const struct tdp_json_value *v, *spread;
+	int ret;
+
+	if (root->type != TDP_JSON_OBJECT)
+		return field_err(err, errlen, "%u:%u: a report is an object, not %s",
+				 root->line, root->col, tdp_json_type_name(root->type));
+	v = tdp_json_get(root, "tdpsim_report");
+	if (!v)
+		return field_err(err, errlen,
+				 "not a tdpsim report: missing field 'tdpsim_report'");
+	if (v->type != TDP_JSON_U64)
+		return wrong_type(err, errlen, "tdpsim_report", v, "an unsigned integer");
+	if (v->u != TDP_REPORT_VERSION) {
+		field_err(err, errlen, "report version %llu is not supported (expected %d)",
+			  (unsigned long long)v->u, TDP_REPORT_VERSION);
+		return TDP_E_VERSION;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(report_fields); i++) {
+		const struct field *f = &report_fields[i];
+
+		v = tdp_json_path(root, f->path);
+		if (!v)
+			return field_err(err, errlen, "missing field '%s'", f->path);
+		ret = load_field(r, f, v, err, errlen);
+		if (ret)
+			return ret;
+	}
+
+	spread = tdp_json_get(root, "spread");
+	if (spread) {
+		if (spread->type != TDP_JSON_OBJECT)
+			return wrong_type(err, errlen, "spread", spread, "an object");
+		r->has_spread = true;
+		for (size_t i = 0; i < ARRAY_SIZE(spread_fields); i++) {
+			const struct field *f = &spread_fields[i];
+			char name[96];
+
+			v = tdp_json_path(spread, f->path);
+			if (!v)
+				continue;
+			snprintf(name, sizeof(name), "spread.%s", f->path);
+			struct field sf = { name, f->kind, f->off };
+
+			ret = load_field(&r->spread, &sf, v, err, errlen);
+			if (ret)
+				return ret;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(count_spread_fields); i++) {
+			const struct field *f = &count_spread_fields[i];
+			char name[96];
+
+			v = tdp_json_path(spread, f->path);
+			if (!v)
+				continue;
+			snprintf(name, sizeof(name), "spread.%s", f->path);
+			struct field sf = { name, f->kind, f->off };
+
+			ret = load_field(r, &sf, v, err, errlen);
+			if (ret)
+				return ret;
+		}
+	}
+
+	v = tdp_json_path(root, "walks.hist");
+	if (!v)
+		return field_err(err, errlen, "missing field 'walks.hist'");
+	ret = load_hist(r, v, err, errlen);
+	if (ret)
+		return ret;
+	v = tdp_json_get(root, "timeline");
+	if (!v)
+		return field_err(err, errlen, "missing field 'timeline'");
+	ret = load_timeline(r, v, err, errlen);
+	if (ret)
+		return ret;
+	v = tdp_json_get(root, "marks");
+	if (!v)
+		return field_err(err, errlen, "missing field 'marks'");
+	return load_marks(r, v, err, errlen);
+}
+
+void tdp_report_release(struct tdp_report *r)
+{
+	free(r->path);
+	free(r->tool_version);
+	free(r->tool_build);
+	free(r->tool_layout);
+	free(r->trace_path);
+	free(r->machine);
+	free(r->hist);
+	free(r->tl);
+	for (size_t i = 0; i < r->nmarks; i++)
+		free(r->marks[i].label);
+	free(r->marks);
+	memset(r, 0, sizeof(*r));
+}
+
+void tdp_report_free_array(struct tdp_report *r, size_t n)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < n; i++)
+		tdp_report_release(&r[i]);
+	free(r);
+}
+
+/* Whole file into memory, refusing more than the parser would accept. */
+static int slurp(const char *path, char **buf, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	struct stat st;
+	size_t n;
+	int ret;
+
+	if (!fp)
+		return tdp_error(TDP_E_IO, "cannot open '%s': %s", path, strerror(errno));
+	if (fstat(fileno(fp), &st)) {
+		ret = tdp_error(TDP_E_IO, "cannot stat '%s': %s", path, strerror(errno));
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > TDP_JSONREAD_DEFAULT_SIZE) {
+		ret = tdp_error(TDP_E_JSON, "cannot load '%s': not a regular file of at most %u MiB",
+				path, TDP_JSONREAD_DEFAULT_SIZE >> 20);
+		goto out_close;
+	}
+	*buf = malloc((size_t)st.st_size + 1);
+	if (!*buf) {
+		ret = TDP_E_NOMEM;
+		goto out_close;
+	}
+	n = fread(*buf, 1, (size_t)st.st_size, fp);
+	if (ferror(fp)) {
+		ret = tdp_error(TDP_E_IO, "cannot read '%s': %s", path, strerror(errno));
+		free(*buf);
+		*buf = NULL;
+		goto out_close;
+	}
+	(*buf)[n] = '\0';
+	*len = n;
+	ret = 0;
+out_close:
+	fclose(fp);
+	return ret;
+}
+
+int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
+{
+	struct tdp_json_value root;
+	const struct tdp_json_value *list = NULL, *cv;
+	struct tdp_report *reps = NULL;
+	size_t nreps = 0, want;
+	char err[TDP_ERRBUF_SIZE] = "";
+	char *buf;
+	size_t len;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	ret = slurp(path, &buf, &len);
+	if (ret)
+		return ret;
+	ret = tdp_json_parse(buf, len, NULL, &root, err, sizeof(err));
+	if (ret) {
+		tdp_error(ret, "malformed report '%s': %s", path, err);
+		goto out_free_buf;
+	}
+
+	/* a comparison file holds several reports; anything else is one */
+	cv = tdp_json_get(&root, "tdpsim_compare");
+	if (cv) {
+		if (cv->type != TDP_JSON_U64 || cv->u != 1) {
+			ret = tdp_error(TDP_E_VERSION,
+					"invalid report '%s': comparison version not supported (expected 1)",
+					path);
+			goto out_free_json;
+		}
+		list = tdp_json_get(&root, "reports");
+		if (!list || list->type != TDP_JSON_ARRAY || !list->arr.n) {
+			ret = tdp_error(TDP_E_JSON,
+					"invalid report '%s': field 'reports' is not a non-empty array",
+					path);
+			goto out_free_json;
+		}
+		want = list->arr.n;
+	} else {
+		want = 1;
+	}
+	reps = calloc(want, sizeof(*reps));
+	if (!reps) {
+		ret = TDP_E_NOMEM;
+		goto out_free_json;
+	}
+	for (nreps = 0; nreps < want; ) {
+		const struct tdp_json_value *rv = list ? &list->arr.v[nreps] : &root;
+		struct tdp_report *r = &reps[nreps++];
+
+		ret = tdp_report_from_json(r, rv, err, sizeof(err));
+		if (ret == TDP_E_NOMEM) {
+			tdp_error(ret, "cannot load '%s': out of memory", path);
+			goto out_free_reps;
+		}
+		if (ret) {
+			if (list)
+				tdp_error(ret, "invalid report '%s' (reports[%zu]): %s",
+					  path, nreps - 1, err);
+			else
+				tdp_error(ret, "invalid report '%s': %s", path, err);
+			goto out_free_reps;
+		}
+		r->path = strdup(path);
+		if (!r->path) {
+			ret = TDP_E_NOMEM;
+			goto out_free_reps;
+		}
+	}
+	*out = reps;
+	*n = nreps;
+	reps = NULL;
+	ret = 0;
+
+out_free_reps:
+	tdp_report_free_array(reps, nreps);
+out_free_json:
+	tdp_json_free(&root);
+out_free_buf:
+	free(buf);
+	return ret;
+}
