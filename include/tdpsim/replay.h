@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Replay: layout-independent outcomes and statistics.
+ *
+ * The per-event work happens inside one build of the MMU port (see
+ * struct tdp_mmu_ops in mmu.h); what crosses the boundary is plain data:
+ * an outcome per event (for the outcome log) and counters in struct
+ * tdp_stats, which the engine updates with plain increments.
+ */
+#ifndef TDPSIM_REPLAY_H
+#define TDPSIM_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <tdpsim/stats.h>
+
+/*
+ * Outcome of one event, as the outcome log prints it (docs/trace-text.md).
+ * Values are >= 0: these are results of the simulated machine, not errors.
+ */
+enum tdp_outcome_kind {
+	TDP_OUT_NONE = 0,	/* event has no log line (write, set, ...) */
+	TDP_OUT_OK,		/* "ok gpa=" */
+	TDP_OUT_PF,		/* "pf ec=" */
+	TDP_OUT_EPT_VIOLATION,	/* "ept_violation gpa= qual=" */
+	TDP_OUT_EPT_MISCONFIG,	/* "ept_misconfig gpa=" */
+	TDP_OUT_NPF,		/* "npf gpa= ec=" */
+	TDP_OUT_VAL,		/* "val=" (peek) */
+	TDP_OUT_FIXED,		/* fault event: KVM fixed it */
+	TDP_OUT_SPURIOUS,	/* fault event: nothing to do */
+	TDP_OUT_EMULATE,	/* fault event: KVM would emulate */
+	TDP_OUT_MMIO,		/* fault event: no memslot */
+};
+
+struct tdp_outcome {
+	enum tdp_outcome_kind kind;
+	uint64_t gpa;
+	uint64_t ec;		/* #PF error code or EXITINFO1 */
+	uint64_t qual;		/* EPT exit qualification */
+	uint64_t val;		/* peek */
+};
+
+/* Write one outcome-log line for event number @n (1-based); NONE writes nothing. */
+int tdp_outcome_print(FILE *fp, uint64_t n, const struct tdp_outcome *o);
+
+#define TDP_MAX_LEVEL 5
+
+/*
+ * Counters of one replay.  Shadow-page counters are indexed by level-1
+ * and [0]=indirect (shadows a guest table) / [1]=direct.
+ */
+struct tdp_stats {
+	/* events */
+	uint64_t events;
+	uint64_t ev_by_kind[16];	/* indexed by enum tdp_event_kind */
+	uint64_t accesses_by_op[3];	/* r, w, x */
+
+	/* exits into KVM */
+	uint64_t exit_pf;		/* #PF intercepts (shadow paging) */
+	uint64_t exit_ept_violation;	/* EPT violations / NPFs (TDP) */
+	uint64_t exit_ept_misconfig;
+	uint64_t exit_emulated_write;	/* stores trapped on write-protected gfns */
+	uint64_t exit_cr;		/* CR/EFER loads (set events) */
+	uint64_t exit_invlpg;
+	uint64_t exit_recorded;		/* fault events replayed */
+
+	/* what the fault handler did */
+	uint64_t pf_fixed;
+	uint64_t pf_spurious;
+	uint64_t pf_emulate;
+	uint64_t pf_retry;
+	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
+	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
+	uint64_t nested_reflected;	/* exits reflected to L1 */
+
+	/* shadow pages */
+	uint64_t sp_created[TDP_MAX_LEVEL][2];
+	uint64_t sp_zapped[TDP_MAX_LEVEL][2];
+	uint64_t sp_live;
+	uint64_t sp_peak;
+	uint64_t sp_unsync;		/* pages made unsync */
+	uint64_t sp_sync;		/* pages re-synced */
+	uint64_t sp_flood_zaps;
+	uint64_t sp_misaligned_zaps;
+	uint64_t root_allocs;
+	uint64_t prev_root_hits;
+	uint64_t prev_root_misses;
+
+	/* guest walks */
+	uint64_t walks;
+	uint64_t walk_mem_refs;
+	struct tdp_hist walk_ticks;	/* TSC ticks per walk (if timing on) */
+	uint64_t perm_checks;
+	double perm_ns_mean;		/* filled at the end by a timed re-run */
+};
+
+/* ---- the engine: one build of the port driven event by event ---- */
+
+struct tdp_config;
+struct tdp_event;
+struct tdp_engine;	/* opaque; defined per layout in src/mmu/engine.c */
+
+struct tdp_engine_opts {
+	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
+	bool timing;		/* rdtsc around KVM's guest walks */
+	bool check;		/* run the invariant checker after every event */
+};
+
+/*
+ * struct tdp_engine_ops - per-layout replay engine (src/mmu/engine.c).
+ * @create:  build the VM, vCPUs and MMUs for @cfg; counters go to @stats.
+ *	     Returns 0 or TDP_E_* with a message in @errbuf (e.g. MBEC/GMET
+ *	     on the old layout: TDP_E_UNSUPP).
+ * @event:   apply one event; *@out receives its outcome (TDP_OUT_NONE for
+ *	     events without a log line).  Returns 0 or TDP_E_* with a message
+ *	     retrievable by @errmsg (e.g. invariant violation, livelock).
+ * @gmem_footprint: bytes of guest memory held (for reports).
+ * @finish:  copy end-of-run MMU counters into the stats.
+ */
+struct tdp_engine_ops {
+	const char *layout;
+	int (*create)(struct tdp_engine **out, const struct tdp_config *cfg,
+		      const struct tdp_engine_opts *opts, struct tdp_stats *stats,
+		      char *errbuf, size_t errlen);
+	int (*event)(struct tdp_engine *e, const struct tdp_event *ev,
+		     struct tdp_outcome *out);
+	const char *(*errmsg)(const struct tdp_engine *e);
+	void (*finish)(struct tdp_engine *e);
+	void (*destroy)(struct tdp_engine *e);
+};
+
+extern const struct tdp_engine_ops tdp_engine_old_ops, tdp_engine_new_ops;
+/* tdp_engine_ops_find() - "old" or "new", else NULL. */
+const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout);
+
+/* ---- the replay driver (src/sim/replay.c) ---- */
+
+#define TDP_TIMELINE_MAX 1024	/* rows kept; the interval doubles when full */
+#define TDP_MARKS_MAX	 256
+
+struct tdp_timeline_row {
+	uint64_t event;
+	uint64_t sp_live;
+	uint64_t exits;
+};
+
+struct tdp_mark {
+	uint64_t event;
+	char label[40];
+};
+
+struct tdp_replay_opts {
+	const char *layout;		/* "old" / "new" */
+	const char *log_path;		/* outcome log, NULL: none */
+	struct tdp_engine_opts engine;
+	uint64_t interval;		/* first timeline interval (events) */
+	bool progress;			/* heartbeat on stderr */
+};
+
+struct tdp_replay_result {
+	struct tdp_stats stats;
+	double wall_s;
+	double tsc_mhz;
+	uint64_t gmem_bytes;
+	uint64_t interval;
+	unsigned nrows;
+	struct tdp_timeline_row rows[TDP_TIMELINE_MAX];
+	unsigned nmarks;
+	struct tdp_mark marks[TDP_MARKS_MAX];
+};
+
+/*
+ * tdp_replay_run() - replay @path under @opts into @res (caller allocates:
+ * it is large).  Returns 0 or TDP_E_* with a one-line message naming the
+ * file and the event's line/record in @errbuf.  The outcome log is written
+ * atomically (temp name + rename) and removed on failure.
+ */
+int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
+		   struct tdp_config *cfg_out, struct tdp_replay_result *res,
+		   char *errbuf, size_t errlen);
+
+/* Text report (fits 72 columns) and JSON report (docs/report-schema.md). */
+int tdp_report_print_text(FILE *fp, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res);
+int tdp_report_write_json(FILE *fp, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res);
+
+#endif /* TDPSIM_REPLAY_H */
