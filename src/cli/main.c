@@ -43,6 +43,26 @@ static const struct tdp_cmd commands[] = {
 	  "\n"
 	  "  -j, --json         machine-readable output\n"
 	  "  -h, --help         this text\n" },
+	{ "plot", cmd_plot, "draw figures from replay reports with gnuplot",
+	  "usage: tdpsim plot REPORT.json... -o FILE.(png|svg|pdf) [--kind KIND]\n"
+	  "                   [--title T] [--label L]... [--keep-script]\n"
+	  "\n"
+	  "Draw one figure from the reports (a 'tdpsim_compare' file counts as\n"
+	  "each of its reports). The format follows FILE's suffix. gnuplot\n"
+	  "(gnuplot-nox) runs on FILE.gp with the data in FILE.dat or FILE-N.dat;\n"
+	  "these are removed after success unless --keep-script. FILE is written\n"
+	  "to a temporary name and renamed on success.\n"
+	  "\n"
+	  "  -o, --output FILE  the figure: .png, .svg or .pdf\n"
+	  "  -k, --kind KIND    shadow-pages (default): live shadow pages over\n"
+	  "                     events; exits: cumulative exits with the trace's\n"
+	  "                     marks; walk-cdf: CDF of walk latency; bars: key\n"
+	  "                     counters per report, error bars from 'spread'\n"
+	  "  -t, --title T      figure title\n"
+	  "  -l, --label L      legend label, once per report in order (default:\n"
+	  "                     layout and file name)\n"
+	  "      --keep-script  keep FILE.gp and its data files\n"
+	  "  -h, --help         this text\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
 	  "usage: tdpsim help [CMD]\n" },
 	{ "version", cmd_version, "print the version",
