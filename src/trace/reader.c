@@ -382,9 +382,14 @@ static int binary_batch(tdp_trace_t *t)
 /* ------------------------------------------------------------------ */
 /* API */
 
-/* Text traces start with a word or a comment: no control bytes but blanks. */
+/*
+ * Text traces start with a word, a comment or a blank, in ASCII: no control
+ * bytes but blanks, and an ASCII first byte.
+ */
 static bool looks_like_text(const uint8_t *m, size_t n)
 {
+	if (m[0] >= 0x80)
+		return false;
 	for (size_t i = 0; i < n; i++)
 		if ((m[i] < 0x20 && m[i] != '\t' && m[i] != '\n' && m[i] != '\r') || m[i] == 0x7f)
 			return false;
