@@ -178,6 +178,22 @@ Test(report_load, comparison_file_gives_each_report_with_spread)
 	tdp_report_free_array(r, 2);
 }
 
+/* spread-siblings.json: spreads next to the fields, not a top-level mirror */
+Test(report_load, spread_as_sibling_objects)
+{
+	struct tdp_report *r = load_one("spread-siblings.json", 1);
+
+	cr_expect(r->has_spread);
+	cr_expect_eq(r->spread.walk_p50, 0.5);
+	cr_expect_eq(r->spread.walk_p99, 4.0);
+	cr_expect_eq(r->spread.walk_p90, 0.0);
+	cr_expect_eq(r->spread.perm_mean_ns, 0.02);
+	cr_expect_eq(r->spread.events_per_s, 50000.0);
+	/* the walks.spread member does not disturb the walks fields */
+	cr_expect_eq(r->t.walk_p50, 45.5);
+	tdp_report_free_array(r, 1);
+}
+
 struct load_err_case {
 	const char *file;
 	int err;

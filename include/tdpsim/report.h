@@ -5,8 +5,10 @@
  *
  * Deterministic fields (counts) are u64 and exact; timing fields are
  * doubles.  When the report came out of a comparison with repetitions, its
- * "spread" sibling (max - min over the repetitions) is loaded into ->spread
- * with the same field names; fields the spread object lacks are 0.
+ * "spread" (max - min over the repetitions) is loaded into ->spread with the
+ * same field names; fields without a spread are 0.  The spread may be a
+ * top-level mirror ("spread": {"walks": {"latency_ns": {"p50": ...}}}) or a
+ * sibling at any level ("walks": {"spread": {"latency_ns": ...}}).
  */
 #ifndef TDPSIM_REPORT_H
 #define TDPSIM_REPORT_H
@@ -67,7 +69,7 @@ struct tdp_report {
 	uint64_t perm_checks;
 	struct tdp_report_timing t;
 
-	bool has_spread;
+	bool has_spread;		/* at least one spread field found */
 	struct tdp_report_timing spread;
 	/*
 	 * Spread of the counters 'tdpsim plot --kind bars' draws.  Counts are

@@ -5,8 +5,8 @@
  * Every field the schema defines and compare/plot use is required: a report
  * that lacks one was not written by a version-1 writer, and guessing a 0
  * would silently turn into a "delta" in a comparison.  Unknown members are
- * ignored, as the schema asks.  The "spread" object is optional and so are
- * its members (a spread of 0 means "no measured variation").
+ * ignored, as the schema asks.  Spreads are optional, field by field (a
+ * spread of 0 means "no measured variation"); see find_spread().
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -265,10 +265,60 @@ static int load_marks(struct tdp_report *r, const struct tdp_json_value *m,
 	return 0;
 }
 
+/*
+ * find_spread() - the spread of field @path ("walks.latency_ns.p50").  The
+ * schema puts a "spread" object "of the same shape" as a sibling of the
+ * timing fields; both readings are accepted, a top-level mirror of the
+ * report ("spread.walks.latency_ns.p50") and a sibling at any level on the
+ * way ("walks.spread.latency_ns.p50", "walks.latency_ns.spread.p50").
+ * @name receives the path found, for messages.
+ */
+static const struct tdp_json_value *find_spread(const struct tdp_json_value *root,
+						const char *path, char *name,
+						size_t namelen)
+{
+	const char *rest = path;
+
+	for (;;) {
+		size_t k = (size_t)(rest - path);
+		const struct tdp_json_value *v;
+
+		snprintf(name, namelen, "%.*sspread.%s", (int)k, path, rest);
+		v = tdp_json_path(root, name);
+		if (v)
+			return v;
+		rest = strchr(rest, '.');
+		if (!rest)
+			return NULL;
+		rest++;
+	}
+}
+
+static int load_spreads(struct tdp_report *r, const struct tdp_json_value *root,
+			const struct field *fields, size_t n, void *base,
+			char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[128];
+		const struct tdp_json_value *v = find_spread(root, fields[i].path,
+							     name, sizeof(name));
+		struct field sf = { name, fields[i].kind, fields[i].off };
+		int ret;
+
+		if (!v)
+			continue;
+		ret = load_field(base, &sf, v, err, errlen);
+		if (ret)
+			return ret;
+		r->has_spread = true;
+	}
+	return 0;
+}
+
 int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
 			 char *err, size_t errlen)
 {
-	const struct tdp_json_value *v, *spread;
+	const struct tdp_json_value *v;
 	int ret;
 
 	if (root->type != TDP_JSON_OBJECT)
@@ -297,40 +347,14 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 			return ret;
 	}
 
-	spread = tdp_json_get(root, "spread");
-	if (spread) {
-		if (spread->type != TDP_JSON_OBJECT)
-			return wrong_type(err, errlen, "spread", spread, "an object");
-		r->has_spread = true;
-		for (size_t i = 0; i < ARRAY_SIZE(spread_fields); i++) {
-			const struct field *f = &spread_fields[i];
-			char name[96];
-
-			v = tdp_json_path(spread, f->path);
-			if (!v)
-				continue;
-			snprintf(name, sizeof(name), "spread.%s", f->path);
-			struct field sf = { name, f->kind, f->off };
-
-			ret = load_field(&r->spread, &sf, v, err, errlen);
-			if (ret)
-				return ret;
-		}
-		for (size_t i = 0; i < ARRAY_SIZE(count_spread_fields); i++) {
-			const struct field *f = &count_spread_fields[i];
-			char name[96];
-
-			v = tdp_json_path(spread, f->path);
-			if (!v)
-				continue;
-			snprintf(name, sizeof(name), "spread.%s", f->path);
-			struct field sf = { name, f->kind, f->off };
-
-			ret = load_field(r, &sf, v, err, errlen);
-			if (ret)
-				return ret;
-		}
-	}
+	ret = load_spreads(r, root, spread_fields, ARRAY_SIZE(spread_fields),
+			   &r->spread, err, errlen);
+	if (ret)
+		return ret;
+	ret = load_spreads(r, root, count_spread_fields,
+			   ARRAY_SIZE(count_spread_fields), r, err, errlen);
+	if (ret)
+		return ret;
 
 	v = tdp_json_path(root, "walks.hist");
 	if (!v)
