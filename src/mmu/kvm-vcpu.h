@@ -70,6 +70,7 @@ struct kvm_vcpu {
 	bool host_mbec;		/* kvm_intel mbec: KVM runs with MBEC */
 	bool host_gmet;		/* kvm_amd gmet: KVM runs with GMET */
 	struct kvm_vcpu_arch arch;
+	u64 requests;		/* KVM_REQ_* bits (mmu_internal.h) */
 };
 
 static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SPTE encoding (arch/x86/kvm/mmu/spte.h): bit positions per ACC layout and
+ * per format (legacy/NPT vs EPT), the shadow_*_mask values of a VM, and the
+ * predicates the shadow MMU and the hardware model use.
+ *
+ * Software bits of a shadow-present SPTE:
+ *
+ *   old layout (pre-series, ~v6.7)       new layout (series 0022/0023/0032)
+ *   bit 11     SPTE_MMU_PRESENT          bit 11     SPTE_MMU_PRESENT
+ *   bits 52-53 A/D type (TDP)            bit 52     saved R   (access track)
+ *   bits 54,56 saved R, X (acc. track)   bit 53     host-writable
+ *   bit 57     host-writable (EPT)       bit 54     saved X(S)
+ *   bit 58     MMU-writable  (EPT)       bit 55     MMU-writable
+ *   bits 9,10  host/MMU-writable (!EPT)  bits 60-61 A/D type (TDP)
+ *                                        bit 62     saved XU
+ *
+ * The new layout frees bit 10 (EPT XU, "user-executable" under MBEC) and
+ * keeps both writable bits in the high ignored bits for both formats.
+ * Saved bits are (spte & (R|X[|XU])) << 52, so R/X/XU land on 52/54/62.
+ */
+#ifndef TDPSIM_SPTE_H
+#define TDPSIM_SPTE_H
+
+#include "mmu-int.h"
+
+#define SPTE_MMU_PRESENT_MASK		BIT_ULL(11)
+#define SPTE_BASE_ADDR_MASK		GENMASK_ULL(51, 12)
+
+#define VMX_EPT_SUPPRESS_VE_BIT		BIT_ULL(63)
+#define VMX_EPT_MT_MASK			(7ull << VMX_EPT_MT_EPTE_SHIFT)
+#define MTRR_TYPE_WRBACK		6
+
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+#define SPTE_TDP_AD_SHIFT		60
+#define SHADOW_ACC_TRACK_SAVED_BITS_MASK (VMX_EPT_READABLE_MASK |	\
+					  VMX_EPT_EXECUTABLE_MASK |	\
+					  VMX_EPT_USER_EXECUTABLE_MASK)
+#define SHADOW_ACC_TRACK_SAVED_BITS_SHIFT 52
+#define EPT_SPTE_HOST_WRITABLE		BIT_ULL(53)
+#define EPT_SPTE_MMU_WRITABLE		BIT_ULL(55)
+#define DEFAULT_SPTE_HOST_WRITABLE	EPT_SPTE_HOST_WRITABLE
+#define DEFAULT_SPTE_MMU_WRITABLE	EPT_SPTE_MMU_WRITABLE
+#else
+#define SPTE_TDP_AD_SHIFT		52
+#define SHADOW_ACC_TRACK_SAVED_BITS_MASK (VMX_EPT_READABLE_MASK |	\
+					  VMX_EPT_EXECUTABLE_MASK)
+#define SHADOW_ACC_TRACK_SAVED_BITS_SHIFT 54
+#define EPT_SPTE_HOST_WRITABLE		BIT_ULL(57)
+#define EPT_SPTE_MMU_WRITABLE		BIT_ULL(58)
+#define DEFAULT_SPTE_HOST_WRITABLE	BIT_ULL(9)
+#define DEFAULT_SPTE_MMU_WRITABLE	BIT_ULL(10)
+#endif
+#define SPTE_TDP_AD_MASK		(3ULL << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_ENABLED		(0ULL << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_DISABLED		(1ULL << SPTE_TDP_AD_SHIFT)
+#define SPTE_TDP_AD_WRPROT_ONLY		(2ULL << SPTE_TDP_AD_SHIFT)
+#define SHADOW_ACC_TRACK_SAVED_MASK	(SHADOW_ACC_TRACK_SAVED_BITS_MASK << \
+					 SHADOW_ACC_TRACK_SAVED_BITS_SHIFT)
+static_assert(SPTE_TDP_AD_ENABLED == 0, "AD enabled is the zero value");
+static_assert(!(SPTE_TDP_AD_MASK & SHADOW_ACC_TRACK_SAVED_MASK), "ad vs saved");
+static_assert(!(EPT_SPTE_HOST_WRITABLE & (SPTE_TDP_AD_MASK |
+					  SHADOW_ACC_TRACK_SAVED_MASK)), "hw");
+static_assert(!(EPT_SPTE_MMU_WRITABLE & (SPTE_TDP_AD_MASK |
+					 SHADOW_ACC_TRACK_SAVED_MASK)), "mw");
+static_assert(!(SPTE_MMU_PRESENT_MASK & (SPTE_TDP_AD_MASK |
+					 SHADOW_ACC_TRACK_SAVED_MASK)), "mp");
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+/* bit 10 must stay free: it is EPT XU (VMX_EPT_USER_EXECUTABLE_MASK). */
+static_assert(!((EPT_SPTE_HOST_WRITABLE | EPT_SPTE_MMU_WRITABLE) &
+		VMX_EPT_USER_EXECUTABLE_MASK), "bit 10 is XU");
+static_assert((VMX_EPT_READABLE_MASK << 52) == BIT_ULL(52) &&
+	      (VMX_EPT_EXECUTABLE_MASK << 52) == BIT_ULL(54) &&
+	      (VMX_EPT_USER_EXECUTABLE_MASK << 52) == BIT_ULL(62),
+	      "saved R/X/XU on 52/54/62, see the diagram");
+#endif
+#undef SHADOW_ACC_TRACK_SAVED_MASK
+
+/*
+ * The shadow_*_mask globals of spte.c, per VM here because one process may
+ * simulate an EPT and an NPT VM.  Set by kvm_mmu_set_ept_masks() or
+ * kvm_mmu_reset_all_pte_masks().
+ */
+struct kvm_spte_masks {
+	bool ept;			/* format: EPT vs legacy/NPT */
+	bool ad_enabled;		/* kvm_ad_enabled */
+	u64 host_writable_mask;
+	u64 mmu_writable_mask;
+	u64 nx_mask;
+	u64 user_mask;
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+	u64 xs_mask;			/* exclusive with nx_mask, user_mask */
+	u64 xu_mask;
+#else
+	u64 x_mask;			/* exclusive with nx_mask */
+#endif
+	u64 accessed_mask;
+	u64 dirty_mask;
+	u64 present_mask;
+	u64 memtype_mask;
+	u64 acc_track_mask;
+};
+
+/*
+ * kvm_mmu_set_ept_masks() - EPT format.  @has_exec_only is used by the old
+ * layout only (no read bit in ACC: R came from shadow_user_mask, and a
+ * non-exec-only CPU needed R in shadow_present_mask).
+ */
+void kvm_mmu_set_ept_masks(struct kvm_spte_masks *m, bool has_ad_bits,
+			   bool has_exec_only);
+/* kvm_mmu_reset_all_pte_masks() - legacy paging / NPT format. */
+void kvm_mmu_reset_all_pte_masks(struct kvm_spte_masks *m);
+
+static inline bool is_shadow_present_pte(u64 pte)
+{
+	return !!(pte & SPTE_MMU_PRESENT_MASK);
+}
+
+static inline bool is_large_pte(u64 pte)
+{
+	return pte & PT_PAGE_SIZE_MASK;
+}
+
+static inline bool is_last_spte(u64 pte, int level)
+{
+	return level == PG_LEVEL_4K || is_large_pte(pte);
+}
+
+static inline bool is_writable_pte(u64 pte)
+{
+	return pte & PT_WRITABLE_MASK;
+}
+
+static inline bool is_mmu_writable_spte(const struct kvm_spte_masks *m, u64 spte)
+{
+	return spte & m->mmu_writable_mask;
+}
+
+static inline u64 spte_to_pfn(u64 pte)
+{
+	return (pte & SPTE_BASE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+static inline bool spte_ad_enabled(u64 spte)
+{
+	return (spte & SPTE_TDP_AD_MASK) != SPTE_TDP_AD_DISABLED;
+}
+
+/* is_executable_pte(): any execute right (XS or XU; legacy: NX clear). */
+static inline bool is_executable_pte(const struct kvm_spte_masks *m, u64 spte)
+{
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+	return (spte & (m->xs_mask | m->xu_mask | m->nx_mask)) != m->nx_mask;
+#else
+	return (spte & (m->x_mask | m->nx_mask)) == m->x_mask;
+#endif
+}
+
+/* Host frame backing a guest frame (mmu_internal.h documents the rule). */
+#define HOST_GUEST_PFN_BASE	(1ull << 24)
+static inline u64 kvm_gfn_to_host_pfn(gfn_t gfn)
+{
+	return gfn + HOST_GUEST_PFN_BASE;
+}
+
+struct kvm_vcpu;
+struct kvm_mmu_page;
+
+/*
+ * make_spte() - the leaf SPTE mapping @gfn (host frame @pfn) at the level of
+ * @sp with ACC_* rights @pte_access.  Returns true if the SPTE had to be
+ * write-protected (the gfn is shadowed and cannot be unsync'd).
+ */
+bool make_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+	       unsigned int pte_access, gfn_t gfn, u64 pfn, u64 old_spte,
+	       bool prefetch, bool can_unsync, bool host_writable,
+	       u64 *new_spte);
+/* make_nonleaf_spte() - a table entry pointing at @child_hpa. */
+u64 make_nonleaf_spte(const struct kvm_spte_masks *m, hpa_t child_hpa,
+		      bool ad_disabled);
+/* mark_spte_for_access_track() - make the SPTE fault on next access. */
+u64 mark_spte_for_access_track(const struct kvm_spte_masks *m, u64 spte);
+
+#endif /* TDPSIM_SPTE_H */
