@@ -211,6 +211,8 @@ static const struct load_err_case load_errs[] = {
 	{ "missing-column-sp-live.json", TDP_E_JSON,
 	  "missing column 'sp_live' in field 'timeline.columns'" },
 	{ "no-such-file.json", TDP_E_IO, "cannot open '" },
+	{ "compare-second-lacks-exits.json", TDP_E_JSON,
+	  "compare-second-lacks-exits.json' (reports[1]): missing field 'exits.total'" },
 };
 
 Test(report_load, bad_reports_fail_with_named_field)
@@ -432,4 +434,29 @@ Test(compare, write_error_is_reported)
 	setvbuf(fp, NULL, _IONBF, 0);
 	cr_expect_eq(tdp_report_compare_print(fp, &a, &b, "a", "b"), TDP_E_IO);
 	fclose(fp);
+}
+
+/* The noise bound is inclusive: |delta| == noise is still noise. */
+Test(compare, delta_equal_to_noise_is_marked)
+{
+	struct tdp_report a = { .timing = true, .has_spread = true },
+			  b = { .timing = true };
+	struct table t;
+	struct row row;
+
+	a.t.walk_p50 = 10.0;
+	b.t.walk_p50 = 12.0;
+	a.spread.walk_p50 = 2.0;	/* b has no spread: noise is a's */
+	a.t.walk_p99 = 10.0;
+	b.t.walk_p99 = 12.5;
+	a.spread.walk_p99 = 2.0;
+	t = compare(&a, &b);
+	row = get_row(t.text, "walk p50 (ns)");
+	cr_expect_str_eq(row.delta, "+2.0");
+	cr_expect_str_eq(row.noise, "2.0");
+	cr_expect(row.marked);
+	row = get_row(t.text, "walk p99 (ns)");
+	cr_expect_not(row.marked);
+	cr_expect_eq(t.ret, 0);
+	free(t.text);
 }

@@ -401,3 +401,80 @@ Test(jsonread, every_single_byte_document)
 		}
 	}
 }
+
+/*
+ * Hostile edits of a real report: flipped, deleted and inserted bytes and
+ * truncations.  Whatever the input, the parser must return 0 or
+ * TDP_E_JSON, with a "LINE:COL: " position inside the input (ASan and
+ * UBSan check the memory side).  A fixed LCG keeps the cases reproducible.
+ */
+Test(jsonread, mutated_reports_fail_cleanly)
+{
+	static const char syms[] = "{}[]\",:\\0-.eE \n\x01\xc3\xff";
+	const char *path = getenv("TDPSIM_SRC_DIR");
+	char file[1024], err[256];
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t len;
+	char *orig;
+
+	snprintf(file, sizeof(file), "%s/tests/data/reports/a.json", path ? path : ".");
+	FILE *fp = fopen(file, "rb");
+
+	cr_assert(fp, "%s", file);
+	orig = malloc(1 << 16);
+	len = fread(orig, 1, 1 << 16, fp);
+	fclose(fp);
+	cr_assert_gt(len, 100);
+
+	size_t lines = 1;
+
+	for (size_t i = 0; i < len; i++)
+		lines += orig[i] == '\n';
+
+	for (int iter = 0; iter < 3000; iter++) {
+		char *buf = malloc(len + 8);
+		size_t n = len;
+		struct tdp_json_value v;
+		unsigned int line, col;
+		int ret;
+
+		memcpy(buf, orig, len);
+		for (int k = 0; k < 1 + iter % 3; k++) {
+			size_t at;
+
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			at = (size_t)(seed >> 33) % n;
+			switch ((seed >> 29) & 3) {
+			case 0:		/* replace */
+				buf[at] = syms[(seed >> 20) % (sizeof(syms) - 1)];
+				break;
+			case 1:		/* delete */
+				memmove(buf + at, buf + at + 1, n - at - 1);
+				n--;
+				break;
+			case 2:		/* insert */
+				memmove(buf + at + 1, buf + at, n - at);
+				buf[at] = syms[(seed >> 20) % (sizeof(syms) - 1)];
+				n++;
+				break;
+			default:	/* truncate */
+				n = at;
+				break;
+			}
+			if (!n)
+				break;
+		}
+		ret = tdp_json_parse(buf, n, NULL, &v, err, sizeof(err));
+		if (ret == 0) {
+			tdp_json_free(&v);
+		} else {
+			cr_assert_eq(ret, TDP_E_JSON, "iter %d", iter);
+			cr_assert_eq(sscanf(err, "%u:%u: ", &line, &col), 2,
+				     "iter %d: '%s'", iter, err);
+			cr_assert(line >= 1 && line <= lines + 1 && col >= 1,
+				  "iter %d: '%s'", iter, err);
+		}
+		free(buf);
+	}
+	free(orig);
+}
