@@ -644,3 +644,84 @@ Test(gmet, u0_npt_page_allows_everything_but_user_nx)
 		  PFERR_PRESENT_MASK | PFERR_FETCH_MASK | PFERR_GUEST_FINAL_MASK);
 }
 #endif
+
+/* L1's EPT maps an L2 table page to an L1 GPA with no memslot: KVM's walk
+ * fails on the memslot lookup (kvm_vcpu_gfn_to_memslot), not in EPT, so
+ * the fault is an L2 #PF with only the access bits (not present). */
+Test(nested_ept, table_translated_outside_memory)
+{
+	struct nenv e;
+	struct x86_exception ex;
+	const u64 pd = L2_TABLES + 0x2000;
+
+	nenv_vmx(&e, 4, true, false, true);
+	setup_l2(&e, PTB_P | PTB_W);
+	ptb_write64(&e.tb, tdp_leaf(&e, pd), MEM_SIZE | EPT_ALL);
+	cr_assert_eq(l2_xlate(&e, L2_GVA, PFERR_WRITE_MASK, &ex), INVALID_GPA);
+	cr_expect(!ex.nested_page_fault);
+	cr_expect_eq(ex.error_code, PFERR_WRITE_MASK);
+	cr_expect_eq(ex.address, L2_GVA);
+	nenv_fini(&e);
+}
+
+/* L2 with PAE paging: the top level comes from nested_mmu's PDPTE
+ * registers (walk_mmu->pdptrs), the two lower tables through EPT. */
+Test(nested_ept, l2_pae_through_ept)
+{
+	struct nenv e;
+	struct x86_exception ex;
+	u64 pdpt;
+	const u64 gva = 0x40401234;
+
+	nenv_vmx(&e, 4, true, false, true);
+	pdpt = ptb_table(&e.b);
+	ptb_map(&e.b, PTB_FMT_64, pdpt, 3, gva, 1, L2_DATA_GPA, PTB_P, UPPER);
+	for (u64 gpa = L2_TABLES; gpa < L2_TABLES + 0x10000; gpa += 4096)
+		map_tdp(&e, gpa, gpa, EPT_ALL);
+	map_tdp(&e, L2_DATA_GPA, L1_DATA_GPA, EPT_ALL);
+	e.v.arch.cr0 = X86_CR0_PG | X86_CR0_PE | X86_CR0_WP;
+	e.v.arch.cr4 = X86_CR4_PAE;
+	e.v.arch.efer = EFER_NX;
+	e.v.arch.cr3 = pdpt;
+	kvm_init_mmu(&e.v);
+	cr_assert_eq(e.v.arch.nested_mmu.cpu_role.base.level, 3);
+	for (int i = 0; i < 4; i++)
+		e.v.arch.nested_mmu.pdptrs[i] = ptb_get(&e.b, PTB_FMT_64, pdpt, i);
+	cr_expect_eq(l2_xlate(&e, gva, 0, &ex), L1_DATA_GPA + 0x234);
+	/* the PD is the first table below the PDPT; unmap it in EPT */
+	ptb_write64(&e.tb, tdp_leaf(&e, pdpt + 0x1000), 0);
+	cr_assert_eq(l2_xlate(&e, gva, 0, &ex), INVALID_GPA);
+	cr_expect(ex.nested_page_fault);
+	cr_expect_eq(ex.address, pdpt + 0x1000);
+	nenv_fini(&e);
+}
+
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+/* L2 with paging off under MBEC: every linear address counts as a user
+ * address (nonpaging_gva_to_gpa passes ACC_ALL), so XU decides. */
+Test(mbec, l2_paging_off_uses_xu)
+{
+	for (int xu = 0; xu < 2; xu++) {
+		struct nenv e;
+		struct x86_exception ex;
+		gpa_t gpa;
+
+		nenv_vmx(&e, 4, true, true, true);
+		map_tdp(&e, L2_DATA_GPA, L1_DATA_GPA, PTB_EPT_R | PTB_EPT_MT_WB |
+			(xu ? PTB_EPT_XU : PTB_EPT_X));
+		e.v.arch.cr0 = X86_CR0_PE;
+		kvm_init_mmu(&e.v);
+		cr_assert_eq(e.v.arch.nested_mmu.gva_to_gpa, nonpaging_gva_to_gpa);
+		gpa = l2_xlate(&e, L2_DATA_GPA + 0x10, PFERR_FETCH_MASK, &ex);
+		if (xu) {
+			cr_expect_eq(gpa, L1_DATA_GPA + 0x10);
+		} else {
+			cr_expect_eq(gpa, INVALID_GPA);
+			cr_expect_eq(ex.exit_qualification,
+				     EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_PROT_READ |
+				     EPT_VIOLATION_PROT_EXEC | GVA_BITS);
+		}
+		nenv_fini(&e);
+	}
+}
+#endif
