@@ -360,3 +360,44 @@ Test(role, init_mmu_skips_unchanged)
 	kvm_init_mmu(&vcpu);
 	cr_assert_neq(mmu->permissions[3], 0x5a, "WP changed: rebuilt");
 }
+
+/*
+ * The walker installed for each guest paging mode: none for CR0.PG=0,
+ * 8-byte PTEs for PAE and long mode, 4-byte for 32-bit paging; EPT for a
+ * nested EPT MMU, and the paging walkers for nested NPT.
+ */
+Test(role, gva_to_gpa_per_mode)
+{
+	static const struct { unsigned long cr0, cr4; u64 efer; int walker; } m[] = {
+		{ X86_CR0_PE, 0, 0, 0 },
+		{ PG, 0, 0, 32 },
+		{ PG, X86_CR4_PAE, 0, 64 },
+		{ PG, X86_CR4_PAE, LM, 64 },
+	};
+	size_t i;
+	unsigned int tdp;
+
+	for (tdp = 0; tdp < 2; tdp++)
+		for (i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+			struct kvm_vcpu vcpu = { .maxphyaddr = 46, .tdp_enabled = tdp };
+
+			set_regs(&vcpu, m[i].cr0, m[i].cr4, m[i].efer);
+			kvm_init_mmu(&vcpu);
+			cr_assert_eq(vcpu.arch.walk_mmu->gva_to_gpa,
+				     m[i].walker == 64 ? paging64_gva_to_gpa :
+				     m[i].walker == 32 ? paging32_gva_to_gpa :
+				     nonpaging_gva_to_gpa, "tdp %u mode %zu", tdp, i);
+		}
+
+	{
+		struct kvm_vcpu vcpu = { .maxphyaddr = 46, .tdp_enabled = true,
+					 .vendor = KVM_VENDOR_AMD };
+
+		vcpu.arch.guest_mode = true;
+		cr_assert_eq(kvm_init_shadow_ept_mmu(&vcpu, true, PG_LEVEL_1G, true,
+						     false, VMX_EPTP_PWL_4), 0);
+		cr_assert_eq(vcpu.arch.guest_mmu.gva_to_gpa, ept_gva_to_gpa);
+		cr_assert_eq(kvm_init_shadow_npt_mmu(&vcpu, 0, 0, 0, 0), 0);
+		cr_assert_eq(vcpu.arch.guest_mmu.gva_to_gpa, paging32_gva_to_gpa);
+	}
+}

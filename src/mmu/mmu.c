@@ -495,15 +495,6 @@ static u64 kvm_pdptr_read(struct kvm_vcpu *vcpu, int index)
 	return vcpu->arch.walk_mmu->pdptrs[index];
 }
 
-/*
- * The walker's gva_to_gpa functions.  Weak until src/mmu/walk.c lands so the
- * permission tests link on their own; a strong definition wins.
- */
-extern __typeof__(paging64_gva_to_gpa) paging64_gva_to_gpa __attribute__((weak));
-extern __typeof__(paging32_gva_to_gpa) paging32_gva_to_gpa __attribute__((weak));
-extern __typeof__(ept_gva_to_gpa) ept_gva_to_gpa __attribute__((weak));
-extern __typeof__(nonpaging_gva_to_gpa) nonpaging_gva_to_gpa __attribute__((weak));
-
 /* reset_guest_paging_metadata() - rsvd masks, permissions[], pkru_mask. */
 static void reset_guest_paging_metadata(struct kvm_vcpu *vcpu,
 					struct kvm_mmu *mmu)
