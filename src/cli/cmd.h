@@ -40,5 +40,6 @@ int cmd_convert(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_gen(int argc, char **argv);
 
 #endif /* TDPSIM_CLI_CMD_H */

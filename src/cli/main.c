@@ -63,6 +63,26 @@ static const struct tdp_cmd commands[] = {
 	  "                     layout and file name)\n"
 	  "      --keep-script  keep FILE.gp and its data files\n"
 	  "  -h, --help         this text\n" },
+	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",
+	  "usage: tdpsim gen --workload NAME [--seed N] [--events N]\n"
+	  "                  [--vendor intel|amd] [--paging shadow|tdp] [--mem SIZE]\n"
+	  "                  -o OUT\n"
+	  "\n"
+	  "Model a guest OS (page tables, processes, scheduler) and write what it\n"
+	  "does as a trace. Same options, same bytes. The form follows OUT's name\n"
+	  "(.txt text, .pcap plain pcap, anything else zstd); OUT is written to a\n"
+	  "temporary name and renamed on success. Prints the faults the guest\n"
+	  "expects (demand, COW, SMAP) on stderr.\n"
+	  "\n"
+	  "  -w, --workload NAME  linux or smep-toggle (--list for all)\n"
+	  "  -s, --seed N         PRNG seed (default 1)\n"
+	  "  -n, --events N       approximate event count, 5000.. (default 100000)\n"
+	  "      --vendor V       intel (default) or amd\n"
+	  "      --paging P       shadow (default) or tdp\n"
+	  "  -m, --mem SIZE       guest memory, 64M..16G in 2M steps (default 256M)\n"
+	  "  -o, --output OUT     the trace\n"
+	  "      --list           list the workloads\n"
+	  "  -h, --help           this text\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
 	  "usage: tdpsim help [CMD]\n" },
 	{ "version", cmd_version, "print the version",

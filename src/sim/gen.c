@@ -1,0 +1,1215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Synthetic workloads: a Linux-like x86-64 guest modelled as the guest OS
+ * itself, so every page-table store in the trace is one the guest really
+ * makes, to frames it really owns.
+ *
+ * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
+ *
+ *   0        1M               16M          18M                      mem
+ *   +--------+----------------+------------+------------------------+
+ *   | unused | kernel data    | kernel text| frame allocator        |
+ *   |        | (direct-map    | (one 2 MiB | page tables, anonymous |
+ *   |        |  accesses only)|  PDE)      | and text pages         |
+ *   +--------+----------------+------------+------------------------+
+ *
+ * Guest virtual layout (4-level paging):
+ *
+ *   0x400000             user text, TEXT_PAGES x 4K, R-X, U
+ *   0x11c0000            heap, HEAP_PAGES x 4K, RW-, NX, U (crosses a
+ *                        2 MiB boundary, so it needs two PT pages)
+ *   0x7ffffffff000 down  stack, STACK_PAGES x 4K, RW-, NX, U
+ *   0xffff888000000000   direct map of [0, mem), 2 MiB pages, G, NX
+ *   0xffffffff81000000   kernel text, one 2 MiB page, G, read-only
+ *
+ * Invariants the generator keeps (tests/test_gen.c checks them from the
+ * trace alone):
+ *  - every frame not in use as a page table has all-zero contents as far
+ *    as `write` events go: data pages are never written (accesses do not
+ *    change memory), and a table is freed only once all its entries were
+ *    written back to 0.  So a reused frame is a valid empty table without
+ *    writing 512 zeroes (Linux gets the same from __GFP_ZERO).
+ *  - an entry is either 0 or present; present entries point at frames
+ *    below mem that the guest owns, never at an ancestor table.
+ *  - the kernel half of each process's PML4 is a copy of swapper's, so all
+ *    processes share the kernel PDPT pages.
+ *  - a PTE loses permissions or changes frame only with an invlpg or flush
+ *    (or a CR3 load) before the next access that could use it.
+ *
+ * No allocation or formatting per event: the model is allocated once and
+ * its size depends on mem only (per-frame refcounts and the free stack).
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/gen.h>
+#include <tdpsim/trace.h>
+
+/* ------------------------------------------------------------------ */
+/* x86 bits (SDM vol. 3 ch. 2 and 4) */
+
+#define X86_CR0_PE	(1ull << 0)
+#define X86_CR0_MP	(1ull << 1)
+#define X86_CR0_ET	(1ull << 4)
+#define X86_CR0_NE	(1ull << 5)
+#define X86_CR0_WP	(1ull << 16)
+#define X86_CR0_AM	(1ull << 18)
+#define X86_CR0_PG	(1ull << 31)
+#define X86_CR4_PSE	(1ull << 4)
+#define X86_CR4_PAE	(1ull << 5)
+#define X86_CR4_PGE	(1ull << 7)
+#define X86_CR4_SMEP	(1ull << 20)
+#define X86_CR4_SMAP	(1ull << 21)
+#define EFER_SCE	(1ull << 0)
+#define EFER_LME	(1ull << 8)
+#define EFER_LMA	(1ull << 10)
+#define EFER_NX		(1ull << 11)
+
+/*
+ * 64-bit paging entry, as this guest uses it:
+ *
+ *   63  62..52 51..46  45........12 11..9 8 7  6 5 4   3   2  1  0
+ *   NX  ign=0  rsvd=0  frame        0     G PS D A PCD PWT US RW P
+ *
+ * (bits 51..46 are reserved with MAXPHYADDR 46; the guest never sets
+ * them because every frame is below mem <= 16 GiB.)  A and D are left to
+ * the CPU / KVM.  2 MiB PDEs additionally keep bits 20..13 zero.
+ */
+#define PT_PRESENT	(1ull << 0)
+#define PT_WRITABLE	(1ull << 1)
+#define PT_USER		(1ull << 2)
+#define PT_PAGE_SIZE	(1ull << 7)
+#define PT_GLOBAL	(1ull << 8)
+#define PT_NX		(1ull << 63)
+#define PT_ADDR_MASK	0x000ffffffffff000ull
+
+_Static_assert((PT_ADDR_MASK & (PT_PRESENT | PT_WRITABLE | PT_USER | PT_PAGE_SIZE |
+				PT_GLOBAL | PT_NX)) == 0, "flags overlap the address");
+_Static_assert(TDP_GEN_MEM_MAX <= (1ull << 46), "frames must stay below MAXPHYADDR 46");
+
+#define PT_ENTRIES	512
+#define PAGE_SHIFT	12
+#define PAGE_SIZE	(1ull << PAGE_SHIFT)
+#define HPAGE_SIZE	(2ull << 20)
+#define PT_INDEX(va, level) (((va) >> (PAGE_SHIFT + 9 * ((level) - 1))) & (PT_ENTRIES - 1))
+
+/* Upper-level entries: Linux's _PAGE_TABLE / _KERNPG_TABLE (A/D left out). */
+#define USER_TABLE	(PT_PRESENT | PT_WRITABLE | PT_USER)
+#define KERNEL_TABLE	(PT_PRESENT | PT_WRITABLE)
+
+/* ------------------------------------------------------------------ */
+/* Guest layout */
+
+#define KDATA_START	(1ull << 20)
+#define KTEXT_PHYS	(16ull << 20)
+#define ALLOC_START	(KTEXT_PHYS + HPAGE_SIZE)
+#define DIRECT_MAP	0xffff888000000000ull
+#define KTEXT_VA	0xffffffff81000000ull
+
+#define TEXT_BASE	0x400000ull
+#define HEAP_BASE	0x11c0000ull
+#define STACK_TOP	0x7ffffffff000ull	/* the highest user page */
+#define TEXT_PAGES	32
+#define HEAP_PAGES	256
+#define STACK_PAGES	32
+#define NR_VPAGES	(TEXT_PAGES + HEAP_PAGES + STACK_PAGES)
+#define VP_HEAP0	TEXT_PAGES
+#define VP_STACK0	(TEXT_PAGES + HEAP_PAGES)
+
+_Static_assert(PT_INDEX(DIRECT_MAP, 4) == 273 && PT_INDEX(KTEXT_VA, 4) == 511,
+	       "kernel PML4 slots");
+_Static_assert(PT_INDEX(HEAP_BASE, 2) != PT_INDEX(HEAP_BASE + HEAP_PAGES * PAGE_SIZE - 1, 2),
+	       "the heap should span two PT pages");
+_Static_assert(KTEXT_PHYS % HPAGE_SIZE == 0, "kernel text is one 2 MiB page");
+
+#define MAX_PROCS	8
+/*
+ * Table pool: per process at most PML4 + 2 PDPT + 2 PD + 4 PT (text,
+ * heap x2, stack) = 9; kernel: swapper's PML4, 2 PDPTs, 16 direct-map PDs
+ * (16 GiB), 1 text PD.  Index 0 means "no table".
+ */
+#define MAX_TABLES	(1 + MAX_PROCS * 9 + 20 + 8)
+
+/* Per-page state of a process's user mapping (struct vpage::flags). */
+#define VP_WRITE	0x1	/* the VMA allows writes */
+#define VP_EXEC		0x2	/* the VMA allows fetches */
+#define VP_COW		0x4	/* shared since fork: PTE read-only until broken */
+
+struct vpage {
+	uint32_t frame;		/* 0: not present */
+	uint8_t flags;
+};
+
+struct proc {
+	bool live;
+	uint16_t pml4;		/* pool index */
+	uint32_t nr_present;	/* vpages with a frame */
+	uint32_t text_pc, heap_hot;	/* locality cursors (vpage indices) */
+	struct vpage vp[NR_VPAGES];
+};
+
+struct pt_page {
+	uint64_t e[PT_ENTRIES];		/* the guest's view of the table */
+	uint16_t child[PT_ENTRIES];	/* pool index of the table e[i] points at */
+	uint32_t frame;
+	uint16_t nr_present;
+	uint16_t next_free;
+};
+
+enum gen_kind { GEN_LINUX, GEN_SMEP_TOGGLE };
+
+struct gen {
+	tdp_writer_t *w;
+	const struct tdp_gen_opts *opts;
+	struct tdp_gen_stats *stats;
+	char *errbuf;
+	int err;
+	enum gen_kind kind;
+	uint64_t rng[4];
+	uint64_t t;
+
+	/* frame allocator: bump pointer, then a LIFO of freed frames */
+	uint32_t next_frame, end_frame;
+	uint32_t *free_stack;
+	uint32_t nr_free;
+	uint16_t *ref;			/* per frame: anonymous-page sharers */
+
+	struct pt_page *pt;		/* [MAX_TABLES] */
+	uint16_t pt_free;		/* pool free list head (0: empty) */
+	uint16_t swapper;		/* swapper_pg_dir */
+	uint32_t text_cache[TEXT_PAGES];	/* the text file's page cache */
+
+	struct proc procs[MAX_PROCS];
+	int cur;			/* running process, -1 in boot */
+	int nr_live, nproc_target;
+	uint64_t cr4;
+	uint64_t slices;
+	unsigned int smap_done;
+};
+
+/* ------------------------------------------------------------------ */
+/* PRNG: xoshiro256** seeded through splitmix64 (Blackman & Vigna). */
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t rotl64(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(struct gen *g)
+{
+	uint64_t *s = g->rng;
+	uint64_t result = rotl64(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl64(s[3], 45);
+	return result;
+}
+
+/* Uniform in [0, n), n <= 2^32 (Lemire's multiply-shift, bias < 2^-32). */
+static uint32_t rng_below(struct gen *g, uint32_t n)
+{
+	return (uint32_t)(((rng_next(g) >> 32) * (uint64_t)n) >> 32);
+}
+
+static bool rng_chance(struct gen *g, unsigned int percent)
+{
+	return rng_below(g, 100) < percent;
+}
+
+/* ------------------------------------------------------------------ */
+/* Emitting events.  Errors are sticky: after one, everything is a no-op. */
+
+static void gen_fail(struct gen *g, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void gen_fail(struct gen *g, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g->err)
+		return;
+	g->err = err;
+	va_start(ap, fmt);
+	vsnprintf(g->errbuf, TDP_ERRBUF_SIZE, fmt, ap);
+	va_end(ap);
+}
+
+static void emit(struct gen *g, struct tdp_event *ev)
+{
+	int ret;
+
+	if (g->err)
+		return;
+	/* +50..500 ns per event: a guest running between exits */
+	g->t += 50 + rng_below(g, 451);
+	ev->t = g->t;
+	ev->present |= TDP_PRESENT_T;
+	ret = tdp_writer_event(g->w, ev);
+	if (ret)
+		gen_fail(g, ret, "%s", tdp_writer_errmsg(g->w));
+	g->stats->events++;
+}
+
+static void emit_write(struct gen *g, uint64_t gpa, uint64_t val)
+{
+	struct tdp_event ev = { .kind = TDP_EV_WRITE };
+
+	ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val);
+	ev.u.write.gpa = gpa;
+	ev.u.write.val = val;
+	ev.u.write.size = 8;
+	emit(g, &ev);
+}
+
+static void emit_access(struct gen *g, uint64_t gva, int op, int cpl, int ac)
+{
+	struct tdp_event ev = { .kind = TDP_EV_ACCESS };
+
+	ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op) |
+		     TDP_KEY_BIT(ACCESS, cpl);
+	ev.u.access.gva = gva;
+	ev.u.access.op = op;
+	ev.u.access.cpl = cpl;
+	/* ac=0 is spelled out only where it matters (a SMAP violation) */
+	if (ac >= 0)
+		ev.present |= TDP_KEY_BIT(ACCESS, ac);
+	ev.u.access.ac = ac > 0;
+	g->stats->accesses++;
+	emit(g, &ev);
+}
+
+static void emit_invlpg(struct gen *g, uint64_t gva)
+{
+	struct tdp_event ev = { .kind = TDP_EV_INVLPG };
+
+	ev.present = TDP_KEY_BIT(INVLPG, gva);
+	ev.u.invlpg.gva = gva;
+	emit(g, &ev);
+}
+
+static void emit_flush(struct gen *g)
+{
+	struct tdp_event ev = { .kind = TDP_EV_FLUSH };
+
+	emit(g, &ev);
+}
+
+static void emit_mark(struct gen *g, const char *label)
+{
+	struct tdp_event ev = { .kind = TDP_EV_MARK };
+
+	ev.present = TDP_KEY_BIT(MARK, label);
+	strncpy(ev.u.mark.label, label, TDP_LABEL_MAX);
+	emit(g, &ev);
+}
+
+static void emit_cr4(struct gen *g, uint64_t cr4)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+
+	ev.present = TDP_KEY_BIT(SET, cr4);
+	ev.u.set.cr4 = cr4;
+	emit(g, &ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frame allocator */
+
+static uint32_t frame_alloc(struct gen *g, bool *reused)
+{
+	*reused = g->nr_free > 0;
+	if (g->nr_free)
+		return g->free_stack[--g->nr_free];
+	if (g->next_frame < g->end_frame)
+		return g->next_frame++;
+	/* the working set is bounded well below 64 MiB, see MAX_TABLES */
+	gen_fail(g, TDP_E_INTERNAL, "guest model ran out of frames in %" PRIu64 " bytes",
+		 g->opts->mem);
+	return 0;
+}
+
+static void frame_free(struct gen *g, uint32_t frame)
+{
+	g->free_stack[g->nr_free++] = frame;
+}
+
+/* ------------------------------------------------------------------ */
+/* Page tables: the guest's own copy, every store mirrored by a `write` */
+
+static uint16_t table_alloc(struct gen *g)
+{
+	uint16_t idx = g->pt_free;
+	bool reused;
+	uint32_t frame;
+
+	if (!idx) {
+		gen_fail(g, TDP_E_INTERNAL, "guest model ran out of page-table slots");
+		return 0;
+	}
+	frame = frame_alloc(g, &reused);
+	if (!frame)
+		return 0;
+	g->pt_free = g->pt[idx].next_free;
+	/* the frame is all-zero in guest memory (see the invariants above) */
+	memset(&g->pt[idx], 0, sizeof(g->pt[idx]));
+	g->pt[idx].frame = frame;
+	if (reused)
+		g->stats->pt_pages_reused++;
+	return idx;
+}
+
+static void table_free(struct gen *g, uint16_t idx)
+{
+	frame_free(g, g->pt[idx].frame);
+	g->pt[idx].frame = 0;
+	g->pt[idx].next_free = g->pt_free;
+	g->pt_free = idx;
+}
+
+/* Store @val into entry @i of table @t, as an 8-byte guest write. */
+static void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint16_t child)
+{
+	struct pt_page *p = &g->pt[t];
+
+	if (p->e[i] && !val)
+		p->nr_present--;
+	else if (!p->e[i] && val)
+		p->nr_present++;
+	p->e[i] = val;
+	p->child[i] = child;
+	emit_write(g, ((uint64_t)p->frame << PAGE_SHIFT) + 8 * i, val);
+}
+
+/* Link a fresh table below entry @i of @t; returns its pool index or 0. */
+static uint16_t pt_link_new(struct gen *g, uint16_t t, unsigned int i, uint64_t flags)
+{
+	uint16_t c = table_alloc(g);
+
+	if (c)
+		pt_set(g, t, i, ((uint64_t)g->pt[c].frame << PAGE_SHIFT) | flags, c);
+	return c;
+}
+
+/*
+ * The PT page mapping user address @gva, allocating missing levels as
+ * Linux's __handle_mm_fault() does (p4d/pud/pmd_alloc, pte_alloc).
+ */
+static uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva)
+{
+	uint16_t t = p->pml4;
+
+	for (int level = 4; level > 1 && t; level--) {
+		unsigned int i = PT_INDEX(gva, level);
+		uint16_t c = g->pt[t].child[i];
+
+		if (!c)
+			c = pt_link_new(g, t, i, USER_TABLE);
+		t = c;
+	}
+	return t;
+}
+
+/* The PT page mapping @gva, or 0 if a level is missing. */
+static uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva)
+{
+	uint16_t t = p->pml4;
+
+	for (int level = 4; level > 1 && t; level--)
+		t = g->pt[t].child[PT_INDEX(gva, level)];
+	return t;
+}
+
+/*
+ * Free every empty table below @t (a level-@level table), clearing the
+ * entry that pointed at it first: Linux's free_pgtables() after a munmap
+ * or at exit.  PT pages (level 1) hold leaves, so the recursion stops at 2.
+ */
+static void prune(struct gen *g, uint16_t t, int level, unsigned int nr)
+{
+	for (unsigned int i = 0; i < nr; i++) {
+		uint16_t c = g->pt[t].child[i];
+
+		if (!c)
+			continue;
+		if (level > 2)
+			prune(g, c, level - 1, PT_ENTRIES);
+		if (!g->pt[c].nr_present) {
+			pt_set(g, t, i, 0, 0);
+			table_free(g, c);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Processes */
+
+static uint64_t vpage_gva(unsigned int vi)
+{
+	if (vi < VP_HEAP0)
+		return TEXT_BASE + (uint64_t)vi * PAGE_SIZE;
+	if (vi < VP_STACK0)
+		return HEAP_BASE + (uint64_t)(vi - VP_HEAP0) * PAGE_SIZE;
+	return STACK_TOP - (uint64_t)(NR_VPAGES - 1 - vi) * PAGE_SIZE;
+}
+
+static bool vpage_is_text(unsigned int vi)
+{
+	return vi < VP_HEAP0;
+}
+
+static bool vpage_writable(const struct vpage *v)
+{
+	return (v->flags & VP_WRITE) && !(v->flags & VP_COW);
+}
+
+/* Linux's mk_pte() for this VMA: W only if the VMA allows it and not COW. */
+static uint64_t vpage_pte(const struct vpage *v)
+{
+	return ((uint64_t)v->frame << PAGE_SHIFT) | PT_PRESENT | PT_USER |
+	       (vpage_writable(v) ? PT_WRITABLE : 0) |
+	       ((v->flags & VP_EXEC) ? 0 : PT_NX);
+}
+
+static void vpage_set_pte(struct gen *g, struct proc *p, unsigned int vi)
+{
+	uint64_t gva = vpage_gva(vi);
+	uint16_t t = walk_alloc(g, p, gva);
+
+	if (t)
+		pt_set(g, t, PT_INDEX(gva, 1), vpage_pte(&p->vp[vi]), 0);
+}
+
+/* Drop one sharer of an anonymous page (text pages stay in the cache). */
+static void vpage_put(struct gen *g, struct proc *p, unsigned int vi)
+{
+	struct vpage *v = &p->vp[vi];
+
+	if (!vpage_is_text(vi) && --g->ref[v->frame] == 0)
+		frame_free(g, v->frame);
+	v->frame = 0;
+	p->nr_present--;
+}
+
+/* Clear the PTE of a present page (zap_pte_range()); no TLB flush here. */
+static void vpage_zap(struct gen *g, struct proc *p, unsigned int vi)
+{
+	uint64_t gva = vpage_gva(vi);
+	uint16_t t = walk_lookup(g, p, gva);
+
+	if (t)
+		pt_set(g, t, PT_INDEX(gva, 1), 0, 0);
+	vpage_put(g, p, vi);
+}
+
+static void vpages_init(struct proc *p)
+{
+	for (unsigned int vi = 0; vi < NR_VPAGES; vi++) {
+		p->vp[vi].frame = 0;
+		p->vp[vi].flags = vpage_is_text(vi) ? VP_EXEC : VP_WRITE;
+	}
+	p->nr_present = 0;
+}
+
+static void switch_to(struct gen *g, int pi)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+
+	ev.present = TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr3 = (uint64_t)g->pt[g->procs[pi].pml4].frame << PAGE_SHIFT;
+	ev.u.set.cpl = 0;
+	emit(g, &ev);
+	g->cur = pi;
+	g->stats->cr3_loads++;
+}
+
+/* pgd_alloc(): a new PML4 whose kernel half is swapper's (pgd_ctor()). */
+static uint16_t pgd_alloc(struct gen *g)
+{
+	uint16_t pgd = table_alloc(g);
+
+	if (!pgd)
+		return 0;
+	for (unsigned int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
+		if (g->pt[g->swapper].e[i])
+			pt_set(g, pgd, i, g->pt[g->swapper].e[i], g->pt[g->swapper].child[i]);
+	return pgd;
+}
+
+static int proc_slot(struct gen *g)
+{
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (!g->procs[i].live)
+			return i;
+	return -1;
+}
+
+static void proc_init(struct gen *g, struct proc *p)
+{
+	vpages_init(p);
+	p->text_pc = rng_below(g, TEXT_PAGES);
+	p->heap_hot = VP_HEAP0 + rng_below(g, HEAP_PAGES - 16);
+	p->live = true;
+	g->nr_live++;
+}
+
+/*
+ * dup_mmap() / copy_pte_range(): the child gets its own tables with the
+ * parent's PTEs; private pages become COW in both, with W cleared in the
+ * parent too, which then needs a TLB flush (flush_tlb_mm()).
+ */
+static int proc_fork(struct gen *g, int parent)
+{
+	struct proc *pp = &g->procs[parent], *cp;
+	int ci = proc_slot(g);
+	bool wp = false;
+
+	if (ci < 0 || g->err)
+		return -1;
+	cp = &g->procs[ci];
+	if (g->cur != parent)
+		switch_to(g, parent);
+	cp->pml4 = pgd_alloc(g);
+	if (!cp->pml4)
+		return -1;
+	proc_init(g, cp);
+	for (unsigned int vi = 0; vi < NR_VPAGES; vi++) {
+		struct vpage *v = &pp->vp[vi];
+
+		if (!v->frame)
+			continue;
+		if (!vpage_is_text(vi)) {
+			bool was_writable = vpage_writable(v);
+
+			v->flags |= VP_COW;
+			g->ref[v->frame]++;
+			if (was_writable) {
+				vpage_set_pte(g, pp, vi);
+				wp = true;
+			}
+		}
+		cp->vp[vi] = *v;
+		cp->nr_present++;
+		vpage_set_pte(g, cp, vi);
+	}
+	if (wp)
+		emit_flush(g);
+	g->stats->forks++;
+	return g->err ? -1 : ci;
+}
+
+static uint64_t teardown_cost(const struct gen *g)
+{
+	uint64_t n = 16;
+
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (g->procs[i].live)
+			n += g->procs[i].nr_present + 16;
+	return n;
+}
+
+/*
+ * exit_mmap(): zap every PTE and free the tables while the process still
+ * runs, then switch away (the CR3 load is the flush), then pgd_free() the
+ * PML4.  Its kernel entries are cleared only once it is no longer CR3.
+ */
+static void proc_exit(struct gen *g, int pi)
+{
+	struct proc *p = &g->procs[pi];
+	int next = -1;
+
+	if (g->cur != pi)
+		switch_to(g, pi);
+	for (unsigned int vi = 0; vi < NR_VPAGES; vi++)
+		if (p->vp[vi].frame)
+			vpage_zap(g, p, vi);
+	prune(g, p->pml4, 4, PT_ENTRIES / 2);
+	p->live = false;
+	g->nr_live--;
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (g->procs[i].live && (next < 0 || rng_chance(g, 30)))
+			next = i;
+	if (next >= 0)
+		switch_to(g, next);
+	for (unsigned int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
+		if (g->pt[p->pml4].e[i])
+			pt_set(g, p->pml4, i, 0, 0);
+	table_free(g, p->pml4);
+	p->pml4 = 0;
+	g->stats->exits++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Faults the guest expects, and its handlers */
+
+static uint64_t direct_map(uint64_t frame)
+{
+	return DIRECT_MAP + (frame << PAGE_SHIFT);
+}
+
+/* do_anonymous_page() / filemap_fault(): map a frame for a first touch. */
+static void fault_in(struct gen *g, struct proc *p, unsigned int vi)
+{
+	struct vpage *v = &p->vp[vi];
+	bool reused;
+
+	if (vpage_is_text(vi)) {
+		if (!g->text_cache[vi])
+			g->text_cache[vi] = frame_alloc(g, &reused);
+		v->frame = g->text_cache[vi];
+	} else {
+		v->frame = frame_alloc(g, &reused);
+		if (!v->frame)
+			return;
+		g->ref[v->frame] = 1;
+		/* clear_page() through the direct map */
+		emit_access(g, direct_map(v->frame), TDP_OP_WRITE, 0, -1);
+	}
+	if (!v->frame)
+		return;
+	p->nr_present++;
+	vpage_set_pte(g, p, vi);
+}
+
+/* do_wp_page(): reuse the page if we are its last sharer, else copy it. */
+static void break_cow(struct gen *g, struct proc *p, unsigned int vi)
+{
+	struct vpage *v = &p->vp[vi];
+
+	if (g->ref[v->frame] > 1) {
+		bool reused;
+		uint32_t nf = frame_alloc(g, &reused);
+
+		if (!nf)
+			return;
+		/* copy_user_highpage() through the direct map */
+		emit_access(g, direct_map(v->frame), TDP_OP_READ, 0, -1);
+		emit_access(g, direct_map(nf), TDP_OP_WRITE, 0, -1);
+		g->ref[v->frame]--;
+		g->ref[nf] = 1;
+		v->frame = nf;
+	}
+	v->flags &= ~VP_COW;
+	vpage_set_pte(g, p, vi);
+	emit_invlpg(g, vpage_gva(vi));
+}
+
+/*
+ * One access to user page @vi of the running process, with the fault and
+ * retry the guest expects.  The caller only asks for what the VMA allows
+ * (no write to R-X, no fetch of NX), so the faults are exactly "not
+ * present" and "COW".
+ */
+static void touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
+{
+	struct proc *p = &g->procs[g->cur];
+	struct vpage *v = &p->vp[vi];
+	uint64_t gva = vpage_gva(vi) + ((rng_next(g) >> 40) & 0xff8);
+
+	emit_access(g, gva, op, cpl, ac);
+	if (!v->frame) {
+		g->stats->pf_demand++;
+		fault_in(g, p, vi);
+	} else if (op == TDP_OP_WRITE && !vpage_writable(v)) {
+		g->stats->pf_cow++;
+		break_cow(g, p, vi);
+	} else {
+		return;
+	}
+	emit_access(g, gva, op, cpl, ac);
+}
+
+/* ------------------------------------------------------------------ */
+/* What the processes and the kernel do in a time slice */
+
+static void kernel_work(struct gen *g, unsigned int n)
+{
+	static const uint64_t kdata_frames = (KTEXT_PHYS - KDATA_START) >> PAGE_SHIFT;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned int r = rng_below(g, 100);
+
+		if (r < 45) {
+			/* hot kernel text: the first 256 KiB */
+			uint64_t off = (uint64_t)rng_below(g, 64) << PAGE_SHIFT;
+
+			emit_access(g, KTEXT_VA + off + (rng_below(g, 512) << 3), TDP_OP_FETCH, 0, -1);
+		} else if (r < 55) {
+			/* rodata lives in the same 2 MiB page */
+			emit_access(g, KTEXT_VA + (1ull << 20) + (rng_below(g, 4096) << 6),
+				    TDP_OP_READ, 0, -1);
+		} else {
+			/* slab and stacks: mostly a hot 64-page set in kernel data */
+			uint64_t frame = rng_chance(g, 80) ? rng_below(g, 64) :
+					 rng_below(g, kdata_frames);
+			uint64_t gva = direct_map((KDATA_START >> PAGE_SHIFT) + frame) +
+				       (rng_below(g, 512) << 3);
+
+			emit_access(g, gva, rng_chance(g, 40) ? TDP_OP_WRITE : TDP_OP_READ, 0, -1);
+		}
+	}
+}
+
+static unsigned int pick_heap(struct gen *g, struct proc *p)
+{
+	if (rng_chance(g, 80))
+		return p->heap_hot + rng_below(g, 16);
+	return VP_HEAP0 + rng_below(g, HEAP_PAGES);
+}
+
+static void user_work(struct gen *g, unsigned int n)
+{
+	struct proc *p = &g->procs[g->cur];
+
+	for (unsigned int i = 0; i < n && !g->err; i++) {
+		unsigned int r = rng_below(g, 100), vi;
+
+		if (r < 30) {
+			/* instruction stream: stay, step or jump within the text */
+			if (rng_chance(g, 20))
+				p->text_pc = rng_chance(g, 70) ? rng_below(g, 8) :
+					     rng_below(g, TEXT_PAGES);
+			else if (rng_chance(g, 30))
+				p->text_pc = (p->text_pc + 1) % TEXT_PAGES;
+			touch(g, p->text_pc, TDP_OP_FETCH, 3, -1);
+		} else if (r < 75) {
+			vi = pick_heap(g, p);
+			if (p->vp[vi].flags & VP_EXEC)	/* JIT code after mprotect */
+				touch(g, vi, rng_chance(g, 50) ? TDP_OP_FETCH : TDP_OP_READ, 3, -1);
+			else
+				touch(g, vi, rng_chance(g, 40) ? TDP_OP_WRITE : TDP_OP_READ, 3, -1);
+		} else if (r < 80) {
+			/* memcpy-like sequential run over the heap */
+			unsigned int len = 2 + rng_below(g, 7);
+			unsigned int start = VP_HEAP0 + rng_below(g, HEAP_PAGES - len);
+			int op = rng_chance(g, 50) ? TDP_OP_WRITE : TDP_OP_READ;
+
+			for (unsigned int k = 0; k < len; k++) {
+				vi = start + k;
+				if (!(p->vp[vi].flags & VP_WRITE))
+					op = TDP_OP_READ;
+				touch(g, vi, op, 3, -1);
+			}
+		} else {
+			/* the stack: mostly the top few pages */
+			vi = NR_VPAGES - 1 - (rng_chance(g, 85) ? rng_below(g, 4) :
+					      rng_below(g, STACK_PAGES));
+			touch(g, vi, rng_chance(g, 50) ? TDP_OP_WRITE : TDP_OP_READ, 3, -1);
+		}
+	}
+	if (rng_chance(g, 5))
+		p->heap_hot = VP_HEAP0 + rng_below(g, HEAP_PAGES - 16);
+}
+
+/* read()/write(): copy_to_user / copy_from_user under STAC (AC=1). */
+static void syscall_work(struct gen *g)
+{
+	struct proc *p = &g->procs[g->cur];
+	unsigned int len = 1 + rng_below(g, 4);
+	unsigned int start = p->heap_hot + rng_below(g, 16 - len);
+	int op = rng_chance(g, 50) ? TDP_OP_WRITE : TDP_OP_READ;
+
+	kernel_work(g, 2);
+	for (unsigned int k = 0; k < len; k++) {
+		unsigned int vi = start + k;
+
+		touch(g, vi, (p->vp[vi].flags & VP_WRITE) ? op : TDP_OP_READ, 0, 1);
+	}
+	kernel_work(g, 1);
+}
+
+/*
+ * A deliberate SMAP violation: a supervisor read of a present user page
+ * with AC=0.  A real kernel would oops; here it stands for a buggy
+ * copy_from_user without STAC caught by an exception-table fixup (as in
+ * LKDTM's ACCESS_USERSPACE test), so the guest goes on.  Done at most
+ * three times per trace: each is a #PF the replayer must report with
+ * PFERR_PRESENT|USER clear and the SMAP logic in permission_fault().
+ */
+static void smap_violation(struct gen *g)
+{
+	struct proc *p = &g->procs[g->cur];
+	unsigned int first = VP_HEAP0 + rng_below(g, HEAP_PAGES + STACK_PAGES);
+
+	for (unsigned int k = 0; k < HEAP_PAGES + STACK_PAGES; k++) {
+		unsigned int vi = VP_HEAP0 + (first - VP_HEAP0 + k) % (HEAP_PAGES + STACK_PAGES);
+
+		if (!p->vp[vi].frame)
+			continue;
+		emit_mark(g, "smap-violation");
+		emit_access(g, vpage_gva(vi), TDP_OP_READ, 0, 0);
+		g->stats->pf_smap++;
+		g->smap_done++;
+		return;
+	}
+}
+
+/* flush_tlb_range(): per-page invlpg for small ranges, else a full flush. */
+static void flush_range(struct gen *g, unsigned int start, unsigned int len, unsigned int changed)
+{
+	if (!changed)
+		return;
+	if (len > 8) {
+		emit_flush(g);
+		return;
+	}
+	for (unsigned int k = 0; k < len; k++)
+		emit_invlpg(g, vpage_gva(start + k));
+}
+
+/* mprotect() a heap range between RW- (NX) and R-X (a JIT's code buffer). */
+static void do_mprotect(struct gen *g)
+{
+	struct proc *p = &g->procs[g->cur];
+	unsigned int len = 1 + rng_below(g, 16);
+	unsigned int start = VP_HEAP0 + rng_below(g, HEAP_PAGES - len);
+	uint8_t prot = (p->vp[start].flags & VP_EXEC) ? VP_WRITE : VP_EXEC;
+	unsigned int changed = 0;
+
+	kernel_work(g, 2);
+	for (unsigned int k = 0; k < len; k++) {
+		struct vpage *v = &p->vp[start + k];
+		uint64_t old = v->frame ? vpage_pte(v) : 0;
+
+		v->flags = (v->flags & VP_COW) | prot;
+		if (v->frame && vpage_pte(v) != old) {
+			vpage_set_pte(g, p, start + k);
+			changed++;
+		}
+	}
+	flush_range(g, start, len, changed);
+}
+
+/*
+ * munmap() a heap range (the allocator then maps it again with MAP_FIXED,
+ * so later touches demand-fault): clear the PTEs, flush, free the frames
+ * and any page-table page left empty.
+ */
+static void do_munmap(struct gen *g)
+{
+	struct proc *p = &g->procs[g->cur];
+	unsigned int len = 1 + rng_below(g, 32);
+	unsigned int start = VP_HEAP0 + rng_below(g, HEAP_PAGES - len);
+	unsigned int changed = 0;
+
+	kernel_work(g, 2);
+	for (unsigned int k = 0; k < len; k++) {
+		struct vpage *v = &p->vp[start + k];
+
+		if (v->frame) {
+			vpage_zap(g, p, start + k);
+			changed++;
+		}
+		v->flags = VP_WRITE;
+	}
+	flush_range(g, start, len, changed);
+	prune(g, p->pml4, 4, PT_ENTRIES / 2);
+}
+
+static int pick_proc(struct gen *g, bool allow_init)
+{
+	int live[MAX_PROCS], n = 0;
+
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (g->procs[i].live && (allow_init || i != 0))
+			live[n++] = i;
+	return n ? live[rng_below(g, n)] : -1;
+}
+
+static void slice(struct gen *g)
+{
+	int next;
+
+	/* 70% round robin, 30% a random wakeup */
+	if (rng_chance(g, 70)) {
+		next = g->cur;
+		do
+			next = (next + 1) % MAX_PROCS;
+		while (!g->procs[next].live);
+	} else {
+		next = pick_proc(g, true);
+	}
+	if (next != g->cur)
+		switch_to(g, next);
+	kernel_work(g, 2 + rng_below(g, 5));
+	user_work(g, 10 + rng_below(g, 50));
+	if (rng_chance(g, 30))
+		syscall_work(g);
+	g->slices++;
+}
+
+/* ------------------------------------------------------------------ */
+/* Boot: swapper_pg_dir with the direct map and kernel text */
+
+static void boot(struct gen *g)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+	uint64_t nr_pd = (g->opts->mem + (1ull << 30) - 1) >> 30;
+	uint16_t dm_pdpt, kt_pdpt, kt_pd;
+
+	emit_mark(g, "boot");
+	g->swapper = table_alloc(g);
+	dm_pdpt = g->swapper ? pt_link_new(g, g->swapper, PT_INDEX(DIRECT_MAP, 4), KERNEL_TABLE) : 0;
+	for (uint64_t i = 0; i < nr_pd && dm_pdpt; i++) {
+		uint16_t pd = pt_link_new(g, dm_pdpt, PT_INDEX(DIRECT_MAP, 3) + i, KERNEL_TABLE);
+
+		for (unsigned int j = 0; j < PT_ENTRIES && pd; j++) {
+			uint64_t pa = ((i << 9) + j) * HPAGE_SIZE;
+
+			if (pa >= g->opts->mem)
+				break;
+			pt_set(g, pd, j, pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE |
+			       PT_GLOBAL | PT_NX, 0);
+		}
+	}
+	kt_pdpt = g->swapper ? pt_link_new(g, g->swapper, PT_INDEX(KTEXT_VA, 4), KERNEL_TABLE) : 0;
+	kt_pd = kt_pdpt ? pt_link_new(g, kt_pdpt, PT_INDEX(KTEXT_VA, 3), KERNEL_TABLE) : 0;
+	if (!kt_pd)
+		return;
+	pt_set(g, kt_pd, PT_INDEX(KTEXT_VA, 2), KTEXT_PHYS | PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL, 0);
+
+	/* KVM_SET_SREGS-like: long mode with paging on swapper_pg_dir */
+	g->cr4 = X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP;
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
+		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
+		       X86_CR0_AM | X86_CR0_PG;
+	ev.u.set.cr3 = (uint64_t)g->pt[g->swapper].frame << PAGE_SHIFT;
+	ev.u.set.cr4 = g->cr4;
+	ev.u.set.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+	ev.u.set.cpl = 0;
+	emit(g, &ev);
+	kernel_work(g, 64);
+
+	/* init: exec'd from scratch, runs a little before forking */
+	g->procs[0].pml4 = pgd_alloc(g);
+	if (!g->procs[0].pml4)
+		return;
+	proc_init(g, &g->procs[0]);
+	switch_to(g, 0);
+	for (int i = 0; i < 3; i++)
+		slice(g);
+}
+
+/* ------------------------------------------------------------------ */
+/* The workloads */
+
+static int gen_main(struct gen *g)
+{
+	uint64_t target = g->opts->events;
+	/* a slice, a fork or a munmap each stay well below this many events */
+	const uint64_t reserve = 800;
+
+	boot(g);
+
+	emit_mark(g, "fork");
+	while (!g->err && g->nr_live < g->nproc_target &&
+	       g->stats->events + teardown_cost(g) + 2 * reserve < target) {
+		int ci = proc_fork(g, pick_proc(g, true));
+
+		if (ci < 0)
+			break;
+		switch_to(g, ci);
+		slice(g);
+	}
+
+	emit_mark(g, "steady");
+	while (!g->err && g->stats->events + teardown_cost(g) + reserve < target) {
+		uint64_t quarter = target / 4;
+		uint64_t s = g->slices;
+
+		if (g->kind == GEN_SMEP_TOGGLE && s % 6 == 5) {
+			/* every flip changes cr4_smep in the base role */
+			g->cr4 ^= X86_CR4_SMEP;
+			emit_cr4(g, g->cr4);
+			g->stats->cr4_flips++;
+		}
+		slice(g);
+		if (g->kind != GEN_LINUX)
+			continue;
+		if (g->smap_done < 3 && g->stats->events > quarter * (g->smap_done + 1))
+			smap_violation(g);
+		if (s % 12 == 7)
+			do_mprotect(g);
+		if (s % 16 == 3)
+			do_munmap(g);
+		if (s % 40 == 20 && g->stats->events + teardown_cost(g) + 2 * reserve < target) {
+			/* churn, so page-table pages get freed and reused */
+			if (g->nr_live > g->nproc_target || (g->nr_live > 2 && rng_chance(g, 50)))
+				proc_exit(g, pick_proc(g, false));
+			if (g->nr_live < MAX_PROCS) {
+				int ci = proc_fork(g, pick_proc(g, true));
+
+				if (ci >= 0) {
+					switch_to(g, ci);
+					slice(g);
+				}
+			}
+		}
+	}
+
+	emit_mark(g, "teardown");
+	for (int i = MAX_PROCS - 1; i > 0 && !g->err; i--)
+		if (g->procs[i].live)
+			proc_exit(g, i);
+	if (!g->err && g->cur != 0)
+		switch_to(g, 0);
+	return g->err;
+}
+
+static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
+		      const struct tdp_gen_opts *opts, struct tdp_gen_stats *stats,
+		      char errbuf[TDP_ERRBUF_SIZE])
+{
+	struct tdp_config cfg;
+	struct gen *g;
+	uint64_t nframes = opts->mem >> PAGE_SHIFT;
+	uint64_t x = opts->seed;
+	int ret;
+
+	memset(stats, 0, sizeof(*stats));
+	errbuf[0] = '\0';
+	ret = tdp_gen_check_opts(opts, errbuf);
+	if (ret)
+		return ret;
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		goto out_nomem;
+	g->pt = calloc(MAX_TABLES, sizeof(*g->pt));
+	g->free_stack = malloc(nframes * sizeof(*g->free_stack));
+	g->ref = calloc(nframes, sizeof(*g->ref));
+	if (!g->pt || !g->free_stack || !g->ref)
+		goto out_free_gen;
+
+	g->w = w;
+	g->opts = opts;
+	g->stats = stats;
+	g->errbuf = errbuf;
+	g->kind = kind;
+	g->nproc_target = nproc;
+	g->cur = -1;
+	for (int i = 0; i < 4; i++)
+		g->rng[i] = splitmix64(&x);
+	g->t = 1000;
+	g->next_frame = ALLOC_START >> PAGE_SHIFT;
+	g->end_frame = nframes;
+	for (unsigned int i = MAX_TABLES - 1; i > 0; i--) {
+		g->pt[i].next_free = g->pt_free;
+		g->pt_free = i;
+	}
+
+	tdp_config_init(&cfg);
+	cfg.vendor = opts->vendor;
+	cfg.paging = opts->paging;
+	cfg.mem = opts->mem;
+	cfg.present = 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging | 1u << TDP_CFG_mem;
+	ret = tdp_writer_config(w, &cfg);
+	if (ret)
+		gen_fail(g, ret, "%s", tdp_writer_errmsg(w));
+	else
+		ret = gen_main(g);
+
+	free(g->ref);
+	free(g->free_stack);
+	free(g->pt);
+	free(g);
+	return ret;
+
+out_free_gen:
+	free(g->ref);
+	free(g->free_stack);
+	free(g->pt);
+	free(g);
+out_nomem:
+	snprintf(errbuf, TDP_ERRBUF_SIZE, "out of memory for the guest model");
+	return TDP_E_NOMEM;
+}
+
+static int gen_linux(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+		     struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	return gen_common(GEN_LINUX, 6, w, opts, stats, errbuf);
+}
+
+static int gen_smep_toggle(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+			   struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	return gen_common(GEN_SMEP_TOGGLE, 3, w, opts, stats, errbuf);
+}
+
+static const struct tdp_gen_workload workloads[] = {
+	{ "linux", "Linux-like x86-64 guest: processes, fork/COW, demand paging, "
+		   "mprotect/munmap, SMAP", gen_linux },
+	{ "smep-toggle", "three processes while CR4.SMEP flips every few time slices",
+	  gen_smep_toggle },
+};
+
+const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)
+{
+	*n = ARRAY_SIZE(workloads);
+	return workloads;
+}
+
+const struct tdp_gen_workload *tdp_gen_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(workloads); i++)
+		if (!strcmp(workloads[i].name, name))
+			return &workloads[i];
+	return NULL;
+}
+
+void tdp_gen_opts_init(struct tdp_gen_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->seed = 1;
+	opts->events = TDP_GEN_EVENTS_DEFAULT;
+	opts->mem = TDP_GEN_MEM_DEFAULT;
+	opts->vendor = TDP_VENDOR_INTEL;
+	opts->paging = TDP_PAGING_SHADOW;
+}
+
+int tdp_gen_check_opts(const struct tdp_gen_opts *opts, char errbuf[TDP_ERRBUF_SIZE])
+{
+	if (opts->events < TDP_GEN_EVENTS_MIN || opts->events > TDP_GEN_EVENTS_MAX) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "events '%" PRIu64 "' is not %llu..%llu",
+			 opts->events, TDP_GEN_EVENTS_MIN, TDP_GEN_EVENTS_MAX);
+		return TDP_E_RANGE;
+	}
+	if (opts->mem < TDP_GEN_MEM_MIN || opts->mem > TDP_GEN_MEM_MAX ||
+	    opts->mem % HPAGE_SIZE) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE,
+			 "mem '%#" PRIx64 "' is not a multiple of 2 MiB in 64 MiB..16 GiB",
+			 opts->mem);
+		return TDP_E_RANGE;
+	}
+	if (opts->paging != TDP_PAGING_SHADOW && opts->paging != TDP_PAGING_TDP) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "paging must be shadow or tdp");
+		return TDP_E_RANGE;
+	}
+	return 0;
+}
+
+int tdp_gen_run(const struct tdp_gen_workload *wl, tdp_writer_t *w,
+		const struct tdp_gen_opts *opts, struct tdp_gen_stats *stats,
+		char errbuf[TDP_ERRBUF_SIZE])
+{
+	return wl->gen(w, opts, stats, errbuf);
+}
