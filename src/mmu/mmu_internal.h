@@ -31,10 +31,12 @@
 
 #define TDP_SP_POOL_MAX		((1u << 23) - 1)	/* pool indices */
 #define TDP_SPECIAL_PFN_BASE	(1ull << 23)
-#define TDP_SPECIAL_MAX		(1u << 16)
+#define TDP_SPECIAL_MAX		(1u << 16)	/* pfns reserved */
+#define TDP_SPECIAL_SLOTS	512		/* pages that exist */
 static_assert(TDP_SP_POOL_MAX + 1ull <= TDP_SPECIAL_PFN_BASE, "pool below specials");
 static_assert(TDP_SPECIAL_PFN_BASE + TDP_SPECIAL_MAX <= HOST_GUEST_PFN_BASE,
 	      "specials below guest memory");
+static_assert(TDP_SPECIAL_SLOTS < TDP_SPECIAL_MAX, "last special pfn is the dummy root");
 static_assert(((HOST_GUEST_PFN_BASE << PAGE_SHIFT) >> 52) == 0, "fits an SPTE");
 
 /* ---- KVM's constants (kvm_host.h, mmu.c, mmu_internal.h) ---- */
@@ -235,8 +237,8 @@ struct kvm {
 	u32 nr_sp;			/* pool slots ever created */
 	u32 sp_free;			/* free list head: index + 1, 0 = none */
 
-	/* special root pages (pae_root, pml4_root, pml5_root) */
-	u64 *special[TDP_SPECIAL_MAX];
+	/* special root pages (pae_root, pml4_root, pml5_root): 3 per MMU */
+	u64 *special[TDP_SPECIAL_SLOTS];
 	u32 nr_special;
 
 	struct kvm_gfn_info *gfn_info;

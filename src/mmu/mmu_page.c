@@ -521,7 +521,7 @@ static u64 *special_alloc(struct kvm *kvm)
 {
 	u64 *p;
 
-	if (kvm->nr_special >= TDP_SPECIAL_MAX - 1)	/* last is dummy */
+	if (kvm->nr_special >= TDP_SPECIAL_SLOTS)
 		return NULL;
 	p = calloc(SPTE_ENT_PER_PAGE, sizeof(u64));
 	if (p)
