@@ -11,7 +11,8 @@
  * over NR_ADDRS addresses spread across distinct page tables, read access.
  * The result GPAs are summed and printed, so no walk is dead code.
  *
- * Usage: bench_walk_layout_{old,new} [walks-in-millions]
+ * Usage: bench_walk_layout_{old,new} [walks-in-millions [variant]]
+ * (variant: run only that one, e.g. for valgrind --tool=callgrind)
  * Output: one line per variant, "layout variant ns/walk ticks/walk".
  */
 #include <stdio.h>
@@ -95,12 +96,18 @@ static void vcpu_init(struct kvm_vcpu *v, unsigned long cr0, unsigned long cr4,
 	v->arch.cr3 = cr3;
 }
 
+static const char *only;
+
 static void run(const char *name, struct kvm_vcpu *v, struct kvm_mmu *mmu,
 		const u64 *addrs, u64 iters)
 {
-	double tpn = bench_tsc_per_ns();
 	u64 best_t = ~0ull, best_n = ~0ull, sum = 0;
 	struct x86_exception ex;
+	double tpn;
+
+	if (only && strcmp(only, name))
+		return;
+	tpn = bench_tsc_per_ns();
 
 	/* warm-up + correctness: every walk must succeed */
 	for (unsigned i = 0; i < NR_ADDRS; i++)
@@ -131,6 +138,7 @@ int main(int argc, char **argv)
 	static struct kvm_vcpu v;
 	u64 addrs[NR_ADDRS];
 
+	only = argc > 2 ? argv[2] : NULL;
 	if (iters < 4 * NR_ADDRS)
 		iters = 4 * NR_ADDRS;
 	if (tdp_gmem_create(&gm, MEM_SIZE))
