@@ -11,8 +11,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTDPSIM_NATIVE=ON \
 cmake --build "$build" -j2 --target bench_perm_layout_old bench_perm_layout_new >/dev/null
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$build/bench/bench_perm_layout_old" "${1:-10}" | tee "$out"
-"$build/bench/bench_perm_layout_new" "${1:-10}" | tee -a "$out"
+"$build/bench/bench_perm_layout_old" "${1:-2}" | tee "$out"
+"$build/bench/bench_perm_layout_new" "${1:-2}" | tee -a "$out"
 awk '!/^#/ { ns[$1 " " $2] = $3 }
 END {
 	split("table table+pke", v, " ")
