@@ -10,7 +10,9 @@
  * the "pke" run, CR4.PKE (pkru_mask != 0: the slow path is taken).
  * Results are summed into a value that is printed, so nothing is dead code.
  *
- * Usage: bench_perm_layout_{old,new} [iterations-in-millions]
+ * Usage: bench_perm_layout_{old,new} [calls-per-run-in-millions [pke]]
+ * (pke 0 or 1 runs only that configuration; for callgrind instruction
+ * counts, whose totals are then per configuration).
  * Output: one line per variant, "layout variant ns/call ticks/call".
  */
 #include <stdio.h>
@@ -199,14 +201,16 @@ int main(int argc, char **argv)
 	unsigned long reps = millions * 1000000ul / NR_INPUTS + 1;
 	double tpn = bench_tsc_per_ns();
 	u64 sum = 0;
-	int pke;
+	int pke, pke_first = 0, pke_last = 1;
 
+	if (argc > 2)
+		pke_first = pke_last = !!atoi(argv[2]);
 	gen_inputs();
 	printf("# layout %s, tsc %.0f MHz, %lu calls per run, best of %d\n",
 	       LAYOUT_NAME,
 	       tpn * 1000.0, reps * NR_INPUTS, NR_RUNS);
 	printf("# layout  variant     ns/call  ticks/call\n");
-	for (pke = 0; pke < 2; pke++) {
+	for (pke = pke_first; pke <= pke_last; pke++) {
 		struct kvm_vcpu vcpu = { .maxphyaddr = 46, .tdp_enabled = true };
 		double t_table, t_naive;
 		unsigned int bad;
