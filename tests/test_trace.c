@@ -363,18 +363,44 @@ Test(trace_codec, rejects_bad_bytes)
 	struct tdp_codec_state st = { 0 };
 	struct tdp_event ev;
 	const char *why;
-	/* kind 15 does not exist; reserved bit 7; key mask beyond flush's one key;
-	 * an 11-byte varint; access op=3 */
-	static const uint8_t bad[][16] = {
+	/*
+	 * kind 15 does not exist; B0 bits on a kind without a B0 key; key mask
+	 * beyond flush's one key; an 11-byte varint; access op=3 (in B0);
+	 * size=3; label lengths 40 and 0; B0 bits without set's cpl; a slot
+	 * escape code with more bits than the escape
+	 */
+	const uint8_t K = TDP_EVB_KEYS;
+	const uint8_t bad[][16] = {
 		{ 0x0f, 0x00 },
-		{ 0x80 | TDP_EV_FLUSH, 0x00 },
-		{ TDP_EV_FLUSH, 0x02 },
-		{ TDP_EV_INVLPG, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 },
-		{ TDP_EV_ACCESS, 0x06, 0x02, 0x03 },
-		{ TDP_EV_WRITE, 0x07, 0x02, 0x02, 0x03 },
-		{ TDP_EV_MARK, 0x01, 40 },
+		{ 0x80 | TDP_EV_FLUSH },
+		{ 0x40 | TDP_EV_FLUSH },
+		{ K | TDP_EV_FLUSH, 0x02 },
+		{ K | TDP_EV_INVLPG, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		  0xff, 0x01 },
+		{ 0xc0 | K | TDP_EV_ACCESS, 0x06, 0x10 },
+		{ K | TDP_EV_WRITE, 0x07, 0x02, 0x02, 0x03 },
+		{ K | TDP_EV_MARK, 0x01, 40 },
+		{ K | TDP_EV_MARK, 0x01, 0 },
+		{ 0x40 | K | TDP_EV_SET, 0x01, 0x00 },
+		{ K | TDP_EV_INVLPG, 0x02, 0x0f },
+	};
+	/* and the well-formed neighbours of some of them decode */
+	const uint8_t good[][16] = {
+		{ TDP_EV_FLUSH },
+		{ 0x80 | K | TDP_EV_ACCESS, 0x06, 0x02 },
+		{ K | TDP_EV_WRITE, 0x07, 0x02, 0x02, 0x04 },
+		{ K | TDP_EV_MARK, 0x01, 1, 'x' },
+		{ 0xc0 | K | TDP_EV_SET, 0x40 },
+		{ K | TDP_EV_INVLPG, 0x02, 0x07, 0x05 },
 	};
 
+	for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+		struct tdp_codec_state gs = { 0 };
+
+		why = NULL;
+		cr_expect_not_null(tdp__decode_event(good[i], &ev, &gs, &why), "good %zu: %s",
+				   i, why);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		why = NULL;
 		cr_expect_null(tdp__decode_event(bad[i], &ev, &st, &why), "case %zu", i);

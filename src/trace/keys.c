@@ -39,6 +39,14 @@ const struct tdp_key tdp_keys[TDP_KEY__COUNT] = {
 		       #KIND "." #key ": max does not fit its member");
 #include "events.def"
 
+/* 8-byte members are delta-coded modulo 2^64: they must accept every value. */
+#define TDP_EVENT(KIND, name)
+#define TDP_KEY(KIND, key, member, type, mn, mx, df, fl)			\
+	_Static_assert(MEMBER_SIZE(member) != 8 ||				\
+		       ((uint64_t)(mn) == 0 && (uint64_t)(mx) == UINT64_MAX),	\
+		       #KIND "." #key ": 8-byte keys must span the u64 range");
+#include "events.def"
+
 struct tdp_kind tdp_kinds[TDP_EV__COUNT] = {
 #define TDP_EVENT(KIND, nm) [TDP_EV_##KIND] = { .name = #nm, .first = TDP_KEYS_##KIND },
 #define TDP_KEY(KIND, key, member, type, mn, mx, df, fl)

@@ -48,12 +48,8 @@ struct tdp_trace {
 	uint64_t nrec;		/* records started so far */
 	uint64_t rec_off;	/* its offset in the pcap stream */
 	uint64_t offset;	/* bytes of the pcap stream read so far */
-	const uint8_t *pos, *end;
-	uint32_t left;		/* events not yet decoded in this block */
+	struct tdp_decoder dec;	/* the current block */
 	uint64_t events;	/* events decoded so far */
-	struct tdp_codec_state st;
-	uint64_t forbid;	/* keys of the other vendor */
-	uint64_t req[TDP_EV__COUNT];	/* required keys per kind, this vendor */
 
 	/* hand-out */
 	struct tdp_event batch[TDP_TRACE_BATCH];
@@ -103,24 +99,6 @@ static int fail_stream(tdp_trace_t *t, const char *what)
 	if (ferror(t->fp))
 		return fail_rec(t, TDP_E_IO, "read error: %s", strerror(errno));
 	return fail_rec(t, TDP_E_TRUNC, "%s", what);
-}
-
-static void compute_masks(tdp_trace_t *t)
-{
-	const struct tdp_config *cfg = &t->cfg;
-
-	t->forbid = 0;
-	memset(t->req, 0, sizeof(t->req));
-	for (unsigned int i = 0; i < TDP_KEY__COUNT; i++) {
-		const struct tdp_key *k = &tdp_keys[i];
-		bool wrong = ((k->flags & TDP_KF_INTEL) && cfg->vendor != TDP_VENDOR_INTEL) ||
-			     ((k->flags & TDP_KF_AMD) && cfg->vendor != TDP_VENDOR_AMD);
-
-		if (wrong)
-			t->forbid |= 1ull << i;
-		else if (k->flags & TDP_KF_REQ)
-			t->req[k->kind] |= 1ull << i;
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -295,31 +273,12 @@ static int binary_header(tdp_trace_t *t)
 	return 0;
 }
 
-/* Cross-key checks that the decoder's per-key range checks cannot do. */
-static int check_decoded(tdp_trace_t *t, const struct tdp_event *ev)
-{
-	char why[256];
-	int ret;
-
-	if (__builtin_expect(ev->vcpu < t->cfg.vcpus &&
-			     !(ev->present & t->forbid) &&
-			     (ev->present & t->req[ev->kind]) == t->req[ev->kind] &&
-			     ev->kind != TDP_EV_WRITE && ev->kind != TDP_EV_MARK &&
-			     ev->kind != TDP_EV_VMENTER && ev->kind != TDP_EV_VMEXIT &&
-			     ev->kind != TDP_EV_INVEPT, 1))
-		return 0;
-	ret = tdp_event_check(ev, &t->cfg, why, sizeof(why));
-	if (ret)
-		return fail_rec(t, ret, "event %llu: %s", (unsigned long long)t->events, why);
-	return 0;
-}
-
 static int binary_batch(tdp_trace_t *t)
 {
-	unsigned int n = 0;
+	int n;
 
-	while (!t->left) {
-		uint32_t tag;
+	while (!t->dec.left) {
+		uint32_t tag, count;
 		int len = read_record(t, &tag);
 
 		if (len < 0)
@@ -328,14 +287,14 @@ static int binary_batch(tdp_trace_t *t)
 			return fail(t, TDP_E_TRUNC, "missing trailer record after %llu events "
 				    "(truncated trace?)", (unsigned long long)t->events);
 		if (tag == TDP_REC_TRAILER) {
-			uint64_t count;
+			uint64_t total;
 
 			if (len != 16)
 				return fail_rec(t, TDP_E_FORMAT, "bad trailer length %d", len);
-			count = tdp__get64(t->rec + 8);
-			if (count != t->events)
+			total = tdp__get64(t->rec + 8);
+			if (total != t->events)
 				return fail_rec(t, TDP_E_FORMAT, "trailer counts %llu events, "
-						"read %llu", (unsigned long long)count,
+						"read %llu", (unsigned long long)total,
 						(unsigned long long)t->events);
 			if (read_record(t, &tag) != 0)
 				return t->error ? t->error :
@@ -347,35 +306,22 @@ static int binary_batch(tdp_trace_t *t)
 			return fail_rec(t, TDP_E_FORMAT, "unknown record type 0x%08x", tag);
 		if (len < (int)TDP_BLOCK_HDR)
 			return fail_rec(t, TDP_E_FORMAT, "block record too short");
-		t->left = tdp__get32(t->rec + 4);
-		/* every event takes at least 2 bytes (kind, key mask) */
-		if (!t->left || t->left > (len - TDP_BLOCK_HDR) / 2)
+		count = tdp__get32(t->rec + 4);
+		/* every event takes at least 1 byte */
+		if (!count || count > len - TDP_BLOCK_HDR)
 			return fail_rec(t, TDP_E_FORMAT, "block of %u events does not fit "
-					"%d bytes", t->left, len);
-		t->pos = t->rec + TDP_BLOCK_HDR;
-		t->end = t->rec + len;
-		memset(&t->st, 0, sizeof(t->st));
+					"%d bytes", count, len);
+		memset(&t->dec.st, 0, sizeof(t->dec.st));
+		t->dec.left = count;
+		t->dec.pos = t->rec + TDP_BLOCK_HDR;
+		t->dec.end = t->rec + len;
 	}
-	while (n < TDP_TRACE_BATCH && t->left) {
-		const char *why = NULL;
-		const uint8_t *p = tdp__decode_event(t->pos, &t->batch[n], &t->st, &why);
-
-		if (__builtin_expect(!p, 0))
-			return fail_rec(t, TDP_E_FORMAT, "event %llu at byte %ld: %s",
-					(unsigned long long)t->events, (long)(t->pos - t->rec), why);
-		if (__builtin_expect(p > t->end, 0))
-			return fail_rec(t, TDP_E_FORMAT, "event %llu overruns the record",
-					(unsigned long long)t->events);
-		if (check_decoded(t, &t->batch[n]))
-			return t->error;
-		t->pos = p;
-		t->left--;
-		t->events++;
-		n++;
-	}
-	if (!t->left && t->pos != t->end)
-		return fail_rec(t, TDP_E_FORMAT, "%ld stray bytes after the last event",
-				(long)(t->end - t->pos));
+	n = tdp__decode_batch(&t->dec, t->batch, TDP_TRACE_BATCH);
+	if (n < 0)
+		return fail_rec(t, n, "event %llu at byte %ld: %s",
+				(unsigned long long)(t->events + t->dec.nok),
+				(long)(t->dec.pos - t->rec), t->dec.why);
+	t->events += n;
 	return n;
 }
 
@@ -531,7 +477,7 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 	}
 	if (ret)
 		goto out_close;
-	compute_masks(t);
+	tdp__decoder_init(&t->dec, &t->cfg);
 	*tp = t;
 	return 0;
 

@@ -24,6 +24,7 @@ enum tdp_key_type {
 #define TDP_KF_REQ	0x1	/* required (on its vendor, for _INTEL/_AMD) */
 #define TDP_KF_INTEL	0x2	/* only with vendor=intel */
 #define TDP_KF_AMD	0x4	/* only with vendor=amd */
+#define TDP_KF_B0	0x8	/* binary: value (<= 3) in bits 7:6 of byte 0 */
 
 struct tdp_key {
 	const char *name;
@@ -79,10 +80,51 @@ _Static_assert(TDP_BLOCK_MAX < TDP_PCAP_SNAPLEN, "blocks must fit one pcap recor
 /* Zero bytes kept after a record in memory so decoding may overrun safely. */
 #define TDP_DECODE_SLACK	256u
 
-/* Per-block delta state: the previous value of every 8-byte key, and t. */
+/*
+ * First byte of an encoded event (codec.c has the whole diagram):
+ *     7 6 5 4 3     0
+ *    +---+-+-+-------+
+ *    |B0 |K|T| kind  |   K: key mask follows (else: same as the last
+ *    +---+-+-+-------+      event of this kind in the block); T: t follows;
+ *                           B0: the kind's TDP_KF_B0 key, else 0
+ */
+#define TDP_EVB_KIND	0x0fu
+#define TDP_EVB_T	0x10u
+#define TDP_EVB_KEYS	0x20u
+#define TDP_EVB_B0_SHIFT 6
+#define TDP_EVB_B0	(3u << TDP_EVB_B0_SHIFT)
+/* update the diagram above if you change these */
+_Static_assert((TDP_EVB_KIND ^ TDP_EVB_T ^ TDP_EVB_KEYS ^ TDP_EVB_B0) == 0xff &&
+	       !(TDP_EVB_KIND & TDP_EVB_T) && !(TDP_EVB_KIND & TDP_EVB_KEYS) &&
+	       !(TDP_EVB_KIND & TDP_EVB_B0) && !(TDP_EVB_T & TDP_EVB_KEYS) &&
+	       !((TDP_EVB_T | TDP_EVB_KEYS) & TDP_EVB_B0), "event byte 0 layout");
+_Static_assert(TDP_EV__COUNT - 1 <= TDP_EVB_KIND, "kinds fit byte 0");
+
+/*
+ * 8-byte keys are coded against one of TDP_SLOTS recent values of the same
+ * key on the same lane (vcpu % TDP_LANES), so interleaved page streams
+ * each keep their own base: code = zigzag(v - slot[i]) << 3 | i, or code 7
+ * (TDP_SLOT_ESC) followed by v itself, which replaces the least recently
+ * used slot.  Any slot the encoder picks decodes the same; which one it
+ * picks is only a matter of size.
+ */
+#define TDP_LANES	4
+#define TDP_SLOTS	7
+#define TDP_SLOT_ESC	7
+#define TDP_SLOT_BITS	3
+_Static_assert(TDP_SLOTS < (1 << TDP_SLOT_BITS) && TDP_SLOT_ESC == TDP_SLOTS, "slot code");
+
+/*
+ * Per-block codec state: recent values of every 8-byte key (see above) with
+ * their last-use stamps, the previous t, and the last key mask per kind.
+ * Zero at the start of every block, so blocks decode independently.
+ */
 struct tdp_codec_state {
-	uint64_t prev[TDP_KEY__COUNT];
+	uint64_t slot[TDP_KEY__COUNT][TDP_LANES][TDP_SLOTS];
+	uint32_t used[TDP_KEY__COUNT][TDP_LANES][TDP_SLOTS];
+	uint32_t clock;
 	uint64_t prev_t;
+	uint64_t last_given[TDP_EV__COUNT];
 };
 
 /* Encode @ev at @p (>= TDP_EVENT_MAX_BYTES free); returns the new end. */
@@ -90,11 +132,32 @@ uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
 			   struct tdp_codec_state *st);
 /*
  * Decode one event from @p; returns the new position or NULL with @why set.
- * May read up to TDP_EVENT_MAX_BYTES past the event (the slack); the caller
- * checks the returned position against the record end.
+ * Checks each value's events.def range, not the cross-key rules.  May read
+ * up to TDP_EVENT_MAX_BYTES past the event (the slack); the caller checks
+ * the returned position against the record end.
  */
 const uint8_t *tdp__decode_event(const uint8_t *p, struct tdp_event *ev,
 				 struct tdp_codec_state *st, const char **why);
+
+/* A block being decoded, with the config's rules precomputed. */
+struct tdp_decoder {
+	const uint8_t *pos, *end;	/* end: the record's end; slack follows */
+	uint32_t left;			/* events not yet decoded */
+	uint32_t nok;			/* on error: good events before it */
+	struct tdp_codec_state st;
+	const struct tdp_config *cfg;
+	uint64_t forbid;		/* keys of the other vendor */
+	uint64_t req[TDP_EV__COUNT];	/* required keys per kind, this vendor */
+	char why[256];
+};
+
+void tdp__decoder_init(struct tdp_decoder *d, const struct tdp_config *cfg);
+/*
+ * tdp__decode_batch() - decode up to @max events of the block into @out,
+ * with every check the text parser makes.  Return: the count, or TDP_E_*
+ * with d->why set and d->pos at the bad event.
+ */
+int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int max);
 
 /* zstd through stdio: fopencookie streams over @raw, which they own. */
 FILE *tdp__zstd_reader(FILE *raw, uint64_t *raw_bytes, char *errbuf, size_t errlen);
