@@ -71,6 +71,8 @@ struct tdp_stats {
 	uint64_t pf_spurious;
 	uint64_t pf_emulate;
 	uint64_t pf_retry;
+	uint64_t pf_prefetched;		/* SPTEs installed by gPTE prefetch */
+	uint64_t pf_livelock;		/* accesses KVM could not resolve */
 	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
 	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
 	uint64_t nested_reflected;	/* exits reflected to L1 */
@@ -94,6 +96,9 @@ struct tdp_stats {
 	struct tdp_hist walk_ticks;	/* TSC ticks per walk (if timing on) */
 	uint64_t perm_checks;
 	double perm_ns_mean;		/* filled at the end by a timed re-run */
+
+	/* host memory held at the end: guest pages + shadow pages */
+	uint64_t host_bytes;
 };
 
 /* ---- the engine: one build of the port driven event by event ---- */
@@ -116,8 +121,9 @@ struct tdp_engine_opts {
  * @event:   apply one event; *@out receives its outcome (TDP_OUT_NONE for
  *	     events without a log line).  Returns 0 or TDP_E_* with a message
  *	     retrievable by @errmsg (e.g. invariant violation, livelock).
- * @gmem_footprint: bytes of guest memory held (for reports).
- * @finish:  copy end-of-run MMU counters into the stats.
+ * @errmsg:  the message of the last failed @event.
+ * @finish:  copy end-of-run MMU counters (shadow pages, host memory) into
+ *	     the stats.
  */
 struct tdp_engine_ops {
 	const char *layout;
@@ -131,7 +137,8 @@ struct tdp_engine_ops {
 	void (*destroy)(struct tdp_engine *e);
 };
 
-extern const struct tdp_engine_ops tdp_engine_old_ops, tdp_engine_new_ops;
+/* Defined per layout in src/mmu/engine.c as KVM_SYM(engine_ops). */
+extern const struct tdp_engine_ops tdp_old_engine_ops, tdp_new_engine_ops;
 /* tdp_engine_ops_find() - "old" or "new", else NULL. */
 const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout);
 
@@ -163,7 +170,6 @@ struct tdp_replay_result {
 	struct tdp_stats stats;
 	double wall_s;
 	double tsc_mhz;
-	uint64_t gmem_bytes;
 	uint64_t interval;
 	unsigned nrows;
 	struct tdp_timeline_row rows[TDP_TIMELINE_MAX];

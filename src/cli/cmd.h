@@ -39,6 +39,7 @@ int cmd_usage_error(const char *name, const char *fmt, ...)
 int cmd_convert(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_gen(int argc, char **argv);
 

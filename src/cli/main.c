@@ -63,6 +63,23 @@ static const struct tdp_cmd commands[] = {
 	  "                     layout and file name)\n"
 	  "      --keep-script  keep FILE.gp and its data files\n"
 	  "  -h, --help         this text\n" },
+	{ "replay", cmd_replay, "replay a trace through the KVM MMU port and report",
+	  "usage: tdpsim replay [OPTIONS] TRACE\n"
+	  "\n"
+	  "Replay TRACE (text, .pcap or .zst) through one build of the MMU port\n"
+	  "and print a report (72 columns). Exit 2 on bad input, naming the\n"
+	  "file and the event's line or record.\n"
+	  "\n"
+	  "  -L, --layout old|new    ACC layout: pre-series or MBEC/GMET series\n"
+	  "                          (default new)\n"
+	  "  -l, --log FILE          write the outcome log (docs/trace-text.md)\n"
+	  "  -j, --json FILE         write the JSON report (docs/report-schema.md)\n"
+	  "  -m, --max-mmu-pages N   KVM's shadow page limit (overrides config)\n"
+	  "  -i, --interval N        timeline sample interval in events (1000)\n"
+	  "  -T, --no-timing         do not time guest walks with rdtsc\n"
+	  "  -c, --check             run the MMU invariant checker after every event\n"
+	  "  -q, --quiet             no text report\n"
+	  "  -h, --help              this text\n" },
 	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",
 	  "usage: tdpsim gen --workload NAME [--seed N] [--events N]\n"
 	  "                  [--vendor intel|amd] [--paging shadow|tdp] [--mem SIZE]\n"

@@ -11,6 +11,7 @@
 #include "mmu-int.h"
 
 struct tdp_gmem;
+struct tdp_stats;
 struct kvm;
 
 enum kvm_vendor {
@@ -71,6 +72,13 @@ struct kvm_vcpu {
 	bool host_gmet;		/* kvm_amd gmet: KVM runs with GMET */
 	struct kvm_vcpu_arch arch;
 	u64 requests;		/* KVM_REQ_* bits (mmu_internal.h) */
+
+	/* simulator side: replay counters, walk timing switch, and the fault
+	 * KVM queued for the guest (kvm_inject_emulated_page_fault) */
+	struct tdp_stats *tdp_stats;
+	bool timing;
+	bool exception_pending;
+	struct x86_exception exception;
 };
 
 static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)

@@ -108,4 +108,22 @@
 #define shadow_walk_next		KVM_SYM(shadow_walk_next)
 #define kvm_mmu_check_invariants	KVM_SYM(kvm_mmu_check_invariants)
 
+/* fault path (fault.c, paging_fault_tmpl.h) and the engine (engine.c) */
+#define kvm_inject_emulated_page_fault	KVM_SYM(kvm_inject_emulated_page_fault)
+#define kvm_mmu_page_fault		KVM_SYM(kvm_mmu_page_fault)
+#define kvm_mmu_init_fault_callbacks	KVM_SYM(kvm_mmu_init_fault_callbacks)
+#define kvm_mmu_hugepage_adjust		KVM_SYM(kvm_mmu_hugepage_adjust)
+#define disallowed_hugepage_adjust	KVM_SYM(disallowed_hugepage_adjust)
+#define validate_direct_spte		KVM_SYM(validate_direct_spte)
+#define kvm_direct_pte_prefetch		KVM_SYM(kvm_direct_pte_prefetch)
+#define page_fault_handle_page_track	KVM_SYM(page_fault_handle_page_track)
+#define shadow_page_table_clear_flood	KVM_SYM(shadow_page_table_clear_flood)
+#define is_page_fault_stale		KVM_SYM(is_page_fault_stale)
+#define paging64_page_fault		KVM_SYM(paging64_page_fault)
+#define paging32_page_fault		KVM_SYM(paging32_page_fault)
+#define ept_page_fault			KVM_SYM(ept_page_fault)
+#define paging64_sync_spte		KVM_SYM(paging64_sync_spte)
+#define paging32_sync_spte		KVM_SYM(paging32_sync_spte)
+#define ept_sync_spte			KVM_SYM(ept_sync_spte)
+
 #endif /* TDPSIM_MMU_SYM_H */

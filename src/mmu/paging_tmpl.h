@@ -545,6 +545,9 @@ gpa_t FNAME(gva_to_gpa)(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 
 #endif /* PAGING_TMPL_HELPERS_ONLY */
 
+/* The shadow-paging fault path shares this instantiation (issue 4). */
+#include "paging_fault_tmpl.h"
+
 #undef pt_element_t
 #undef guest_walker
 #undef FNAME

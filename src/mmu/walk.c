@@ -7,6 +7,7 @@
  */
 #include <tdpsim/gmem.h>
 
+#include "fault.h"
 #include "paging.h"
 
 #define PTTYPE_EPT 18 /* arbitrary */

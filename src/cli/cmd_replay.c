@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* tdpsim replay: run a trace through one build of the MMU port. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/replay.h>
+#include <tdpsim/trace.h>
+#include <tdpsim/util.h>
+
+#include "cmd.h"
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "layout", required_argument, NULL, 'L' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "json", required_argument, NULL, 'j' },
+		{ "max-mmu-pages", required_argument, NULL, 'm' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "no-timing", no_argument, NULL, 'T' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tdp_replay_opts opts = {
+		.layout = "new",
+		.engine = { .timing = true },
+		.interval = 1000,
+		.progress = tdp_progress_enabled(),
+	};
+	const char *json_path = NULL;
+	struct tdp_replay_result *res = NULL;
+	struct tdp_outfile jf = { 0 };
+	struct tdp_config cfg;
+	char errbuf[TDP_ERRBUF_SIZE];
+	bool quiet = false;
+	uint64_t v;
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "L:l:j:m:i:Tcq", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'L':
+			if (!tdp_engine_ops_find(optarg))
+				return cmd_usage_error("replay", "unknown layout '%s' (use old or new)",
+						       optarg);
+			opts.layout = optarg;
+			break;
+		case 'l':
+			opts.log_path = optarg;
+			break;
+		case 'j':
+			json_path = optarg;
+			break;
+		case 'm':
+			if (tdp_parse_u64(optarg, &v) || v == 0 || v > (1u << 22))
+				return cmd_usage_error("replay", "invalid --max-mmu-pages '%s'",
+						       optarg);
+			opts.engine.max_mmu_pages = v;
+			break;
+		case 'i':
+			if (tdp_parse_u64(optarg, &v) || v == 0 || v > (1ull << 40))
+				return cmd_usage_error("replay", "invalid --interval '%s'", optarg);
+			opts.interval = v;
+			break;
+		case 'T':
+			opts.engine.timing = false;
+			break;
+		case 'c':
+			opts.engine.check = true;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			return cmd_usage_error("replay", "invalid option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cmd_usage_error("replay", optind == argc ? "missing TRACE" :
+				       "too many arguments");
+	res = malloc(sizeof(*res));
+	if (!res)
+		return tdp_error(EXIT_USAGE, "out of memory");
+	ret = tdp_replay_run(argv[optind], &opts, &cfg, res, errbuf, sizeof(errbuf));
+	if (ret) {
+		tdp_error(ret, "%s", errbuf);
+		ret = EXIT_USAGE;
+		goto out_free;
+	}
+	if (json_path) {
+		ret = tdp_outfile_open(&jf, json_path, "w");
+		if (ret) {
+			ret = EXIT_USAGE;
+			goto out_free;
+		}
+		if (tdp_report_write_json(jf.fp, argv[optind], &cfg, opts.layout, res)) {
+			tdp_outfile_abort(&jf);
+			ret = tdp_error(EXIT_USAGE, "cannot write '%s'", json_path);
+			goto out_free;
+		}
+		if (tdp_outfile_commit(&jf)) {
+			ret = EXIT_USAGE;
+			goto out_free;
+		}
+	}
+	if (!quiet)
+		tdp_report_print_text(stdout, argv[optind], &cfg, opts.layout, res);
+	ret = 0;
+out_free:
+	free(res);
+	return ret;
+}

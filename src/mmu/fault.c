@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Page-fault entry points of arch/x86/kvm/mmu/mmu.c: kvm_mmu_page_fault(),
+ * the direct path (direct_page_fault / direct_map, used by TDP with the
+ * shadow MMU's page machinery, i.e. KVM with tdp_mmu=N, and by shadow
+ * paging while CR0.PG=0), hugepage adjustment and page-track handling.
+ * The per-PTE-type handlers live in paging_fault_tmpl.h (via walk.c).
+ */
+#include <tdpsim/gmem.h>
+
+#include "fault.h"
+#include "paging.h"
+
+void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu,
+				    struct x86_exception *fault)
+{
+	vcpu->exception_pending = true;
+	vcpu->exception = *fault;
+}
+
+/* kvm_mmu_max_mapping_level(): largest level not disallowed for @gfn. */
+static int kvm_mmu_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
+{
+	int level;
+
+	max_level = max_level < TDP_HOST_MAPPING_LEVEL ? max_level :
+		    TDP_HOST_MAPPING_LEVEL;
+	for (level = max_level; level > PG_LEVEL_4K; level--)
+		if (!kvm_lpage_disallowed(kvm, gfn, level))
+			break;
+	return level;
+}
+
+/* kvm_mmu_hugepage_adjust() */
+void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	u64 mask;
+
+	fault->huge_page_disallowed = fault->exec &&
+				      fault->nx_huge_page_workaround_enabled;
+	if (fault->max_level == PG_LEVEL_4K)
+		return;
+	if (!tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn))
+		return;
+
+	/* The whole huge page must be inside the memslot. */
+	fault->req_level = (u8)kvm_mmu_max_mapping_level(vcpu->kvm, fault->gfn,
+							 fault->max_level);
+	while (fault->req_level > PG_LEVEL_4K &&
+	       !tdp_gmem_gfn_in_slot(vcpu->gmem,
+				     gfn_round_for_level(fault->gfn, fault->req_level) +
+				     KVM_PAGES_PER_HPAGE(fault->req_level) - 1))
+		fault->req_level--;
+	if (fault->req_level == PG_LEVEL_4K || fault->huge_page_disallowed)
+		return;
+
+	/* mmu_invalidate_retry() cannot race here: go. */
+	fault->goal_level = fault->req_level;
+	mask = KVM_PAGES_PER_HPAGE(fault->goal_level) - 1;
+	fault->pfn &= ~mask;
+}
+
+/* disallowed_hugepage_adjust() */
+void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
+				u64 spte, int cur_level)
+{
+	struct kvm_mmu_page *child;
+
+	if (cur_level > PG_LEVEL_4K && cur_level == fault->goal_level &&
+	    is_shadow_present_pte(spte) && !is_large_pte(spte)) {
+		child = spte_to_child_sp(kvm, spte);
+		if (child && child->nx_huge_page_disallowed) {
+			/*
+			 * A small SPTE exists for this pfn, but FNAME(fetch),
+			 * direct_map() or kvm_tdp_mmu_map() would like to
+			 * create a large PTE instead: just force them to go
+			 * down another level, patching back the pfn.
+			 */
+			u64 page_mask = KVM_PAGES_PER_HPAGE(cur_level) -
+					KVM_PAGES_PER_HPAGE(cur_level - 1);
+
+			fault->pfn |= fault->gfn & page_mask;
+			fault->goal_level--;
+		}
+	}
+}
+
+/*
+ * validate_direct_spte(): a direct child with different access must be
+ * dropped before a new one is linked (for CR0.WP=0 pages).
+ */
+void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access)
+{
+	struct kvm_mmu_page *child;
+
+	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
+		child = spte_to_child_sp(vcpu->kvm, *sptep);
+		if (!child || child->role.access == direct_access)
+			return;
+		/*
+		 * KVM only unlinks the child here (drop_parent_pte) and lets
+		 * it be reclaimed later; zapping it at once clears the same
+		 * SPTE and keeps the child out of every later walk.
+		 */
+		{
+			struct list_head invalid_list;
+
+			INIT_LIST_HEAD(&invalid_list);
+			kvm_mmu_prepare_zap_page(vcpu->kvm, child, &invalid_list);
+			kvm_mmu_commit_zap_page(vcpu->kvm, &invalid_list);
+		}
+	}
+}
+
+/* direct_pte_prefetch() / __direct_pte_prefetch() */
+void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(sptep);
+	int i, start;
+
+	/* Prefetch only for 4K direct pages (huge-page splits, TDP). */
+	if (sp->role.level > PG_LEVEL_4K)
+		return;
+	start = (int)(sptep - sp->spt) & ~(PTE_PREFETCH_NUM - 1);
+	for (i = start; i < start + PTE_PREFETCH_NUM; i++) {
+		gfn_t gfn;
+
+		if (&sp->spt[i] == sptep || is_shadow_present_pte(sp->spt[i]))
+			continue;
+		gfn = kvm_mmu_page_get_gfn(sp, i);
+		if (!tdp_gmem_gfn_in_slot(vcpu->gmem, gfn))
+			break;
+		mmu_set_spte(vcpu, &sp->spt[i], sp->role.access, gfn,
+			     kvm_gfn_to_host_pfn(gfn), true, false, true);
+		vcpu->tdp_stats->pf_prefetched++;
+	}
+}
+
+/* page_fault_handle_page_track(): a write to a write-tracked gfn. */
+bool page_fault_handle_page_track(struct kvm_vcpu *vcpu,
+				  struct kvm_page_fault *fault)
+{
+	if (fault->rsvd)
+		return false;
+	if (!fault->present || !fault->write)
+		return false;
+	/* guest page table write-protected by KVM */
+	return kvm_gfn_is_write_tracked(vcpu->kvm, fault->gfn);
+}
+
+/* shadow_page_table_clear_flood(): the last-level table is in use. */
+void shadow_page_table_clear_flood(struct kvm_vcpu *vcpu, gva_t addr)
+{
+	struct kvm_shadow_walk_iterator it;
+	u64 spte = 0;
+
+	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa) ||
+	    kvm_mmu_is_dummy_root(vcpu->arch.mmu->root.hpa))
+		return;
+	for_each_shadow_entry_using_root(vcpu, vcpu->arch.mmu->root.hpa, addr, it) {
+		spte = *it.sptep;
+		clear_sp_write_flooding_count(it.sptep);
+		if (!is_shadow_present_pte(spte))
+			break;
+	}
+}
+
+/* is_page_fault_stale(): the root was zapped (or is obsolete) meanwhile. */
+bool is_page_fault_stale(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu_page *sp = to_shadow_page(vcpu->kvm,
+						 vcpu->arch.mmu->root.hpa);
+
+	return sp && is_obsolete_sp(vcpu->kvm, sp);
+}
+
+/* direct_map() */
+static int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	unsigned int access = vcpu->arch.mmu->root_role.access;
+	struct kvm_shadow_walk_iterator it;
+	struct kvm_mmu_page *sp;
+	gfn_t base_gfn = fault->gfn;
+	bool exists;
+	int ret;
+
+	kvm_mmu_hugepage_adjust(vcpu, fault);
+
+	for_each_shadow_entry_using_root(vcpu, vcpu->arch.mmu->root.hpa,
+					 fault->addr, it) {
+		/* An NX large page must not overwrite existing page tables. */
+		if (fault->nx_huge_page_workaround_enabled)
+			disallowed_hugepage_adjust(vcpu->kvm, fault, *it.sptep,
+						   it.level);
+
+		base_gfn = gfn_round_for_level(fault->gfn, it.level);
+		if (it.level == fault->goal_level)
+			break;
+
+		sp = kvm_mmu_get_child_sp(vcpu, it.sptep, base_gfn, true,
+					  access, &exists);
+		if (!sp && exists)
+			continue;
+		if (!sp)
+			return TDP_E_NOMEM;
+		link_shadow_page(vcpu, it.sptep, sp);
+		if (fault->huge_page_disallowed)
+			sp->nx_huge_page_disallowed = true;
+	}
+
+	if (it.level != fault->goal_level)
+		return TDP_E_INTERNAL;
+
+	ret = mmu_set_spte(vcpu, it.sptep, access, base_gfn,
+			   kvm_gfn_to_host_pfn(base_gfn), false, fault->write,
+			   true);
+	if (ret == RET_PF_SPURIOUS)
+		return ret;
+
+	kvm_direct_pte_prefetch(vcpu, it.sptep);
+	return ret;
+}
+
+/*
+ * direct_page_fault() - kvm_tdp_page_fault() for TDP, nonpaging_page_fault()
+ * for shadow paging with CR0.PG=0.  fast_page_fault() is not modelled: it
+ * only changes how a spurious or access-tracked fault is resolved, not the
+ * resulting SPTEs.
+ */
+static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	int r;
+
+	/* Dirty logging / write tracking of guest page tables (nested). */
+	if (page_fault_handle_page_track(vcpu, fault))
+		return RET_PF_WRITE_PROTECTED;
+
+	if (!tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn))
+		return RET_PF_EMULATE;		/* MMIO */
+	fault->pfn = kvm_gfn_to_host_pfn(fault->gfn);
+
+	if (is_page_fault_stale(vcpu))
+		return RET_PF_RETRY;
+
+	r = make_mmu_pages_available(vcpu);
+	if (r)
+		return r;
+
+	return direct_map(vcpu, fault);
+}
+
+static int kvm_tdp_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	return direct_page_fault(vcpu, fault);
+}
+
+void kvm_mmu_init_fault_callbacks(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
+{
+	if (mmu->root_role.direct) {
+		mmu->page_fault = kvm_tdp_page_fault;
+		mmu->sync_spte = NULL;
+	} else if (mmu == &vcpu->arch.guest_mmu &&
+		   vcpu->vendor == KVM_VENDOR_INTEL) {
+		mmu->page_fault = ept_page_fault;
+		mmu->sync_spte = ept_sync_spte;
+	} else if (mmu->cpu_role.base.has_4_byte_gpte) {
+		mmu->page_fault = paging32_page_fault;
+		mmu->sync_spte = paging32_sync_spte;
+	} else {
+		mmu->page_fault = paging64_page_fault;
+		mmu->sync_spte = paging64_sync_spte;
+	}
+}
+
+/*
+ * kvm_mmu_page_fault() / kvm_mmu_do_page_fault(): build the fault record
+ * from KVM's error code and call the MMU's handler.  RET_PF_WRITE_PROTECTED
+ * is turned into RET_PF_EMULATE: KVM's unprotect-and-retry heuristics
+ * (kvm_mmu_write_protect_fault) key on the guest RIP, which traces do not
+ * carry, and end in emulation for writes to shadowed page tables.
+ */
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
+{
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	struct kvm_page_fault fault = {
+		.addr = cr2_or_gpa,
+		.error_code = error_code,
+		.exec = error_code & PFERR_FETCH_MASK,
+		.write = error_code & PFERR_WRITE_MASK,
+		.present = error_code & PFERR_PRESENT_MASK,
+		.rsvd = error_code & PFERR_RSVD_MASK,
+		.user = error_code & PFERR_USER_MASK,
+		.prefetch = false,
+		.is_tdp = mmu->page_fault == kvm_tdp_page_fault,
+		.nx_huge_page_workaround_enabled = vcpu->kvm->nx_huge_pages,
+		.max_level = KVM_MAX_HUGEPAGE_LEVEL,
+		.req_level = PG_LEVEL_4K,
+		.goal_level = PG_LEVEL_4K,
+	};
+	int r;
+
+	if (fault.is_tdp || mmu->root_role.direct)
+		fault.gfn = cr2_or_gpa >> PAGE_SHIFT;
+
+	r = mmu->page_fault(vcpu, &fault);
+	if (r == RET_PF_WRITE_PROTECTED)
+		r = RET_PF_EMULATE;
+	return r;
+}

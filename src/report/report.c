@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Replay reports: a plain-text summary that fits a 72-column cover letter,
+ * and the JSON report of docs/report-schema.md.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <sys/utsname.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/json.h>
+#include <tdpsim/replay.h>
+#include <tdpsim/trace.h>
+
+static const char *const pf_bit_names[6] = { "P", "W", "U", "RSVD", "ID", "PK" };
+
+static uint64_t sum_sp(const uint64_t a[TDP_MAX_LEVEL][2])
+{
+	uint64_t s = 0;
+
+	for (int l = 0; l < TDP_MAX_LEVEL; l++)
+		s += a[l][0] + a[l][1];
+	return s;
+}
+
+static uint64_t exits_total(const struct tdp_stats *s)
+{
+	return s->exit_pf + s->exit_ept_violation + s->exit_ept_misconfig +
+	       s->exit_emulated_write + s->exit_cr + s->exit_invlpg +
+	       s->exit_recorded;
+}
+
+static double ticks_to_ns(const struct tdp_replay_result *r, double ticks)
+{
+	return r->tsc_mhz > 0 ? ticks * 1000.0 / r->tsc_mhz : 0;
+}
+
+static double ratio(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static const char *vendor_name(const struct tdp_config *c)
+{
+	return c->vendor == TDP_VENDOR_AMD ? "amd" : "intel";
+}
+
+static const char *paging_name(const struct tdp_config *c)
+{
+	return c->paging == TDP_PAGING_SHADOW ? "shadow" :
+	       c->paging == TDP_PAGING_TDP ? "tdp" : "nested";
+}
+
+/* "label ........ value" rows; every line stays within 72 columns. */
+#define ROW(fp, label, fmt, ...) fprintf(fp, "  %-36s " fmt "\n", label, __VA_ARGS__)
+
+int tdp_report_print_text(FILE *fp, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res)
+{
+	const struct tdp_stats *s = &res->stats;
+	const struct tdp_hist *h = &s->walk_ticks;
+	char line[80];
+
+	snprintf(line, sizeof(line), "%s", trace_path);
+	fprintf(fp, "tdpsim replay: %.50s\n", line);
+	fprintf(fp, "  layout %s, vendor %s, paging %s, %u vcpu(s)\n", layout,
+		vendor_name(cfg), paging_name(cfg), cfg->vcpus);
+	fprintf(fp, "\nevents\n");
+	ROW(fp, "total", "%14" PRIu64, s->events);
+	for (unsigned k = 0; k < TDP_EV__COUNT; k++)
+		if (s->ev_by_kind[k])
+			ROW(fp, tdp_event_name(k), "%14" PRIu64, s->ev_by_kind[k]);
+	fprintf(fp, "\nexits\n");
+	ROW(fp, "total", "%14" PRIu64, exits_total(s));
+	ROW(fp, "#PF intercepts", "%14" PRIu64, s->exit_pf);
+	ROW(fp, "EPT violations / NPFs", "%14" PRIu64, s->exit_ept_violation);
+	ROW(fp, "EPT misconfigurations", "%14" PRIu64, s->exit_ept_misconfig);
+	ROW(fp, "emulated writes", "%14" PRIu64, s->exit_emulated_write);
+	ROW(fp, "CR/EFER loads", "%14" PRIu64, s->exit_cr);
+	ROW(fp, "INVLPG", "%14" PRIu64, s->exit_invlpg);
+	ROW(fp, "recorded faults replayed", "%14" PRIu64, s->exit_recorded);
+	fprintf(fp, "\nfaults\n");
+	ROW(fp, "fixed", "%14" PRIu64, s->pf_fixed);
+	ROW(fp, "spurious", "%14" PRIu64, s->pf_spurious);
+	ROW(fp, "emulated", "%14" PRIu64, s->pf_emulate);
+	ROW(fp, "retried", "%14" PRIu64, s->pf_retry);
+	ROW(fp, "#PF delivered to the guest", "%14" PRIu64, s->pf_injected);
+	for (int b = 0; b < 6; b++)
+		if (s->pf_injected_by_bit[b]) {
+			snprintf(line, sizeof(line), "  with %s", pf_bit_names[b]);
+			ROW(fp, line, "%14" PRIu64, s->pf_injected_by_bit[b]);
+		}
+	if (s->nested_reflected)
+		ROW(fp, "exits reflected to L1", "%14" PRIu64, s->nested_reflected);
+	fprintf(fp, "\nshadow pages\n");
+	ROW(fp, "created", "%14" PRIu64, sum_sp(s->sp_created));
+	ROW(fp, "zapped", "%14" PRIu64, sum_sp(s->sp_zapped));
+	ROW(fp, "live at end / peak", "%6" PRIu64 " / %5" PRIu64, s->sp_live, s->sp_peak);
+	for (int l = TDP_MAX_LEVEL - 1; l >= 0; l--) {
+		if (!s->sp_created[l][0] && !s->sp_created[l][1])
+			continue;
+		snprintf(line, sizeof(line), "  level %d created indirect/direct", l + 1);
+		ROW(fp, line, "%6" PRIu64 " / %5" PRIu64, s->sp_created[l][0],
+		    s->sp_created[l][1]);
+	}
+	ROW(fp, "made unsync / synced", "%6" PRIu64 " / %5" PRIu64, s->sp_unsync, s->sp_sync);
+	ROW(fp, "write-flooding zaps", "%14" PRIu64, s->sp_flood_zaps);
+	ROW(fp, "misaligned-write zaps", "%14" PRIu64, s->sp_misaligned_zaps);
+	ROW(fp, "root allocations", "%14" PRIu64, s->root_allocs);
+	ROW(fp, "prev_roots hit rate", "%13.1f%%",
+	    100.0 * ratio(s->prev_root_hits, s->prev_root_hits + s->prev_root_misses));
+	fprintf(fp, "\nguest walks by KVM\n");
+	ROW(fp, "walks", "%14" PRIu64, s->walks);
+	ROW(fp, "memory references per walk", "%14.2f", ratio(s->walk_mem_refs, s->walks));
+	if (h->count) {
+		ROW(fp, "latency ns p50 / p90", "%6.0f / %5.0f",
+		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
+		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)));
+		ROW(fp, "latency ns p99 / max", "%6.0f / %5.0f",
+		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
+		    ticks_to_ns(res, (double)h->max));
+	}
+	ROW(fp, "permission checks", "%14" PRIu64, s->perm_checks);
+	if (s->perm_ns_mean > 0)
+		ROW(fp, "ns per permission check", "%14.2f", s->perm_ns_mean);
+	fprintf(fp, "\nthroughput\n");
+	ROW(fp, "wall time (s)", "%14.3f", res->wall_s);
+	ROW(fp, "events/s", "%14.0f", res->wall_s > 0 ? (double)s->events / res->wall_s : 0);
+	ROW(fp, "host memory at end (KiB)", "%14" PRIu64, s->host_bytes / 1024);
+	return ferror(fp) ? TDP_E_IO : 0;
+}
+
+static void machine_name(char *buf, size_t len)
+{
+	struct utsname u;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+
+	snprintf(buf, len, "unknown");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char *colon = strchr(line, ':');
+
+			if (!strncmp(line, "model name", 10) && colon) {
+				colon[strcspn(colon, "\n")] = 0;
+				snprintf(buf, len, "%s", colon + 2);
+				break;
+			}
+		}
+		fclose(f);
+	}
+	if (!uname(&u)) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, " (%s %s)", u.sysname, u.machine);
+	}
+}
+
+int tdp_report_write_json(FILE *fp, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res)
+{
+	const struct tdp_stats *s = &res->stats;
+	const struct tdp_hist *h = &s->walk_ticks;
+	struct tdp_json j;
+	char machine[160];
+
+	tdp_json_begin(&j, fp, 2);
+	tdp_json_obj_open(&j, NULL);
+	tdp_json_u64(&j, "tdpsim_report", 1);
+
+	tdp_json_obj_open(&j, "tool");
+	tdp_json_str(&j, "version", TDPSIM_VERSION);
+#ifdef NDEBUG
+	tdp_json_str(&j, "build", "release");
+#else
+	tdp_json_str(&j, "build", "debug");
+#endif
+	tdp_json_str(&j, "layout", layout);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "trace");
+	tdp_json_str(&j, "path", trace_path);
+	tdp_json_obj_open(&j, "config");
+	tdp_json_str(&j, "vendor", vendor_name(cfg));
+	tdp_json_str(&j, "paging", paging_name(cfg));
+	tdp_json_u64(&j, "vcpus", cfg->vcpus);
+	tdp_json_u64(&j, "maxphyaddr", cfg->maxphyaddr);
+	tdp_json_u64(&j, "mem", cfg->mem);
+	tdp_json_u64(&j, "mbec", cfg->mbec);
+	tdp_json_u64(&j, "gmet", cfg->gmet);
+	tdp_json_u64(&j, "ept_ad", cfg->ept_ad);
+	tdp_json_u64(&j, "la57", cfg->la57);
+	tdp_json_u64(&j, "max_mmu_pages", cfg->max_mmu_pages);
+	tdp_json_u64(&j, "nx_huge_pages", cfg->nx_huge_pages);
+	tdp_json_obj_close(&j);
+	tdp_json_obj_close(&j);
+
+	machine_name(machine, sizeof(machine));
+	tdp_json_obj_open(&j, "measurement");
+	tdp_json_str(&j, "machine", machine);
+	tdp_json_double(&j, "tsc_mhz", res->tsc_mhz);
+	tdp_json_bool(&j, "timing", h->count > 0);
+	tdp_json_u64(&j, "repetitions", 1);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "events");
+	tdp_json_u64(&j, "total", s->events);
+	tdp_json_obj_open(&j, "by_kind");
+	for (unsigned k = 0; k < TDP_EV__COUNT; k++)
+		tdp_json_u64(&j, tdp_event_name(k), s->ev_by_kind[k]);
+	tdp_json_obj_close(&j);
+	tdp_json_obj_open(&j, "accesses");
+	tdp_json_u64(&j, "r", s->accesses_by_op[0]);
+	tdp_json_u64(&j, "w", s->accesses_by_op[1]);
+	tdp_json_u64(&j, "x", s->accesses_by_op[2]);
+	tdp_json_obj_close(&j);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "exits");
+	tdp_json_u64(&j, "total", exits_total(s));
+	tdp_json_u64(&j, "pf", s->exit_pf);
+	tdp_json_u64(&j, "ept_violation", s->exit_ept_violation);
+	tdp_json_u64(&j, "ept_misconfig", s->exit_ept_misconfig);
+	tdp_json_u64(&j, "emulated_write", s->exit_emulated_write);
+	tdp_json_u64(&j, "cr", s->exit_cr);
+	tdp_json_u64(&j, "invlpg", s->exit_invlpg);
+	tdp_json_u64(&j, "recorded", s->exit_recorded);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "faults");
+	tdp_json_u64(&j, "fixed", s->pf_fixed);
+	tdp_json_u64(&j, "spurious", s->pf_spurious);
+	tdp_json_u64(&j, "emulated", s->pf_emulate);
+	tdp_json_u64(&j, "retry", s->pf_retry);
+	tdp_json_u64(&j, "injected", s->pf_injected);
+	tdp_json_obj_open(&j, "injected_by_bit");
+	for (int b = 0; b < 6; b++)
+		tdp_json_u64(&j, pf_bit_names[b], s->pf_injected_by_bit[b]);
+	tdp_json_obj_close(&j);
+	tdp_json_u64(&j, "reflected_to_l1", s->nested_reflected);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "shadow_pages");
+	tdp_json_u64(&j, "created", sum_sp(s->sp_created));
+	tdp_json_u64(&j, "zapped", sum_sp(s->sp_zapped));
+	tdp_json_u64(&j, "live", s->sp_live);
+	tdp_json_u64(&j, "peak", s->sp_peak);
+	tdp_json_arr_open(&j, "by_level");
+	for (int l = 0; l < TDP_MAX_LEVEL; l++) {
+		tdp_json_obj_open(&j, NULL);
+		tdp_json_u64(&j, "level", l + 1);
+		tdp_json_u64(&j, "indirect_created", s->sp_created[l][0]);
+		tdp_json_u64(&j, "direct_created", s->sp_created[l][1]);
+		tdp_json_u64(&j, "indirect_zapped", s->sp_zapped[l][0]);
+		tdp_json_u64(&j, "direct_zapped", s->sp_zapped[l][1]);
+		tdp_json_obj_close(&j);
+	}
+	tdp_json_arr_close(&j);
+	tdp_json_u64(&j, "unsync", s->sp_unsync);
+	tdp_json_u64(&j, "sync", s->sp_sync);
+	tdp_json_u64(&j, "flood_zaps", s->sp_flood_zaps);
+	tdp_json_u64(&j, "misaligned_zaps", s->sp_misaligned_zaps);
+	tdp_json_u64(&j, "root_allocs", s->root_allocs);
+	tdp_json_obj_open(&j, "prev_roots");
+	tdp_json_u64(&j, "hits", s->prev_root_hits);
+	tdp_json_u64(&j, "misses", s->prev_root_misses);
+	tdp_json_double(&j, "hit_rate",
+			ratio(s->prev_root_hits, s->prev_root_hits + s->prev_root_misses));
+	tdp_json_obj_close(&j);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "walks");
+	tdp_json_u64(&j, "count", s->walks);
+	tdp_json_double(&j, "mem_refs_per_walk", ratio(s->walk_mem_refs, s->walks));
+	tdp_json_obj_open(&j, "latency_ns");
+	tdp_json_double(&j, "p50", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)));
+	tdp_json_double(&j, "p90", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)));
+	tdp_json_double(&j, "p99", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)));
+	tdp_json_double(&j, "max", ticks_to_ns(res, h->count ? (double)h->max : 0));
+	tdp_json_double(&j, "mean", ticks_to_ns(res, ratio(h->sum, h->count)));
+	tdp_json_obj_close(&j);
+	tdp_json_arr_open(&j, "hist");
+	for (unsigned b = 0; b < TDP_HIST_BUCKETS; b++) {
+		if (!h->bucket[b])
+			continue;
+		tdp_json_arr_open(&j, NULL);
+		tdp_json_double(&j, NULL, ticks_to_ns(res, (double)tdp_hist_bucket_upper(b)));
+		tdp_json_u64(&j, NULL, h->bucket[b]);
+		tdp_json_arr_close(&j);
+	}
+	tdp_json_arr_close(&j);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "permission");
+	tdp_json_u64(&j, "checks", s->perm_checks);
+	tdp_json_double(&j, "mean_ns", s->perm_ns_mean);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "throughput");
+	tdp_json_double(&j, "events_per_s",
+			res->wall_s > 0 ? (double)s->events / res->wall_s : 0);
+	tdp_json_double(&j, "wall_s", res->wall_s);
+	tdp_json_u64(&j, "host_bytes", s->host_bytes);
+	tdp_json_obj_close(&j);
+
+	tdp_json_obj_open(&j, "timeline");
+	tdp_json_u64(&j, "interval", res->interval);
+	tdp_json_arr_open(&j, "columns");
+	tdp_json_str(&j, NULL, "event");
+	tdp_json_str(&j, NULL, "sp_live");
+	tdp_json_str(&j, NULL, "exits");
+	tdp_json_arr_close(&j);
+	tdp_json_arr_open(&j, "rows");
+	for (unsigned i = 0; i < res->nrows; i++) {
+		tdp_json_arr_open(&j, NULL);
+		tdp_json_u64(&j, NULL, res->rows[i].event);
+		tdp_json_u64(&j, NULL, res->rows[i].sp_live);
+		tdp_json_u64(&j, NULL, res->rows[i].exits);
+		tdp_json_arr_close(&j);
+	}
+	tdp_json_arr_close(&j);
+	tdp_json_obj_close(&j);
+
+	tdp_json_arr_open(&j, "marks");
+	for (unsigned i = 0; i < res->nmarks; i++) {
+		tdp_json_obj_open(&j, NULL);
+		tdp_json_u64(&j, "event", res->marks[i].event);
+		tdp_json_str(&j, "label", res->marks[i].label);
+		tdp_json_obj_close(&j);
+	}
+	tdp_json_arr_close(&j);
+
+	tdp_json_obj_close(&j);
+	return tdp_json_end(&j);
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The replay driver: read a trace, feed one layout's engine event by event,
+ * write the outcome log, keep the timeline and marks, time the run.
+ *
+ * Memory is bounded independently of trace length: the timeline keeps at
+ * most TDP_TIMELINE_MAX rows (when full, every other row is dropped and the
+ * interval doubles) and at most TDP_MARKS_MAX marks.
+ */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/replay.h>
+#include <tdpsim/trace.h>
+#include <tdpsim/tsc.h>
+#include <tdpsim/util.h>
+
+const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout)
+{
+	if (!layout || !strcmp(layout, "new"))
+		return &tdp_new_engine_ops;
+	if (!strcmp(layout, "old"))
+		return &tdp_old_engine_ops;
+	return NULL;
+}
+
+static uint64_t total_exits(const struct tdp_stats *s)
+{
+	return s->exit_pf + s->exit_ept_violation + s->exit_ept_misconfig +
+	       s->exit_emulated_write + s->exit_cr + s->exit_invlpg +
+	       s->exit_recorded;
+}
+
+static void timeline_add(struct tdp_replay_result *res, uint64_t event)
+{
+	struct tdp_timeline_row *row;
+
+	if (res->nrows == TDP_TIMELINE_MAX) {
+		/* keep rows 1, 3, 5, ... (multiples of the doubled interval) */
+		for (unsigned i = 1, j = 0; i < TDP_TIMELINE_MAX; i += 2)
+			res->rows[j++] = res->rows[i];
+		res->nrows = TDP_TIMELINE_MAX / 2;
+		res->interval *= 2;
+		if (event % res->interval)
+			return;
+	}
+	row = &res->rows[res->nrows++];
+	row->event = event;
+	row->sp_live = res->stats.sp_live;
+	row->exits = total_exits(&res->stats);
+}
+
+static int where(char *errbuf, size_t errlen, const char *path,
+		 tdp_trace_t *t, uint64_t n, int err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+static int where(char *errbuf, size_t errlen, const char *path,
+		 tdp_trace_t *t, uint64_t n, int err, const char *fmt, ...)
+{
+	char msg[TDP_ERRBUF_SIZE];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (tdp_trace_form(t) == TDP_FORM_TEXT)
+		snprintf(errbuf, errlen, "%s:%llu: event %llu: %s", path,
+			 (unsigned long long)tdp_trace_position(t),
+			 (unsigned long long)n, msg);
+	else
+		snprintf(errbuf, errlen, "%s: record %llu: event %llu: %s", path,
+			 (unsigned long long)tdp_trace_position(t),
+			 (unsigned long long)n, msg);
+	return err;
+}
+
+int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
+		   struct tdp_config *cfg_out, struct tdp_replay_result *res,
+		   char *errbuf, size_t errlen)
+{
+	const struct tdp_engine_ops *ops = tdp_engine_ops_find(opts->layout);
+	struct tdp_engine *eng = NULL;
+	struct tdp_outfile log = { 0 };
+	const struct tdp_event *ev;
+	tdp_trace_t *t = NULL;
+	uint64_t n = 0, t0, next_beat;
+	char tbuf[TDP_ERRBUF_SIZE];
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	tdp_hist_init(&res->stats.walk_ticks);
+	res->interval = opts->interval ? opts->interval : 1000;
+	if (!ops) {
+		snprintf(errbuf, errlen, "unknown layout '%s' (use old or new)",
+			 opts->layout);
+		return TDP_E_USAGE;
+	}
+	ret = tdp_trace_open(&t, path, tbuf);
+	if (ret) {
+		snprintf(errbuf, errlen, "%s", tbuf);
+		return ret;
+	}
+	if (cfg_out)
+		*cfg_out = *tdp_trace_config(t);
+	ret = ops->create(&eng, tdp_trace_config(t), &opts->engine, &res->stats,
+			  errbuf, errlen);
+	if (ret)
+		goto out_close_trace;
+	if (opts->log_path) {
+		ret = tdp_outfile_open(&log, opts->log_path, "w");
+		if (ret) {
+			snprintf(errbuf, errlen, "cannot create '%s'", opts->log_path);
+			goto out_destroy;
+		}
+		fprintf(log.fp, "# tdpsim replay %s layout=%s\n", path, ops->layout);
+	}
+
+	res->tsc_mhz = tdp_tsc_per_ns() * 1000.0;
+	t0 = tdp_now_ns();
+	next_beat = t0 + 1000000000ull;
+	while ((ret = tdp_trace_next(t, &ev)) == 1) {
+		struct tdp_outcome out;
+
+		n++;
+		ret = ops->event(eng, ev, &out);
+		if (ret) {
+			where(errbuf, errlen, path, t, n, ret, "%s", ops->errmsg(eng));
+			goto out_abort_log;
+		}
+		if (log.fp && out.kind != TDP_OUT_NONE) {
+			ret = tdp_outcome_print(log.fp, n, &out);
+			if (ret) {
+				snprintf(errbuf, errlen, "cannot write '%s'",
+					 opts->log_path);
+				goto out_abort_log;
+			}
+		}
+		if (ev->kind == TDP_EV_MARK && res->nmarks < TDP_MARKS_MAX) {
+			struct tdp_mark *m = &res->marks[res->nmarks++];
+
+			m->event = n;
+			snprintf(m->label, sizeof(m->label), "%s", ev->u.mark.label);
+		}
+		if (n % res->interval == 0) {
+			timeline_add(res, n);
+			if (opts->progress && tdp_now_ns() >= next_beat) {
+				double s = (double)(tdp_now_ns() - t0) / 1e9;
+
+				fprintf(stderr, "\rtdpsim: %llu events, %.1f M events/s",
+					(unsigned long long)n, (double)n / s / 1e6);
+				next_beat += 1000000000ull;
+			}
+		}
+	}
+	if (ret < 0) {
+		snprintf(errbuf, errlen, "%s", tdp_trace_errmsg(t));
+		goto out_abort_log;
+	}
+	res->wall_s = (double)(tdp_now_ns() - t0) / 1e9;
+	if (opts->progress)
+		fputs("\r\033[K", stderr);
+	if (!res->nrows || res->rows[res->nrows - 1].event != n) {
+		if (res->nrows == TDP_TIMELINE_MAX)
+			res->nrows--;	/* the final row always fits */
+		res->rows[res->nrows++] = (struct tdp_timeline_row){
+			n, res->stats.sp_live, total_exits(&res->stats) };
+	}
+	ops->finish(eng);
+	res->stats.events = n;
+	if (log.fp) {
+		ret = tdp_outfile_commit(&log);
+		if (ret) {
+			snprintf(errbuf, errlen, "cannot write '%s'", opts->log_path);
+			goto out_destroy;
+		}
+	}
+	ret = 0;
+	goto out_destroy;
+
+out_abort_log:
+	tdp_outfile_abort(&log);
+out_destroy:
+	ops->destroy(eng);
+out_close_trace:
+	tdp_trace_close(t);
+	return ret;
+}
