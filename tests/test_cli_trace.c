@@ -141,6 +141,22 @@ Test(cli_trace, round_trip_amd_and_format_option)
 	same_events("tests/data/all-amd.txt", mid);
 }
 
+/* The shipped binary trace is its text source, converted. */
+Test(cli_trace, shipped_trace_matches_its_source)
+{
+	struct run_result r;
+
+	same_events("traces/src/hello-shadow.txt", "traces/hello-shadow.zst");
+	cr_assert_eq(run(&r, "info", "--json", "traces/hello-shadow.zst", NULL), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	/* counted by hand from the source */
+	cr_expect(strstr(r.out, "\"write\": 7"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"access\": 8"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"peek\": 2"), "%s", r.out);
+	cr_expect(strstr(r.out, "\"mark\": 4"), "%s", r.out);
+	run_result_free(&r);
+}
+
 Test(cli_trace, text_to_stdout)
 {
 	struct run_result r;
