@@ -594,6 +594,111 @@ Test(sp, four_byte_gpte_writes_hit_their_quadrant)
 	CHECK();
 }
 
+/* ---- zapping rules ---- */
+
+Test(sp, zapping_a_live_root_defers_the_free)
+{
+	struct chain c = build_chain();
+
+	vcpu->requests = 0;
+	/*
+	 * __kvm_mmu_prepare_zap_page(): a root with root_count stays
+	 * allocated (and counted), leaves active_mmu_pages, turns invalid,
+	 * and every vCPU is asked to free obsolete roots.
+	 */
+	cr_assert(kvm_mmu_unprotect_page(kvm, 0x10));
+	cr_assert(c.root->role.invalid);
+	cr_assert_eq(c.root->root_count, 1);
+	cr_assert(vcpu->requests & (1ull << KVM_REQ_MMU_FREE_OBSOLETE_ROOTS));
+	cr_assert_eq(c.root->spt[1], 0ull, "children unlinked");
+	CHECK();
+	unsigned long used = kvm->arch.n_used_mmu_pages;
+
+	kvm_mmu_free_obsolete_roots(vcpu);
+	cr_assert_eq(kvm->arch.n_used_mmu_pages, used - 1);
+	cr_assert_eq(vcpu->arch.root_mmu.root.hpa, INVALID_PAGE);
+	CHECK();
+}
+
+Test(sp, zapping_a_parent_zaps_its_unsync_children)
+{
+	struct chain c = build_chain();
+	unsigned long used;
+	struct list_head inv;
+
+	mmu_set_spte(vcpu, &c.data->spt[1], ACC_ALL, 0x50,
+		     kvm_gfn_to_host_pfn(0x50), false, true, true);
+	cr_assert(c.l1->unsync);
+	used = kvm->arch.n_used_mmu_pages;
+	/* mmu_zap_unsync_children() runs first: l2 and l1 both go */
+	INIT_LIST_HEAD(&inv);
+	kvm_mmu_prepare_zap_page(kvm, c.l2, &inv);
+	kvm_mmu_commit_zap_page(kvm, &inv);
+	cr_assert_eq(kvm->arch.n_used_mmu_pages, used - 2);
+	cr_assert_null(kvm_mmu_find_shadow_page(kvm, vcpu, 0x50, role_at(1, false)));
+	cr_assert_eq(c.l3->spt[2], 0ull);
+	CHECK();
+}
+
+Test(sp, synced_children_survive_parent_zap)
+{
+	struct chain c = build_chain();
+	unsigned long used = kvm->arch.n_used_mmu_pages;
+	struct list_head inv;
+
+	/* l1 is in sync: only unlinked, it stays cached (no nested TDP) */
+	INIT_LIST_HEAD(&inv);
+	kvm_mmu_prepare_zap_page(kvm, c.l2, &inv);
+	kvm_mmu_commit_zap_page(kvm, &inv);
+	cr_assert_eq(kvm->arch.n_used_mmu_pages, used - 1);
+	cr_assert_eq(kvm_mmu_find_shadow_page(kvm, vcpu, 0x50, role_at(1, false)), c.l1);
+	cr_assert_eq(c.l1->parent_ptes.val, 0ul);
+	CHECK();
+}
+
+Test(sp, nested_tdp_parentless_children_are_zapped)
+{
+	struct chain c;
+	unsigned long used;
+	struct list_head inv;
+
+	/* mmu_page_zap_pte(): tdp_enabled, guest_mode child, no parents */
+	kvm->tdp_enabled = true;
+	vcpu->arch.root_mmu.root_role.guest_mode = 1;
+	vcpu->arch.root_mmu.cpu_role.base.guest_mode = 1;
+	c = build_chain();
+	used = kvm->arch.n_used_mmu_pages;
+	INIT_LIST_HEAD(&inv);
+	kvm_mmu_prepare_zap_page(kvm, c.l2, &inv);
+	kvm_mmu_commit_zap_page(kvm, &inv);
+	cr_assert_eq(kvm->arch.n_used_mmu_pages, used - 2);
+	cr_assert_null(kvm_mmu_find_shadow_page(kvm, vcpu, 0x50, c.l1->role));
+	CHECK();
+}
+
+Test(sp, lookup_syncs_an_unsync_page_without_marking_it_synced)
+{
+	struct chain c = build_chain();
+
+	mmu_set_spte(vcpu, &c.l1->spt[4], ACC_ALL & ~ACC_WRITE_MASK, 0x3000,
+		     kvm_gfn_to_host_pfn(0x3000), false, false, true);
+	mmu_set_spte(vcpu, &c.data->spt[1], ACC_ALL, 0x50,
+		     kvm_gfn_to_host_pfn(0x50), false, true, true);
+	cr_assert(c.l1->unsync);
+	c.l1->write_flooding_count = 2;
+	/*
+	 * kvm_mmu_find_shadow_page(): an exact unsync match is re-read with
+	 * kvm_sync_page() but stays unsync (and the gfn writable) until the
+	 * guest flushes its TLB; the flood count is reset.
+	 */
+	cr_assert_eq(get(0x50, 1, false), c.l1);
+	cr_assert_eq(sync_calls, 1);
+	cr_assert(c.l1->unsync);
+	cr_assert(is_writable_pte(c.data->spt[1]));
+	cr_assert_eq(c.l1->write_flooding_count, 0);
+	CHECK();
+}
+
 /* ---- page limit ---- */
 
 Test(sp, oldest_pages_go_first_and_roots_stay)
