@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Replay throughput and memory.
+ *
+ *   bench_replay [--reps N] TRACE [LONG_TRACE]
+ *   bench_replay [--reps N] --synth-hits EVENTS OUT.zst
+ *
+ * --synth-hits writes a hit-dominated shadow-paging trace first: a 4-level
+ * guest maps 4096 pages once, then reads/writes/fetches them at random
+ * (after warm-up every access hits the shadow tables), and benchmarks it.
+ * Replays TRACE under both ACC layouts, interleaved (old, new, old, new,
+ * ...) so that machine drift hits both alike, with walk timing off and no
+ * outcome log, and prints events/s per repetition, the median per layout
+ * and the new/old ratio.  With LONG_TRACE (the same workload, ~10x the
+ * events), each trace is also replayed once in a child process and the
+ * child's peak RSS is compared: memory must follow the working set, not
+ * the trace length.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <tdpsim/replay.h>
+#include <tdpsim/trace.h>
+
+#include "bench.h"
+
+/* xorshift64*: deterministic, cheap */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
+static int put(tdp_writer_t *w, struct tdp_event *ev)
+{
+	int r = tdp_writer_event(w, ev);
+
+	if (r)
+		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
+	return r;
+}
+
+/*
+ * Guest layout: PML4 0x1000, PDPT 0x2000, PD 0x3000, PTs at 0x10000 +
+ * 4 KiB each (8 of them: 4096 pages), data pages from 0x100000.  GVA
+ * 0x40000000 + i * 4096 -> data page i.
+ */
+static int synth_hits(const char *out, uint64_t events)
+{
+	enum { NPAGES = 4096, NPT = NPAGES / 512 };
+	struct tdp_config cfg;
+	struct tdp_event ev;
+	char err[TDP_ERRBUF_SIZE];
+	tdp_writer_t *w;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	int r;
+
+	tdp_config_init(&cfg);
+	cfg.mem = 64ull << 20;
+	cfg.present |= 1u << TDP_CFG_mem | 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging;
+	r = tdp_writer_open(&w, out, TDP_FORM_ZST, 0, "bench_replay", err);
+	if (r) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		return r;
+	}
+	r = tdp_writer_config(w, &cfg);
+#define WRITE(g, v) do { memset(&ev, 0, sizeof(ev)); ev.kind = TDP_EV_WRITE; \
+		ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val); \
+		ev.u.write.gpa = (g); ev.u.write.val = (v); ev.u.write.size = 8; \
+		if (!r) r = put(w, &ev); } while (0)
+	WRITE(0x1000, 0x2007);
+	WRITE(0x2000 + 8, 0x3007);			/* PDPT[1]: 1 GiB */
+	for (int i = 0; i < NPT; i++)
+		WRITE(0x3000 + 8 * i, (0x10000 + 0x1000ull * i) | 7);
+	for (int i = 0; i < NPAGES; i++)
+		WRITE(0x10000 + 8ull * i, (0x100000 + 0x1000ull * i) | 7);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TDP_EV_SET;
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) |
+		     TDP_KEY_BIT(SET, cr4) | TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = 0x80010001;
+	ev.u.set.cr3 = 0x1000;
+	ev.u.set.cr4 = 0x20;
+	ev.u.set.efer = 0xd00;
+	ev.u.set.cpl = 3;
+	if (!r)
+		r = put(w, &ev);
+	for (uint64_t n = NPAGES + NPT + 3; n < events && !r; n++) {
+		uint64_t x = rng_next(&seed);
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = TDP_EV_ACCESS;
+		ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op);
+		ev.u.access.gva = 0x40000000ull + (x % NPAGES) * 4096 + ((x >> 32) & 0xff8);
+		ev.u.access.op = (x >> 48) % 3;
+		r = put(w, &ev);
+	}
+#undef WRITE
+	if (!r)
+		r = tdp_writer_close(w);
+	if (r)
+		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
+	tdp_writer_free(w);
+	return r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int replay_once(const char *path, const char *layout, double *eps,
+		       uint64_t *events)
+{
+	struct tdp_replay_opts o = { .layout = layout, .interval = 1000 };
+	struct tdp_replay_result *res = malloc(sizeof(*res));
+	char err[512];
+	int r;
+
+	if (!res)
+		return -1;
+	r = tdp_replay_run(path, &o, NULL, res, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		free(res);
+		return r;
+	}
+	*eps = (double)res->stats.events / res->wall_s;
+	*events = res->stats.events;
+	free(res);
+	return 0;
+}
+
+/* Peak RSS (KiB) of a child that replays @path once under @layout. */
+static long child_peak_rss(const char *path, const char *layout)
+{
+	struct rusage ru;
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		double eps;
+		uint64_t n;
+
+		_exit(replay_once(path, layout, &eps, &n) ? 1 : 0);
+	}
+	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return -1;
+	return ru.ru_maxrss;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const layouts[2] = { "old", "new" };
+	int reps = 5, ai = 1;
+	double eps[2][64], med[2];
+	uint64_t events = 0;
+
+	if (argc > 2 && !strcmp(argv[1], "--reps")) {
+		reps = atoi(argv[2]);
+		ai = 3;
+	}
+	if (ai + 2 < argc && !strcmp(argv[ai], "--synth-hits")) {
+		uint64_t n = strtoull(argv[ai + 1], NULL, 0);
+
+		if (n < 10000 || synth_hits(argv[ai + 2], n))
+			return 1;
+		ai += 2;
+		argc = ai + 1;	/* benchmark just that trace */
+	}
+	if (ai >= argc || reps < 1 || reps > 64) {
+		fprintf(stderr, "usage: bench_replay [--reps N] TRACE [LONG_TRACE]\n"
+				"       bench_replay [--reps N] --synth-hits EVENTS OUT.zst\n");
+		return 2;
+	}
+	printf("trace %s, %d interleaved repetitions per layout, timing off\n",
+	       argv[ai], reps);
+	for (int r = 0; r < reps; r++)
+		for (int l = 0; l < 2; l++) {
+			if (replay_once(argv[ai], layouts[l], &eps[l][r], &events))
+				return 1;
+			printf("  rep %d %-3s %8.2f M events/s\n", r, layouts[l],
+			       eps[l][r] / 1e6);
+		}
+	for (int l = 0; l < 2; l++) {
+		qsort(eps[l], reps, sizeof(double), cmp_double);
+		med[l] = eps[l][reps / 2];
+	}
+	printf("events %llu\n", (unsigned long long)events);
+	printf("median old %.2f M events/s, new %.2f M events/s, new/old %.3f\n",
+	       med[0] / 1e6, med[1] / 1e6, med[1] / med[0]);
+	printf("spread old %.1f%%, new %.1f%% (max-min over median)\n",
+	       100 * (eps[0][reps - 1] - eps[0][0]) / med[0],
+	       100 * (eps[1][reps - 1] - eps[1][0]) / med[1]);
+
+	if (ai + 1 < argc) {
+		long a = child_peak_rss(argv[ai], "new");
+		long b = child_peak_rss(argv[ai + 1], "new");
+
+		if (a < 0 || b < 0)
+			return 1;
+		printf("peak RSS: %s %ld KiB, %s %ld KiB, ratio %.3f\n", argv[ai], a,
+		       argv[ai + 1], b, (double)b / (double)a);
+	}
+	return 0;
+}
