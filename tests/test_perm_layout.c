@@ -248,3 +248,86 @@ Test(perm, ops_lookup)
 	cr_assert_null(tdp_mmu_ops_find("middle"));
 	cr_assert_null(tdp_mmu_ops_find(NULL));
 }
+
+static uint32_t ask(const struct tdp_perm_query *q)
+{
+	uint32_t ec = 0xdead;
+
+	cr_assert_eq(THIS_OPS.perm_query(q, &ec), 0);
+	return ec;
+}
+
+/*
+ * Named scenarios with expectations taken from kvm-unit-tests rather than
+ * from either model: x86/svm_npt.c npt_gmet_null / npt_gmet_us / npt_gmet_nx
+ * (the NPF error codes 0x100000011 are FINAL|F|P), and the SMAP/AC and
+ * SMEP cases of x86/access.c and x86/smap.c.
+ */
+Test(perm, kut_gmet, .disabled = TDP_ACC_LAYOUT != TDP_LAYOUT_NEW)
+{
+	struct tdp_perm_query q = {
+		.mode = TDP_PERM_NPT, .op = TDP_PERM_FETCH, .mbec_gmet = true,
+		.efer_nx = true, .w = true, .user = false,
+	};
+
+	/* npt_gmet_null: supervisor code in a U=0 region runs */
+	q.u = false;
+	cr_assert_eq(ask(&q), 0u);
+	/* npt_gmet_us: supervisor fetch from a U=1 leaf faults */
+	q.u = true;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT);
+	/* npt_gmet_nx: NX faults whatever U is */
+	q.u = false;
+	q.nx = true;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT);
+	/* data accesses to U=0 pages are not restricted under GMET */
+	q.nx = false;
+	q.op = TDP_PERM_WRITE;
+	q.user = true;
+	cr_assert_eq(ask(&q), 0u);
+}
+
+Test(perm, kut_smap_ac)
+{
+	struct tdp_perm_query q = {
+		.mode = TDP_PERM_PAGING, .op = TDP_PERM_READ, .cr0_wp = true,
+		.cr4_smap = true, .efer_nx = true, .r = true, .w = true, .u = true,
+	};
+
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT, "supervisor read of user page");
+	q.ac = true;
+	cr_assert_eq(ask(&q), 0u, "stac: explicit access allowed");
+	q.implicit = true;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT, "implicit access ignores AC");
+}
+
+Test(perm, kut_smep_wp0)
+{
+	/* check_smep_andnot_wp: CR0.WP=0 write to a RO user page, then fetch */
+	struct tdp_perm_query q = {
+		.mode = TDP_PERM_PAGING, .op = TDP_PERM_WRITE, .cr4_smep = true,
+		.efer_nx = true, .r = true, .u = true,
+	};
+
+	cr_assert_eq(ask(&q), 0u, "WP=0: supervisor write to RO page");
+	q.op = TDP_PERM_FETCH;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT, "SMEP still applies");
+}
+
+Test(perm, kut_ept_mbec, .disabled = TDP_ACC_LAYOUT != TDP_LAYOUT_NEW)
+{
+	/* vmx_tests.c ept_access_*: OP_EXEC_USER needs XU, OP_EXEC needs XS */
+	struct tdp_perm_query q = {
+		.mode = TDP_PERM_EPT, .op = TDP_PERM_FETCH, .mbec_gmet = true,
+		.r = true, .xs = true,
+	};
+
+	cr_assert_eq(ask(&q), 0u);
+	q.user = true;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT);
+	q.xu = true;
+	cr_assert_eq(ask(&q), 0u);
+	q.xs = false;
+	q.user = false;
+	cr_assert_eq(ask(&q), TDP_PFERR_PRESENT);
+}
