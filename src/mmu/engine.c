@@ -283,19 +283,27 @@ static bool is_pae_paging(const struct kvm_vcpu *vcpu)
 	       !(vcpu->arch.efer & EFER_LMA);
 }
 
-/* load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned). */
+/*
+ * load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned).  Under
+ * shadow paging the PAE root's four entries were built from the old
+ * registers, so KVM frees the current root when they change (x86.c:
+ * "Shadow page roots need to be reconstructed instead"); keeping it would
+ * leave root entries that no longer match mmu->pdptrs, which FNAME(fetch)
+ * cannot walk (a CR3 reload after a PDPTE store then failed).
+ */
 static void load_pdptrs(struct kvm_vcpu *vcpu)
 {
 	struct kvm_mmu *mmu = vcpu->arch.walk_mmu;
 	gpa_t base = vcpu->arch.cr3 & ~0x1full;
+	u64 pdpte[4];
 
 	for (int i = 0; i < 4; i++) {
-		u64 v = 0;
-
-		if (tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &v))
-			v = 0;
-		mmu->pdptrs[i] = v;
+		if (tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i]))
+			pdpte[i] = 0;
 	}
+	if (!vcpu->tdp_enabled && memcmp(mmu->pdptrs, pdpte, sizeof(pdpte)))
+		kvm_mmu_free_roots(vcpu->kvm, mmu, KVM_MMU_ROOT_CURRENT);
+	memcpy(mmu->pdptrs, pdpte, sizeof(pdpte));
 }
 
 /* kvm_mmu_reset_context(): drop the roots and recompute the roles. */
