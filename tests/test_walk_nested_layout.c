@@ -725,3 +725,102 @@ Test(mbec, l2_paging_off_uses_xu)
 	}
 }
 #endif
+
+/*
+ * Exhaustive EPT leaf permissions (SDM 29.3.3): every combination of R, W,
+ * X(S) and XU in the leaf (upper levels grant everything), read / write /
+ * fetch, user or supervisor linear address, MBEC off and (new layout) on,
+ * execute-only supported.  Expected, from the SDM:
+ *   present     R|W|X, or XU with MBEC (bit 10 is ignored without it)
+ *   misconfig   W without R
+ *   violation   read && !R, write && !W,
+ *               fetch && !(MBEC ? (user ? XU : XS) : XS)
+ *   qualification: ACC_WRITE / else ACC_INSTR / else ACC_READ, GVA valid
+ *   and translated (a final access), PROT bits = the leaf's R/W/XS (+XU
+ *   as bit 6 with MBEC).
+ * The old layout walks with KVM's pre-series conventions: every nested
+ * access is a "user" access (translate_nested_gpa), which for EPT means a
+ * read check, so writes and fetches need R too, and the qualification's
+ * bits 8:7 come from the hardware (0 here).
+ */
+Test(ept, exhaustive_leaf_permissions)
+{
+	for (int mbec = 0; mbec < (TDP_ACC_LAYOUT == TDP_LAYOUT_NEW ? 2 : 1); mbec++) {
+		struct nenv e;
+		u64 leaf_gpa;
+
+		nenv_vmx(&e, 4, true, mbec, true);
+		map_tdp(&e, L2_DATA_GPA, L1_DATA_GPA, EPT_ALL);
+		leaf_gpa = tdp_leaf(&e, L2_DATA_GPA);
+
+		for (unsigned bits = 0; bits < 16; bits++)
+		for (unsigned op = 0; op < 3; op++)
+		for (unsigned user = 0; user < 2; user++) {
+			bool r = bits & 1, w = bits & 2, x = bits & 4, xu = bits & 8;
+			u64 leaf = L1_DATA_GPA | PTB_EPT_MT_WB | (r ? PTB_EPT_R : 0) |
+				   (w ? PTB_EPT_W : 0) | (x ? PTB_EPT_X : 0) |
+				   (xu ? PTB_EPT_XU : 0);
+			u64 access = (op == 1 ? PFERR_WRITE_MASK : 0) |
+				     (op == 2 ? PFERR_FETCH_MASK : 0) |
+				     (user ? PFERR_USER_MASK : 0);
+			bool present, misconfig, allowed;
+			u64 want_eq;
+			struct guest_walkerEPT wk;
+			int ret;
+
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+			present = r || w || x || (mbec && xu);
+			misconfig = present && w && !r;
+			allowed = op == 0 ? r : op == 1 ? w :
+				  (mbec ? (user ? xu : x) : x);
+			want_eq = (op == 1 ? EPT_VIOLATION_ACC_WRITE :
+				   op == 2 ? EPT_VIOLATION_ACC_INSTR :
+					     EPT_VIOLATION_ACC_READ) | GVA_BITS |
+				  (r ? EPT_VIOLATION_PROT_READ : 0) |
+				  (w ? EPT_VIOLATION_PROT_WRITE : 0) |
+				  (x ? EPT_VIOLATION_PROT_EXEC : 0) |
+				  (mbec && xu ? EPT_VIOLATION_PROT_USER_EXEC : 0);
+#else
+			access |= PFERR_USER_MASK;
+			present = r || w || x;
+			misconfig = present && w && !r;
+			allowed = r && (op == 0 || (op == 1 ? w : x));
+			want_eq = (op == 1 ? EPT_VIOLATION_ACC_WRITE : 0) |
+				  EPT_VIOLATION_ACC_READ |
+				  (op == 2 ? EPT_VIOLATION_ACC_INSTR : 0) |
+				  (r ? EPT_VIOLATION_PROT_READ : 0) |
+				  (w ? EPT_VIOLATION_PROT_WRITE : 0) |
+				  (x ? EPT_VIOLATION_PROT_EXEC : 0);
+#endif
+			ptb_write64(&e.tb, leaf_gpa, leaf);
+			ret = ept_walk(&e, L2_DATA_GPA + 0x18,
+				       access
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+				       | PFERR_GUEST_FINAL_MASK
+#endif
+				       , &wk);
+			if (present && !misconfig && allowed) {
+				cr_assert_eq(ret, 1, "mbec %d leaf %#x op %u user %u",
+					     mbec, bits, op, user);
+				cr_assert_eq(wk.gfn, L1_DATA_GPA >> 12);
+				continue;
+			}
+			cr_assert_eq(ret, 0, "mbec %d leaf %#x op %u user %u", mbec,
+				     bits, op, user);
+			if (misconfig) {
+				cr_assert(wk.fault.error_code & PFERR_RSVD_MASK,
+					  "misconfig: mbec %d leaf %#x", mbec, bits);
+				continue;
+			}
+			cr_assert_eq(wk.fault.error_code & (PFERR_RSVD_MASK |
+							    PFERR_PRESENT_MASK),
+				     present ? PFERR_PRESENT_MASK : 0,
+				     "mbec %d leaf %#x op %u user %u", mbec, bits, op,
+				     user);
+			cr_assert_eq(wk.fault.exit_qualification, want_eq,
+				     "mbec %d leaf %#x op %u user %u: %#lx", mbec, bits,
+				     op, user, wk.fault.exit_qualification);
+		}
+		nenv_fini(&e);
+	}
+}
