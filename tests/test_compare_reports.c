@@ -383,8 +383,8 @@ Test(compare, extreme_counts_fit_their_columns)
 	/* 18446744073709551615 has 20 digits: 1.84e+19 in 10 columns */
 	expect_row(t.text, "exits", "0", "1.84e+19", "+1.84e+19", "n/a");
 	expect_row(t.text, "exits.pf", "1.84e+19", "0", "-1.84e+19", "-100.0%");
-	/* 1 / 4e9 = 0.000000025% */
-	expect_row(t.text, "faults.fixed", "4000000000", "4000000001", "+1", "+0.0%");
+	/* 1 / 4e9 = 0.000000025%: rounds to zero, printed without a sign */
+	expect_row(t.text, "faults.fixed", "4000000000", "4000000001", "+1", "0.0%");
 	free(t.text);
 }
 
@@ -458,5 +458,21 @@ Test(compare, delta_equal_to_noise_is_marked)
 	row = get_row(t.text, "walk p99 (ns)");
 	cr_expect_not(row.marked);
 	cr_expect_eq(t.ret, 0);
+	free(t.text);
+}
+
+/* A delta that rounds to zero at the row's precision prints as plain zero. */
+Test(compare, tiny_timing_delta_prints_unsigned_zero)
+{
+	struct tdp_report a = { .timing = true }, b = { .timing = true };
+	struct table t;
+
+	a.t.walk_p50 = 610.24;
+	b.t.walk_p50 = 610.21;		/* -0.03 rounds to 0.0 at one decimal */
+	a.t.perm_mean_ns = 1000.0;
+	b.t.perm_mean_ns = 1000.4;	/* +0.04%: 0.0% */
+	t = compare(&a, &b);
+	expect_row(t.text, "walk p50 (ns)", "610.2", "610.2", "0.0", "0.0%");
+	expect_row(t.text, "ns/perm check", "1000.00", "1000.40", "+0.40", "0.0%");
 	free(t.text);
 }

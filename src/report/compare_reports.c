@@ -116,8 +116,11 @@ static void fmt_double(char *buf, size_t size, int w, double v, int dec, bool si
 {
 	int n;
 
-	if (v == 0)
+	/* what prints as zero is zero: no "-0.0" for a tiny negative delta */
+	if (fabs(v) < 0.5 * pow(10, -dec)) {
+		v = 0;
 		sign = false;
+	}
 	n = snprintf(buf, size, sign ? "%+.*f" : "%.*f", dec, v);
 	if (n > w)
 		snprintf(buf, size, sign ? "%+.2e" : "%.2e", v);
@@ -152,6 +155,10 @@ static void fmt_pct(char *buf, size_t size, double a, double b)
 		return;
 	}
 	pct = (b - a) / fabs(a) * 100.0;
+	if (fabs(pct) < 0.05) {		/* prints as zero: no sign */
+		snprintf(buf, size, "0.0%%");
+		return;
+	}
 	if (snprintf(buf, size, "%+.1f%%", pct) > PCT_W)
 		snprintf(buf, size, "%+.0e%%", pct);
 }
