@@ -577,11 +577,16 @@ static void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = hw.gpa;
 			return;
 		}
-		/* #PF intercept */
+		/*
+		 * #PF intercept.  KVM gets the hardware error code only:
+		 * PFERR_IMPLICIT_ACCESS is a software bit its emulator sets,
+		 * never the CPU, so an implicit supervisor access to a user
+		 * page with EFLAGS.AC=1 under SMAP looks allowed to KVM's
+		 * walker and livelocks (counted below), as on real KVM.
+		 */
 		e->stats->exit_pf++;
 		vcpu->exception_pending = false;
-		r = kvm_mmu_page_fault(vcpu, ev->u.access.gva,
-				       hw.ec | (access & PFERR_IMPLICIT_ACCESS));
+		r = kvm_mmu_page_fault(vcpu, ev->u.access.gva, hw.ec);
 		if (vcpu->exception_pending) {
 			vcpu->exception_pending = false;
 			out->kind = TDP_OUT_PF;
