@@ -338,8 +338,9 @@ static void plot_lines(FILE *fp, const struct plot_files *pf, const bool *skip,
 			fputs(", \\\n     ", fp);
 		first = false;
 		gp_quote(fp, pf->dat[i]);
-		fprintf(fp, " using 1:2 with %s lw 2 lc rgb '%s' title ", style,
-			colours[i % ARRAY_SIZE(colours)]);
+		/* dash types too: identical curves stay visible, and print in grey */
+		fprintf(fp, " using 1:2 with %s lw 2 lc rgb '%s' dt %zu title ", style,
+			colours[i % ARRAY_SIZE(colours)], i % 4 + 1);
 		gp_quote(fp, pf->label[i]);
 	}
 	fputc('\n', fp);
@@ -429,7 +430,7 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 	gp_quote(fp, o->title ? o->title : default_titles[o->kind]);
 	fputs("\nset border 3\nset tics nomirror out\n"
 	      "set grid ytics lc rgb '#e0e0e0' lt 1\n"
-	      "set key top left box lc rgb '#cccccc' opaque samplen 2\n"
+	      "set key top left box lc rgb '#cccccc' opaque samplen 4\n"
 	      "set datafile commentschars '#'\n", fp);
 
 	switch (o->kind) {
@@ -450,7 +451,8 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		}
 		break;
 	case TDP_PLOT_WALK_CDF:
-		fputs("set logscale x 10\n"
+		/* decades only on a log axis: SI prefixes read cleanly (1k, 10k) */
+		fputs("set logscale x 10\nset format x '%.0s%c'\nset rmargin 4\n"
 		      "set xlabel 'walk latency (ns, log scale)'\n"
 		      "set ylabel 'fraction of walks at or below'\n"
 		      "set yrange [0:1.02]\nset ytics 0.2\n"
