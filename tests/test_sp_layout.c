@@ -410,6 +410,7 @@ Test(sp, unsync_marks_parents_then_sync_roots_clears)
 	cr_assert_eq(c.root->unsync_children, 1u);
 	cr_assert(c.root->unsync_child_bitmap[0] & (1ull << 1));
 	cr_assert_eq(kvm->stats.unsync, 1ull);
+	cr_assert_eq(kvm->stats.unsync_live, 1ull);
 	CHECK();
 
 	/* mmu_sync_children(): write-protect, then sync_spte per SPTE */
@@ -423,6 +424,8 @@ Test(sp, unsync_marks_parents_then_sync_roots_clears)
 	cr_assert_eq(c.l3->unsync_children, 0u);
 	cr_assert_eq(c.l2->unsync_children, 0u);
 	cr_assert_not(is_writable_pte(c.data->spt[1]), "gfn 0x50 is RO again");
+	cr_assert_eq(kvm->stats.unsync_live, 0ull);
+	cr_assert_eq(kvm->stats.sync, 1ull);
 	CHECK();
 }
 
@@ -1073,6 +1076,16 @@ Test(sp, invariant_checker_catches_corruption)
 	cr_assert_not_null(kvm_mmu_check_invariants(kvm));
 	c.l2->unsync_children--;
 	CHECK();
+
+	/* a page on the hash but on neither list */
+	list_del(&c.l3->link);
+	cr_assert_not_null(kvm_mmu_check_invariants(kvm));
+	list_add(&c.l3->link, &kvm->arch.active_mmu_pages);
+	CHECK();
+
+	kvm->stats.unsync_live++;
+	cr_assert_not_null(kvm_mmu_check_invariants(kvm));
+	kvm->stats.unsync_live--;
 
 	/* a table SPTE the child does not know about */
 	saved = c.l3->spt[7];

@@ -182,6 +182,7 @@ struct kvm_mmu_stats {
 	u64 sp_hash_hits;
 	u64 sp_hash_collisions;	/* gfn mismatch while walking a bucket */
 	u64 unsync;		/* kvm_unsync_page */
+	u64 unsync_live;	/* pages unsync now (KVM's mmu_unsync) */
 	u64 sync;		/* kvm_sync_page */
 	u64 sync_zapped;	/* kvm_sync_page failed, page zapped */
 	u64 sync_spte_zapped;	/* sync_spte < 0 */

@@ -724,14 +724,15 @@ static void kvm_mmu_mark_parents_unsync(struct kvm *kvm, struct kvm_mmu_page *sp
 /* kvm_unlink_unsync_page() */
 static void kvm_unlink_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
-	(void)kvm;
 	sp->unsync = 0;
+	--kvm->stats.unsync_live;
 }
 
 /* kvm_unsync_page() */
 static void kvm_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	kvm->stats.unsync++;
+	kvm->stats.unsync_live++;
 	sp->unsync = 1;
 	kvm_mmu_mark_parents_unsync(kvm, sp);
 }
@@ -2218,7 +2219,7 @@ static bool sp_is_live(const struct kvm_mmu_page *sp)
 const char *kvm_mmu_check_invariants(struct kvm *kvm)
 {
 	u64 live[2][PT64_ROOT_MAX_LEVEL] = {{0}}, total = 0, nonleaf = 0,
-	    parents = 0, leaves = 0, rmaps = 0, indirect = 0, i;
+	    parents = 0, leaves = 0, rmaps = 0, indirect = 0, unsync = 0, i;
 	struct list_head *pos;
 	u8 *on_active;
 	const char *err = NULL;
@@ -2281,6 +2282,7 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 		total++;
 		if (sp_has_gptes(sp) && !sp->role.invalid)
 			indirect++;
+		unsync += sp->unsync;
 		if (sp->unsync && (sp->role.level != PG_LEVEL_4K || sp->role.direct)) {
 			err = "unsync page that is not an indirect 4K page";
 			goto out_free;
@@ -2383,6 +2385,10 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 	}
 	if (rmaps != leaves) {
 		err = "rmap entries differ from leaf SPTEs";
+		goto out_free;
+	}
+	if (unsync != kvm->stats.unsync_live) {
+		err = "unsync_live differs from the unsync pages";
 		goto out_free;
 	}
 	if (indirect != kvm->arch.indirect_shadow_pages) {
