@@ -360,12 +360,18 @@ retry_walk:
 		walker->pte_writable[walker->level - 1] = true;
 		walker->ptep_gpa[walker->level - 1] = real_gpa + offset;
 		{
-			u64 val;
+			/*
+			 * get_user(): the gfn is in the slot (checked above)
+			 * and a gPTE is naturally aligned, so read the page
+			 * directly; a never-written page reads as zero.
+			 */
+			const u8 *page = tdp_gmem_page_lookup(vcpu->gmem,
+							      real_gpa >> PAGE_SHIFT);
 
-			if (tdp_gmem_read(vcpu->gmem, real_gpa + offset,
-					  sizeof(pt_element_t), &val))
-				goto error;
-			pte = (pt_element_t)val;
+			pte = 0;
+			if (page)
+				memcpy(&pte, page + ((real_gpa + offset) & ~PAGE_MASK),
+				       sizeof(pte));
 		}
 
 		/* Inverting NX lets us AND it like the other permission bits. */
