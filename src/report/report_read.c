@@ -445,8 +445,8 @@ int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
 	struct tdp_report *reps = NULL;
 	size_t nreps = 0, want;
 	char err[TDP_ERRBUF_SIZE] = "";
-	char *buf;
-	size_t len;
+	char *buf = NULL;
+	size_t len = 0;
 	int ret;
 
 	*out = NULL;
