@@ -197,7 +197,7 @@ uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
 }
 
 /* The decoding side of encode_slot(); false on a bad varint. */
-static inline bool decode_slot(const uint8_t **pp, struct tdp_codec_state *st,
+static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp, struct tdp_codec_state *st,
 			       unsigned int key, unsigned int lane, uint64_t code, uint64_t *out)
 {
 	uint64_t *slot = st->slot[key][lane];
@@ -371,8 +371,11 @@ void tdp__decoder_init(struct tdp_decoder *d, const struct tdp_config *cfg)
 	}
 }
 
-/* Kinds whose rules go beyond ranges and key masks: the full check. */
-#define SLOW_KINDS ((1u << TDP_EV_WRITE) | (1u << TDP_EV_MARK) | (1u << TDP_EV_VMENTER) | \
+/*
+ * Kinds whose rules go beyond ranges and key masks get the full check; the
+ * one rule of the frequent write (val fits size) is inlined below.
+ */
+#define SLOW_KINDS ((1u << TDP_EV_MARK) | (1u << TDP_EV_VMENTER) | \
 		    (1u << TDP_EV_VMEXIT) | (1u << TDP_EV_INVEPT))
 
 int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int max)
@@ -398,7 +401,9 @@ int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int
 		}
 		if (__builtin_expect(ev->vcpu >= vcpus || (ev->present & d->forbid) ||
 				     (ev->present & d->req[ev->kind]) != d->req[ev->kind] ||
-				     ((SLOW_KINDS >> ev->kind) & 1), 0)) {
+				     ((SLOW_KINDS >> ev->kind) & 1) ||
+				     (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
+				      ev->u.write.val >> (8 * ev->u.write.size)), 0)) {
 			int ret = tdp_event_check(ev, d->cfg, d->why, sizeof(d->why));
 
 			if (ret) {
