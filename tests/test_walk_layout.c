@@ -739,3 +739,17 @@ Test(walk, exhaustive_32bit_matches_sdm_oracle, .timeout = 60)
 {
 	sweep_legacy(false);
 }
+
+/* The walker does not check the final gfn against the memslot: a leaf
+ * pointing outside memory translates (KVM then treats the gfn as MMIO in
+ * the fault path). */
+Test(walk, final_gfn_outside_memory_still_translates)
+{
+	struct env e;
+	struct x86_exception ex;
+
+	env_4level(&e);
+	ptb_map(&e.b, PTB_FMT_64, e.root, 4, 0x1000, 1, 1ull << 40, UPPER, UPPER);
+	cr_expect_eq(xlate(&e, 0x1234, 0, &ex), (1ull << 40) + 0x234);
+	env_fini(&e);
+}

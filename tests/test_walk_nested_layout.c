@@ -824,3 +824,41 @@ Test(ept, exhaustive_leaf_permissions)
 		nenv_fini(&e);
 	}
 }
+
+/* A PAE NPT (L1 in 32-bit PAE mode): the top level is read from L1 memory
+ * at nested_cr3 (32-byte aligned) by nested_svm_get_tdp_pdptr, not from
+ * PDPTE registers (APM 15.25.x: the nested PDPTEs are not cached). */
+Test(nested_npt, pae_npt_reads_pdptes_from_memory)
+{
+	struct nenv e;
+	struct x86_exception ex;
+	u64 pdpt = TDP_TABLES + 0x20;	/* inside the root page, 32-byte aligned */
+
+	nenv_common(&e, KVM_VENDOR_AMD);
+	e.npt = true;
+	e.tdp_levels = 3;
+	e.v.arch.nested.nested_cr3 = pdpt;
+	e.v.arch.nested.misc_ctl = SVM_MISC_ENABLE_NP;
+	cr_assert_eq(kvm_init_shadow_npt_mmu(&e.v, X86_CR4_PAE, EFER_NX, pdpt,
+					     SVM_MISC_ENABLE_NP), 0);
+	cr_assert_eq(e.v.arch.guest_mmu.cpu_role.base.level, 3);
+	e.v.arch.guest_mmu.get_guest_pgd = nested_svm_get_tdp_cr3;
+	e.v.arch.guest_mmu.get_pdptr = nested_svm_get_tdp_pdptr;
+	/* build the 3-level NPT with its PDPT at nested_cr3 */
+	e.tdp_root = pdpt;
+	map_tdp(&e, L2_DATA_GPA, L1_DATA_GPA, UPPER);
+	cr_assert_neq(ptb_read64(&e.tb, pdpt), 0, "PDPTE 0 written at nested_cr3");
+
+	memset(&ex, 0, sizeof(ex));
+	cr_expect_eq(e.v.arch.guest_mmu.gva_to_gpa(&e.v, &e.v.arch.guest_mmu,
+						   L2_DATA_GPA + 0x42,
+						   PFERR_USER_MASK, &ex),
+		     L1_DATA_GPA + 0x42);
+	/* clearing the PDPTE in memory takes effect at once */
+	ptb_write64(&e.tb, pdpt, 0);
+	cr_expect_eq(e.v.arch.guest_mmu.gva_to_gpa(&e.v, &e.v.arch.guest_mmu,
+						   L2_DATA_GPA, PFERR_USER_MASK, &ex),
+		     INVALID_GPA);
+	cr_expect_eq(ex.error_code & PFERR_PRESENT_MASK, 0);
+	nenv_fini(&e);
+}
