@@ -7,7 +7,7 @@
 #include "helpers/run.h"
 
 static const char *const all_cmds[] = {
-	"convert", "dump", "info", "replay", "gen", "plot", "help", "version",
+	"convert", "dump", "info", "replay", "compare", "gen", "plot", "help", "version",
 };
 
 Test(cli, no_args_is_usage_error)

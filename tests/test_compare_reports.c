@@ -275,7 +275,7 @@ Test(compare, deltas_and_verdict_for_differing_counts)
 
 	cr_expect_eq(t.ret, 1);
 	expect_width(t.text);
-	cr_expect_str_eq(last_line(t.text), "outcomes differ: exits, exits.pf, faults.fixed");
+	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, faults.fixed");
 	cr_expect_null(strstr(t.text, "noise"), "no spread, no noise column");
 	cr_expect(strstr(t.text, "A: old (old layout, Release build)\n"), "%s", t.text);
 	cr_expect(strstr(t.text, "B: new (new layout, Release build)\n"), "%s", t.text);
@@ -361,7 +361,7 @@ Test(compare, noise_column_and_markers)
 	/* counts get no noise: they are deterministic */
 	row = get_row(t.text, "exits");
 	cr_expect_str_eq(row.noise, "");
-	cr_expect_str_eq(last_line(t.text), "outcomes differ: exits, exits.pf, faults.fixed");
+	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, faults.fixed");
 	free(t.text);
 	tdp_report_free_array(r, 2);
 }
@@ -406,7 +406,7 @@ Test(compare, long_verdict_wraps)
 			.prev_roots_hit_rate = 0.5 },
 	};
 	struct table t = compare(&a, &b);
-	const char *v = strstr(t.text, "outcomes differ: ");
+	const char *v = strstr(t.text, "counts differ: ");
 
 	cr_expect_eq(t.ret, 1);
 	expect_width(t.text);

@@ -116,7 +116,7 @@ void tdp_report_free_array(struct tdp_report *r, size_t n);
  * one row per metric with A, B, delta and delta %, plus a noise column when
  * either report carries a spread (timing rows whose |delta| is within the
  * noise are marked '~'), then a verdict line: "counts identical" or
- * "outcomes differ: <metrics>".
+ * "counts differ: <metrics>".
  * Return: 0 counts identical, 1 deterministic counts differ, TDP_E_IO if
  * writing to @out failed.
  */

@@ -100,6 +100,23 @@ static const struct tdp_cmd commands[] = {
 	  "  -o, --output OUT     the trace\n"
 	  "      --list           list the workloads\n"
 	  "  -h, --help           this text\n" },
+	{ "compare", cmd_compare, "old vs new ACC layout on traces, or two saved reports",
+	  "usage: tdpsim compare [OPTIONS] TRACE...\n"
+	  "       tdpsim compare A.json B.json\n"
+	  "\n"
+	  "Replay each TRACE under the pre-series (old) and the MBEC/GMET series\n"
+	  "(new) ACC layouts, interleaving --repeat repetitions to cancel machine\n"
+	  "drift, and print a 72-column table: counts, delta, delta %, timing\n"
+	  "medians with their spread as noise.  The architectural outcome logs\n"
+	  "must be identical for traces without MBEC/GMET; the first divergent\n"
+	  "event is printed if not.  With two .json reports, compare them.\n"
+	  "Exit 0: identical outcomes and counts, 1: they differ, 2: error.\n"
+	  "\n"
+	  "  -r, --repeat N      repetitions per layout (1..31, default 3)\n"
+	  "  -p, --plot DIR      also write the standard figures (PNG) into DIR\n"
+	  "  -L, --layouts L     old,new (the only pair for now)\n"
+	  "  -T, --no-timing     do not time guest walks\n"
+	  "  -h, --help          this text\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
 	  "usage: tdpsim help [CMD]\n" },
 	{ "version", cmd_version, "print the version",

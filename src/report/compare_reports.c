@@ -189,7 +189,7 @@ static void print_head(FILE *out, char which, const char *label,
 /* The verdict, wrapped at 72 columns with the names indented under the first. */
 static void print_verdict(FILE *out, const struct metric *const *diff, size_t ndiff)
 {
-	static const char lead[] = "outcomes differ: ";
+	static const char lead[] = "counts differ: ";
 	size_t col;
 
 	if (!ndiff) {

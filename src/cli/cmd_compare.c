@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tdpsim compare: what does the MBEC/GMET series cost or save?
+ *
+ *   compare [OPTIONS] TRACE...   replay each trace under the old and the new
+ *                                ACC layout, interleaved --repeat times
+ *   compare A.json B.json        compare two saved reports
+ *
+ * Counts come from the first repetition (they are deterministic; a later
+ * repetition that disagrees is an error); timing fields are the median over
+ * the repetitions and their spread (max - min) is the noise estimate.  The
+ * architectural outcome logs of the two layouts must be identical for
+ * traces without MBEC/GMET; the first divergent event is printed if not.
+ * Each replay result goes through the report JSON and back, so the table
+ * and the figures see exactly what `replay --json` would write.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/jsonread.h>
+#include <tdpsim/plot.h>
+#include <tdpsim/replay.h>
+#include <tdpsim/report.h>
+#include <tdpsim/trace.h>
+#include <tdpsim/util.h>
+
+#include "cmd.h"
+
+#define MAX_REPEAT 31
+
+static const char *const layout_names[2] = { "old", "new" };
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* Serialize a replay result as report JSON and load it as a tdp_report. */
+static int result_to_report(const char *trace, const struct tdp_config *cfg,
+			    const char *layout, const struct tdp_replay_result *res,
+			    struct tdp_report *rep)
+{
+	struct tdp_json_value root;
+	char err[TDP_ERRBUF_SIZE];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	int ret;
+
+	if (!fp)
+		return TDP_E_NOMEM;
+	ret = tdp_report_write_json(fp, trace, cfg, layout, res);
+	if (fclose(fp) && !ret)
+		ret = TDP_E_IO;
+	if (!ret)
+		ret = tdp_json_parse(buf, len, NULL, &root, err, sizeof(err));
+	if (!ret) {
+		memset(rep, 0, sizeof(*rep));
+		ret = tdp_report_from_json(rep, &root, err, sizeof(err));
+		tdp_json_free(&root);
+		if (!ret) {
+			/* names the report in plot warnings */
+			free(rep->path);
+			rep->path = strdup(layout);
+		}
+	}
+	if (ret)
+		tdp_error(ret, "cannot build the report of '%s': %s", trace, err);
+	free(buf);
+	return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of the timing fields into rep->t, (max - min) into rep->spread. */
+static void fold_timings(struct tdp_report *rep, const struct tdp_report_timing *t,
+			 int n)
+{
+	double v[MAX_REPEAT];
+	const size_t nf = sizeof(struct tdp_report_timing) / sizeof(double);
+
+	for (size_t f = 0; f < nf; f++) {
+		for (int i = 0; i < n; i++)
+			v[i] = ((const double *)&t[i])[f];
+		qsort(v, n, sizeof(double), cmp_double);
+		((double *)&rep->t)[f] = v[n / 2];
+		((double *)&rep->spread)[f] = v[n - 1] - v[0];
+	}
+	rep->has_spread = n > 1;
+	rep->repetitions = n;
+}
+
+/*
+ * First line where two outcome logs differ (comments skipped).  Returns 0
+ * if identical, 1 and the two lines if not, negative on error.
+ */
+static int first_divergence(const char *a, const char *b, char *la, char *lb,
+			    size_t len)
+{
+	FILE *fa = fopen(a, "r"), *fb = fopen(b, "r");
+	int ret = 0;
+
+	if (!fa || !fb) {
+		ret = TDP_E_IO;
+		goto out;
+	}
+	for (;;) {
+		char *ra, *rb;
+
+		do
+			ra = fgets(la, (int)len, fa);
+		while (ra && la[0] == '#');
+		do
+			rb = fgets(lb, (int)len, fb);
+		while (rb && lb[0] == '#');
+		if (!ra && !rb)
+			break;
+		if (!ra || !rb || strcmp(la, lb)) {
+			if (!ra)
+				snprintf(la, len, "(end of log)\n");
+			if (!rb)
+				snprintf(lb, len, "(end of log)\n");
+			ret = 1;
+			break;
+		}
+	}
+out:
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return ret;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* The standard figures of one comparison, into @dir. */
+static int write_figures(const char *dir, const char *trace,
+			 const struct tdp_report reps[2])
+{
+	static const struct {
+		enum tdp_plot_kind kind;
+		const char *name;
+	} figs[] = {
+		{ TDP_PLOT_SHADOW_PAGES, "shadow-pages" },
+		{ TDP_PLOT_EXITS, "exits" },
+		{ TDP_PLOT_WALK_CDF, "walk-cdf" },
+		{ TDP_PLOT_BARS, "bars" },
+	};
+	static const char *const labels[2] = { "old ACC layout (pre-series)",
+					       "new ACC layout (MBEC/GMET series)" };
+	char stem[256], out[PATH_MAX];
+	int ret;
+
+	snprintf(stem, sizeof(stem), "%s", base_name(trace));
+	stem[strcspn(stem, ".")] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(figs); i++) {
+		/* no latency histogram without timing */
+		if (figs[i].kind == TDP_PLOT_WALK_CDF && !reps[0].timing)
+			continue;
+		struct tdp_plot_opts o = { .kind = figs[i].kind, .output = out,
+					   .labels = labels, .nlabels = 2 };
+
+		snprintf(out, sizeof(out), "%s/%s-%s.png", dir, stem, figs[i].name);
+		ret = tdp_plot(&o, reps, 2);
+		if (ret)
+			return ret;
+		printf("wrote %s\n", out);
+	}
+	return 0;
+}
+
+struct compare_opts {
+	int repeat;
+	bool timing;
+	const char *plot_dir;
+};
+
+/*
+ * compare_trace() - replay @trace under both layouts; print the table.
+ * Returns 0 (same outcomes and counts), 1 (they differ), or a TDP_E_* code.
+ */
+static int compare_trace(const char *trace, const struct compare_opts *co)
+{
+	struct tdp_replay_result *res = NULL;
+	struct tdp_report reps[2] = { 0 };
+	struct tdp_report_timing times[2][MAX_REPEAT];
+	char logs[2][PATH_MAX], la[512], lb[512], err[TDP_ERRBUF_SIZE];
+	bool refused[2] = { false, false };
+	struct tdp_config cfg;
+	int ret = 0, diff = 0;
+
+	res = malloc(sizeof(*res));
+	if (!res)
+		return TDP_E_NOMEM;
+	for (int l = 0; l < 2; l++)
+		snprintf(logs[l], sizeof(logs[l]), "%s/tdpsim-compare-%ld-%s.log",
+			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(),
+			 layout_names[l]);
+
+	for (int rep = 0; rep < co->repeat; rep++) {
+		for (int l = 0; l < 2; l++) {
+			struct tdp_replay_opts o = {
+				.layout = layout_names[l],
+				.log_path = rep == 0 ? logs[l] : NULL,
+				.engine = { .timing = co->timing },
+				.interval = 1000,
+			};
+			struct tdp_report tmp;
+
+			if (refused[l])
+				continue;
+			ret = tdp_replay_run(trace, &o, &cfg, res, err, sizeof(err));
+			if (ret == TDP_E_UNSUPP) {
+				printf("%s: layout %s refuses this trace: %s\n", trace,
+				       layout_names[l], err);
+				refused[l] = true;
+				ret = 0;
+				continue;
+			}
+			if (ret) {
+				tdp_error(ret, "%s", err);
+				goto out;
+			}
+			if (rep == 0) {
+				ret = result_to_report(trace, &cfg, layout_names[l], res,
+						       &reps[l]);
+				if (ret)
+					goto out;
+				times[l][0] = reps[l].t;
+				continue;
+			}
+			ret = result_to_report(trace, &cfg, layout_names[l], res, &tmp);
+			if (ret)
+				goto out;
+			times[l][rep] = tmp.t;
+			if (tmp.exits.total != reps[l].exits.total ||
+			    tmp.sp.created != reps[l].sp.created) {
+				tdp_report_release(&tmp);
+				ret = tdp_error(TDP_E_INTERNAL,
+						"'%s': repetition %d of layout %s counted differently",
+						trace, rep, layout_names[l]);
+				goto out;
+			}
+			tdp_report_release(&tmp);
+		}
+	}
+	if (refused[0] || refused[1]) {
+		printf("outcome logs differ: layout %s cannot replay '%s'\n",
+		       refused[0] ? "old" : "new", trace);
+		ret = 1;
+		goto out;
+	}
+	for (int l = 0; l < 2; l++)
+		fold_timings(&reps[l], times[l], co->repeat);
+
+	printf("%s (%d repetition%s)\n", trace, co->repeat, co->repeat > 1 ? "s" : "");
+	diff = tdp_report_compare_print(stdout, &reps[0], &reps[1], "old", "new");
+	if (diff < 0) {
+		ret = diff;
+		goto out;
+	}
+	ret = first_divergence(logs[0], logs[1], la, lb, sizeof(la));
+	if (ret < 0) {
+		tdp_error(ret, "cannot read the outcome logs of '%s'", trace);
+		goto out;
+	}
+	if (ret == 1) {
+		if (cfg.mbec || cfg.gmet)
+			printf("outcome logs differ (expected: the trace uses %s)\n",
+			       cfg.mbec ? "MBEC" : "GMET");
+		printf("first divergent outcome:\n  old: %s  new: %s", la, lb);
+	} else {
+		printf("outcome logs identical\n");
+	}
+	ret = ret || diff;
+	if (co->plot_dir) {
+		int r = write_figures(co->plot_dir, trace, reps);
+
+		if (r)
+			ret = r;
+	}
+out:
+	for (int l = 0; l < 2; l++) {
+		unlink(logs[l]);
+		tdp_report_release(&reps[l]);
+	}
+	free(res);
+	return ret;
+}
+
+static int compare_reports(const char *a, const char *b)
+{
+	struct tdp_report *ra = NULL, *rb = NULL;
+	size_t na = 0, nb = 0;
+	int ret;
+
+	ret = tdp_report_load(a, &ra, &na);
+	if (!ret)
+		ret = tdp_report_load(b, &rb, &nb);
+	if (!ret) {
+		ret = tdp_report_compare_print(stdout, &ra[0], &rb[0], base_name(a),
+					       base_name(b));
+		if (na > 1 || nb > 1)
+			tdp_warn("comparing the first report of each file");
+	}
+	tdp_report_free_array(ra, na);
+	tdp_report_free_array(rb, nb);
+	return ret < 0 ? EXIT_USAGE : ret;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "layouts", required_argument, NULL, 'L' },
+		{ "no-timing", no_argument, NULL, 'T' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct compare_opts co = { .repeat = 3, .timing = true };
+	bool any_diff = false;
+	uint64_t v;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "r:p:L:T", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (tdp_parse_u64(optarg, &v) || v < 1 || v > MAX_REPEAT)
+				return cmd_usage_error("compare",
+						       "--repeat takes 1..%d, not '%s'",
+						       MAX_REPEAT, optarg);
+			co.repeat = (int)v;
+			break;
+		case 'p':
+			co.plot_dir = optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "old,new"))
+				return cmd_usage_error("compare",
+						       "only --layouts old,new is supported");
+			break;
+		case 'T':
+			co.timing = false;
+			break;
+		default:
+			return cmd_usage_error("compare", "invalid option");
+		}
+	}
+	if (optind == argc)
+		return cmd_usage_error("compare", "missing TRACE or REPORT.json");
+	if (argc - optind == 2 && ends_with(argv[optind], ".json") &&
+	    ends_with(argv[optind + 1], ".json"))
+		return compare_reports(argv[optind], argv[optind + 1]);
+	if (co.plot_dir && mkdir(co.plot_dir, 0777) && errno != EEXIST)
+		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
+				 strerror(errno));
+	for (int i = optind; i < argc; i++) {
+		int ret = compare_trace(argv[i], &co);
+
+		if (ret < 0)
+			return EXIT_USAGE;
+		any_diff |= ret == 1;
+		if (i + 1 < argc)
+			putchar('\n');
+	}
+	if (argc - optind > 1)
+		printf("\noverall: %s\n", any_diff ? "outcomes or counts differ" :
+		       "outcomes and counts identical");
+	return any_diff ? EXIT_DIFF : 0;
+}
