@@ -337,8 +337,20 @@ static void emit_cr4(struct gen *g, uint64_t cr4)
 static uint32_t frame_alloc(struct gen *g, bool *reused)
 {
 	*reused = g->nr_free > 0;
-	if (g->nr_free)
-		return g->free_stack[--g->nr_free];
+	if (g->nr_free) {
+		/*
+		 * Mostly LIFO, like the per-CPU free lists, but taken from
+		 * among the 8 most recent frees: a strict LIFO hands a freed
+		 * table straight back to the next table allocation, and then
+		 * page-table frames would never be reused as data or back.
+		 */
+		uint32_t n = g->nr_free < 8 ? g->nr_free : 8;
+		uint32_t j = g->nr_free - 1 - rng_below(g, n);
+		uint32_t frame = g->free_stack[j];
+
+		g->free_stack[j] = g->free_stack[--g->nr_free];
+		return frame;
+	}
 	if (g->next_frame < g->end_frame)
 		return g->next_frame++;
 	/* the working set is bounded well below 64 MiB, see MAX_TABLES */
@@ -618,11 +630,12 @@ static int proc_fork(struct gen *g, int parent)
 
 static uint64_t teardown_cost(const struct gen *g)
 {
-	uint64_t n = 16;
+	/* mark, final switch; per exit: zaps, <= 9 table frees, 2 kernel entries, 2 switches */
+	uint64_t n = 2;
 
-	for (int i = 0; i < MAX_PROCS; i++)
+	for (int i = 1; i < MAX_PROCS; i++)
 		if (g->procs[i].live)
-			n += g->procs[i].nr_present + 16;
+			n += g->procs[i].nr_present + 13;
 	return n;
 }
 
@@ -920,8 +933,13 @@ static void do_munmap(struct gen *g)
 		}
 		v->flags = VP_WRITE;
 	}
-	flush_range(g, start, len, changed);
+	/*
+	 * Free the emptied tables before flushing, as tlb_finish_mmu() does:
+	 * INVLPG also drops the paging-structure caches (SDM 4.10.4.1), so
+	 * the flush then covers the freed tables too.
+	 */
 	prune(g, p->pml4, 4, PT_ENTRIES / 2);
+	flush_range(g, start, len, changed);
 }
 
 static int pick_proc(struct gen *g, bool allow_init)
@@ -1012,23 +1030,41 @@ static void boot(struct gen *g)
 /* ------------------------------------------------------------------ */
 /* The workloads */
 
+/*
+ * fork(), then the parent returns to user mode for a moment (so its TLB
+ * must already be clean of the W it lost) before the child runs.
+ */
+static void fork_and_run(struct gen *g, int parent)
+{
+	int ci = proc_fork(g, parent);
+
+	if (ci < 0)
+		return;
+	user_work(g, 4 + rng_below(g, 8));
+	switch_to(g, ci);
+	slice(g);
+}
+
 static int gen_main(struct gen *g)
 {
 	uint64_t target = g->opts->events;
-	/* a slice, a fork or a munmap each stay well below this many events */
-	const uint64_t reserve = 800;
+	/*
+	 * About one slice: steady state stops when the next one plus the
+	 * teardown would pass the target.  Forks, the biggest steps (two
+	 * writes per present page), are not started near the end.
+	 */
+	const uint64_t reserve = 120, fork_reserve = 1000;
 
 	boot(g);
 
 	emit_mark(g, "fork");
 	while (!g->err && g->nr_live < g->nproc_target &&
-	       g->stats->events + teardown_cost(g) + 2 * reserve < target) {
-		int ci = proc_fork(g, pick_proc(g, true));
+	       g->stats->events + teardown_cost(g) + fork_reserve < target) {
+		int live = g->nr_live;
 
-		if (ci < 0)
+		fork_and_run(g, pick_proc(g, true));
+		if (g->nr_live == live)
 			break;
-		switch_to(g, ci);
-		slice(g);
 	}
 
 	emit_mark(g, "steady");
@@ -1047,22 +1083,21 @@ static int gen_main(struct gen *g)
 			continue;
 		if (g->smap_done < 3 && g->stats->events > quarter * (g->smap_done + 1))
 			smap_violation(g);
-		if (s % 12 == 7)
+		/* each returns to the same process, which goes on running */
+		if (s % 12 == 7) {
 			do_mprotect(g);
-		if (s % 16 == 3)
+			user_work(g, 4 + rng_below(g, 8));
+		}
+		if (s % 16 == 3) {
 			do_munmap(g);
-		if (s % 40 == 20 && g->stats->events + teardown_cost(g) + 2 * reserve < target) {
+			user_work(g, 4 + rng_below(g, 8));
+		}
+		if (s % 40 == 20 && g->stats->events + teardown_cost(g) + fork_reserve < target) {
 			/* churn, so page-table pages get freed and reused */
 			if (g->nr_live > g->nproc_target || (g->nr_live > 2 && rng_chance(g, 50)))
 				proc_exit(g, pick_proc(g, false));
-			if (g->nr_live < MAX_PROCS) {
-				int ci = proc_fork(g, pick_proc(g, true));
-
-				if (ci >= 0) {
-					switch_to(g, ci);
-					slice(g);
-				}
-			}
+			if (g->nr_live < MAX_PROCS)
+				fork_and_run(g, pick_proc(g, true));
 		}
 	}
 

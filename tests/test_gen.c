@@ -1,0 +1,749 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tdpsim gen: determinism, sizing, and the guest's architectural
+ * consistency, checked from the trace alone.  Each generated trace is read
+ * back with tdp_trace_open/next and replayed into a plain guest memory
+ * (gmem) with the SDM reference walker (tests/oracle/ref_walk.c) deciding
+ * every access, so the checks do not trust the generator's own model:
+ *  - every write is an 8-byte aligned store into mem, of 0 or of a present
+ *    entry with no bit above MAXPHYADDR and no bit the guest has no use for;
+ *  - at CR3 loads, the page tables reachable from CR3 have no reserved
+ *    bits for their level, no table pointing at an ancestor, and a kernel
+ *    half identical to the boot PML4's (shared kernel PDPT pages);
+ *  - across all live processes, a frame mapped writable is mapped once, and
+ *    no leaf maps a page-table page;
+ *  - every access that faults is a demand or COW fault that the guest then
+ *    retries successfully, or one of at most three marked SMAP violations.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <tdpsim/errors.h>
+#include <tdpsim/gen.h>
+#include <tdpsim/gmem.h>
+#include <tdpsim/trace.h>
+
+#include "helpers/run.h"
+#include "oracle/ref_walk.h"
+
+#define P_BIT		(1ull << 0)
+#define W_BIT		(1ull << 1)
+#define U_BIT		(1ull << 2)
+#define PS_BIT		(1ull << 7)
+#define ADDR_MASK	0x000ffffffffff000ull
+#define CR4_SMEP	(1ull << 20)
+
+static void gen_to(const char *path, const char *workload, uint64_t seed, uint64_t events,
+		   enum tdp_vendor vendor, enum tdp_paging paging, uint64_t mem)
+{
+	char errbuf[TDP_ERRBUF_SIZE];
+	const struct tdp_gen_workload *wl = tdp_gen_find(workload);
+	struct tdp_gen_opts opts;
+	struct tdp_gen_stats st;
+	tdp_writer_t *w;
+
+	cr_assert_not_null(wl, "no workload '%s'", workload);
+	tdp_gen_opts_init(&opts);
+	opts.seed = seed;
+	opts.events = events;
+	opts.vendor = vendor;
+	opts.paging = paging;
+	opts.mem = mem;
+	cr_assert_eq(tdp_writer_open(&w, path, tdp_form_from_name(path), 0, NULL, errbuf), 0,
+		     "%s", errbuf);
+	cr_assert_eq(tdp_gen_run(wl, w, &opts, &st, errbuf), 0, "%s", errbuf);
+	cr_assert_eq(tdp_writer_close(w), 0, "%s", tdp_writer_errmsg(w));
+	tdp_writer_free(w);
+}
+
+static const char *gen_simple(const char *name, const char *workload, uint64_t seed,
+			      uint64_t events)
+{
+	const char *path = test_path(name);
+
+	gen_to(path, workload, seed, events, TDP_VENDOR_INTEL, TDP_PAGING_SHADOW,
+	       TDP_GEN_MEM_DEFAULT);
+	return path;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a trace back */
+
+struct scan {
+	struct tdp_config cfg;
+	uint64_t nev, kinds[TDP_EV__COUNT], ops[3], user_ops[3], ac_accesses;
+	uint64_t cr3_loads, smep_on, smep_off, smep_flips;
+	unsigned int marks;		/* bits: boot fork steady teardown */
+	uint64_t demand, cow, smap, retries;
+	uint64_t reuse;			/* frames seen as table and as data */
+	uint64_t checkpoints, live_max;
+	char fail[256];			/* first inconsistency, "" if none */
+};
+
+struct checker {
+	struct scan *s;
+	struct tdp_gmem *gm;
+	struct ref_regs regs;
+	uint64_t swapper;		/* the boot CR3 */
+	uint64_t cr3s[64];		/* every PML4 ever loaded */
+	unsigned int ncr3;
+	uint8_t *role;			/* per frame: 0, 1 table, 2 data */
+	uint64_t *frames;		/* scratch for the exclusivity check */
+	size_t nframes, capframes;
+	/*
+	 * Entries that lost permissions, changed frame or went away since the
+	 * last flush that covers them: a TLB or paging-structure cache may
+	 * still hold the old value, so no access may walk through them.
+	 */
+	uint64_t stale[4096];
+	unsigned int nstale;
+};
+
+#define FAIL(s, ...)							\
+	do {								\
+		if (!(s)->fail[0])					\
+			snprintf((s)->fail, sizeof((s)->fail), __VA_ARGS__); \
+	} while (0)
+
+static bool mem_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
+{
+	return tdp_gmem_read(ctx, gpa, size, val) == 0;
+}
+
+static void mem_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
+{
+	tdp_gmem_write(ctx, gpa, size, val);
+}
+
+static uint64_t rd(struct checker *c, uint64_t gpa)
+{
+	uint64_t v = 0;
+
+	tdp_gmem_read64(c->gm, gpa, &v);
+	return v;
+}
+
+/* Bits this guest must never set in a present entry (independent of level). */
+static uint64_t never_bits(unsigned int maxphyaddr)
+{
+	uint64_t above = ((1ull << 52) - 1) & ~((1ull << maxphyaddr) - 1);
+
+	/* 62..52 (ignored/PK), 11..9 (ignored), 4..3 (PCD/PWT: RAM is WB) */
+	return above | (0x7ffull << 52) | (7ull << 9) | (3ull << 3);
+}
+
+static void check_write(struct scan *s, const struct tdp_event *ev)
+{
+	uint64_t v = ev->u.write.val;
+
+	if (ev->u.write.size != 8 || ev->u.write.gpa % 8 || ev->u.write.gpa >= s->cfg.mem)
+		FAIL(s, "event %lu: write of size %u at %#lx", s->nev, ev->u.write.size,
+		     ev->u.write.gpa);
+	else if (!(v & P_BIT) && v)
+		FAIL(s, "event %lu: non-present entry %#lx is not 0", s->nev, v);
+	else if ((v & P_BIT) && (v & never_bits(s->cfg.maxphyaddr)))
+		FAIL(s, "event %lu: entry %#lx has reserved or unused bits", s->nev, v);
+	else if ((v & P_BIT) && (v & ADDR_MASK) >= s->cfg.mem)
+		FAIL(s, "event %lu: entry %#lx points outside mem", s->nev, v);
+}
+
+#define NX_BIT (1ull << 63)
+
+static void note_store(struct checker *c, uint64_t gpa, uint64_t old, uint64_t new)
+{
+	bool weaker = (old & P_BIT) &&
+		      (!(new & P_BIT) || ((old ^ new) & ADDR_MASK) ||
+		       ((old & W_BIT) && !(new & W_BIT)) || ((old & U_BIT) && !(new & U_BIT)) ||
+		       (!(old & NX_BIT) && (new & NX_BIT)) || ((old ^ new) & PS_BIT));
+
+	if (!weaker)
+		return;
+	if (c->nstale == ARRAY_SIZE(c->stale))
+		FAIL(c->s, "event %lu: more than %zu entries changed without a flush",
+		     c->s->nev, ARRAY_SIZE(c->stale));
+	else
+		c->stale[c->nstale++] = gpa;
+}
+
+/* Entry addresses a 4-level walk of @gva reads, up to the leaf or a hole. */
+static unsigned int walk_path(struct checker *c, uint64_t gva, uint64_t path[4])
+{
+	uint64_t table = c->regs.cr3 & ADDR_MASK;
+	unsigned int n = 0;
+
+	for (int level = 4; level >= 1; level--) {
+		uint64_t gpa = table + 8 * ((gva >> (12 + 9 * (level - 1))) & 511);
+		uint64_t e = rd(c, gpa);
+
+		path[n++] = gpa;
+		if (!(e & P_BIT) || (level > 1 && (e & PS_BIT)))
+			break;
+		table = e & ADDR_MASK;
+	}
+	return n;
+}
+
+static void check_not_stale(struct checker *c, uint64_t gva)
+{
+	uint64_t path[4];
+	unsigned int n = walk_path(c, gva, path);
+
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int k = 0; k < c->nstale; k++)
+			if (c->stale[k] == path[i])
+				FAIL(c->s, "event %lu: access to %#lx uses entry %#lx changed "
+				     "without invlpg/flush", c->s->nev, gva, path[i]);
+}
+
+/* INVLPG drops the translation and the paging-structure caches for @gva. */
+static void invlpg(struct checker *c, uint64_t gva)
+{
+	uint64_t path[4];
+	unsigned int n = walk_path(c, gva, path);
+
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int k = 0; k < c->nstale; k++)
+			if (c->stale[k] == path[i])
+				c->stale[k--] = c->stale[--c->nstale];
+}
+
+static void add_frame(struct checker *c, uint64_t frame, unsigned int tag)
+{
+	if (c->nframes == c->capframes) {
+		c->capframes = c->capframes ? 2 * c->capframes : 1024;
+		c->frames = realloc(c->frames, c->capframes * sizeof(*c->frames));
+		cr_assert_not_null(c->frames);
+	}
+	/* tag: 0 table, 1 read-only leaf, 2 writable leaf (sorts after) */
+	c->frames[c->nframes++] = frame << 2 | tag;
+}
+
+static void note_role(struct checker *c, uint64_t frame, uint8_t role)
+{
+	if (frame >= c->s->cfg.mem >> 12)
+		return;
+	if (c->role[frame] && c->role[frame] != role)
+		c->s->reuse++;
+	c->role[frame] = role;
+}
+
+/*
+ * Walk the user half below a table at @level (4 = PML4); @anc holds the
+ * frames of the tables above.  Checks the per-level reserved bits (SDM
+ * 4.5: PS must be 0 in a PML4E; 2 MiB PDEs need bits 20:13 clear) and
+ * collects every frame for the exclusivity check.
+ */
+static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *anc, int nanc,
+		      bool writable)
+{
+	struct scan *s = c->s;
+	unsigned int n = level == 4 ? 256 : 512;
+
+	anc[nanc++] = table;
+	add_frame(c, table >> 12, 0);
+	note_role(c, table >> 12, 1);
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t e = rd(c, table + 8 * i), to = e & ADDR_MASK;
+		bool w = writable && (e & W_BIT);
+
+		if (!(e & P_BIT))
+			continue;
+		if (!(e & U_BIT))
+			FAIL(s, "event %lu: user-half entry %#lx without U", s->nev, e);
+		if (level == 1) {
+			add_frame(c, to >> 12, w ? 2 : 1);
+			note_role(c, to >> 12, 2);
+			continue;
+		}
+		if (e & PS_BIT) {
+			FAIL(s, "event %lu: level-%d entry %#lx has PS in the user half",
+			     s->nev, level, e);
+			continue;
+		}
+		for (int k = 0; k < nanc; k++)
+			if (anc[k] == to)
+				FAIL(s, "event %lu: table %#lx points at its ancestor %#lx",
+				     s->nev, table, to);
+		if (!s->fail[0])
+			walk_user(c, to, level - 1, anc, nanc, w);
+	}
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The kernel half of @pml4 against the boot PML4: same entries, 2 MiB PDEs. */
+static bool kernel_half_is_swappers(struct checker *c, uint64_t pml4)
+{
+	/* the CPU sets A in whichever copy it walked; ignore it */
+	for (unsigned int i = 256; i < 512; i++)
+		if ((rd(c, pml4 + 8 * i) ^ rd(c, c->swapper + 8 * i)) & ~0x20ull)
+			return false;
+	return true;
+}
+
+static void check_kernel_tables(struct checker *c)
+{
+	struct scan *s = c->s;
+	uint64_t dm = rd(c, c->swapper + 8 * 273), kt = rd(c, c->swapper + 8 * 511);
+
+	if (!(dm & P_BIT) || !(kt & P_BIT) || (dm & (U_BIT | PS_BIT)) || (kt & (U_BIT | PS_BIT))) {
+		FAIL(s, "boot PML4 lacks the direct map or kernel text (%#lx %#lx)", dm, kt);
+		return;
+	}
+	/* direct map PDPT: one PD per GiB, 2 MiB PDEs mapping [0, mem) */
+	for (uint64_t gib = 0; gib < (s->cfg.mem + (1ull << 30) - 1) >> 30; gib++) {
+		uint64_t pdpte = rd(c, (dm & ADDR_MASK) + 8 * gib);
+
+		if (!(pdpte & P_BIT) || (pdpte & PS_BIT)) {
+			FAIL(s, "direct map PDPTE %lu is %#lx", gib, pdpte);
+			return;
+		}
+		for (unsigned int j = 0; j < 512; j++) {
+			uint64_t pa = (gib << 30) + ((uint64_t)j << 21);
+			uint64_t pde = rd(c, (pdpte & ADDR_MASK) + 8 * j);
+
+			if (pa >= s->cfg.mem) {
+				if (pde)
+					FAIL(s, "direct map PDE beyond mem: %#lx", pde);
+				continue;
+			}
+			if ((pde & ~(0x60ull)) != (pa | P_BIT | W_BIT | PS_BIT | (1ull << 8) |
+						   (1ull << 63)))
+				FAIL(s, "direct map PDE for %#lx is %#lx", pa, pde);
+			if (pde & 0x1fe000)
+				FAIL(s, "2 MiB PDE %#lx has bits 20:13 set", pde);
+		}
+	}
+}
+
+/*
+ * At a CR3 load: walk the new PML4, and every 8th time all live ones.  A
+ * PML4 is live while its kernel half is swapper's: the guest clears it
+ * before freeing the frame, and no other table can hold those values.
+ */
+static void checkpoint(struct checker *c, uint64_t cr3, bool all)
+{
+	struct scan *s = c->s;
+	uint64_t anc[4];
+	uint64_t live = 0;
+
+	c->nframes = 0;
+	if (!kernel_half_is_swappers(c, cr3)) {
+		FAIL(s, "event %lu: PML4 %#lx has a kernel half unlike the boot PML4", s->nev, cr3);
+		return;
+	}
+	for (unsigned int k = 0; k < c->ncr3; k++) {
+		uint64_t p = c->cr3s[k];
+
+		if (p == c->swapper || !(all || p == cr3) || !kernel_half_is_swappers(c, p))
+			continue;
+		walk_user(c, p, 4, anc, 0, true);
+		live++;
+	}
+	if (live > s->live_max)
+		s->live_max = live;
+	s->checkpoints++;
+	if (!all)
+		return;
+	/* sorted by frame then tag: a frame may repeat only as read-only leaves */
+	qsort(c->frames, c->nframes, sizeof(*c->frames), cmp_u64);
+	for (size_t i = 1; i < c->nframes; i++) {
+		uint64_t a = c->frames[i - 1], b = c->frames[i];
+
+		if (a >> 2 == b >> 2 && ((a & 3) != 1 || (b & 3) != 1))
+			FAIL(s, "event %lu: frame %#lx mapped twice (tags %lu, %lu)",
+			     s->nev, (a >> 2) << 12, a & 3, b & 3);
+	}
+}
+
+static void note_cr3(struct checker *c, uint64_t cr3)
+{
+	for (unsigned int k = 0; k < c->ncr3; k++)
+		if (c->cr3s[k] == cr3)
+			return;
+	if (c->ncr3 < ARRAY_SIZE(c->cr3s))
+		c->cr3s[c->ncr3++] = cr3;
+	else
+		FAIL(c->s, "more than %zu distinct PML4s", ARRAY_SIZE(c->cr3s));
+}
+
+static void scan_trace(const char *path, struct scan *s)
+{
+	char errbuf[TDP_ERRBUF_SIZE];
+	const struct tdp_event *ev;
+	struct checker c = { .s = s };
+	struct ref_mem mem;
+	struct ref_access pending = { 0 };
+	bool have_pending = false, after_smap_mark = false;
+	uint64_t last_t = 0;
+	tdp_trace_t *t;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	cr_assert_eq(tdp_trace_open(&t, path, errbuf), 0, "%s", errbuf);
+	s->cfg = *tdp_trace_config(t);
+	cr_assert_eq(tdp_gmem_create(&c.gm, s->cfg.mem), 0);
+	c.role = calloc(s->cfg.mem >> 12, 1);
+	cr_assert_not_null(c.role);
+	mem = (struct ref_mem){ .ctx = c.gm, .read = mem_read, .write = mem_write };
+	c.regs.maxphyaddr = s->cfg.maxphyaddr;
+	c.regs.pse36 = true;
+
+	while (!s->fail[0] && (ret = tdp_trace_next(t, &ev)) == 1) {
+		s->nev++;
+		s->kinds[ev->kind]++;
+		if (!(ev->present & TDP_PRESENT_T) || ev->t <= last_t)
+			FAIL(s, "event %lu: t=%lu not after %lu", s->nev, ev->t, last_t);
+		last_t = ev->t;
+		switch (ev->kind) {
+		case TDP_EV_WRITE:
+			check_write(s, ev);
+			note_store(&c, ev->u.write.gpa, rd(&c, ev->u.write.gpa), ev->u.write.val);
+			tdp_gmem_write(c.gm, ev->u.write.gpa, ev->u.write.size, ev->u.write.val);
+			break;
+		case TDP_EV_SET:
+			if (TDP_HAS(ev, SET, cr0))
+				c.regs.cr0 = ev->u.set.cr0;
+			if (TDP_HAS(ev, SET, efer))
+				c.regs.efer = ev->u.set.efer;
+			if (TDP_HAS(ev, SET, cr4)) {
+				if (c.regs.cr4 && ((c.regs.cr4 ^ ev->u.set.cr4) & CR4_SMEP))
+					s->smep_flips++;
+				c.regs.cr4 = ev->u.set.cr4;
+				if (c.regs.cr4 & CR4_SMEP)
+					s->smep_on++;
+				else
+					s->smep_off++;
+			}
+			if (have_pending)
+				FAIL(s, "event %lu: context switch before retrying %#lx",
+				     s->nev, pending.gva);
+			if (TDP_HAS(ev, SET, cr3)) {
+				/* nothing in the user half is global */
+				c.nstale = 0;
+				c.regs.cr3 = ev->u.set.cr3;
+				s->cr3_loads++;
+				if (!c.swapper) {
+					c.swapper = c.regs.cr3;
+					check_kernel_tables(&c);
+				} else {
+					note_cr3(&c, c.regs.cr3);
+					checkpoint(&c, c.regs.cr3, s->cr3_loads % 8 == 0);
+				}
+			}
+			break;
+		case TDP_EV_ACCESS: {
+			struct ref_access a = {
+				.gva = ev->u.access.gva, .op = (enum ref_op)ev->u.access.op,
+				.cpl = ev->u.access.cpl, .ac = ev->u.access.ac,
+			};
+			struct ref_result r;
+
+			if (!TDP_HAS(ev, ACCESS, cpl))
+				FAIL(s, "event %lu: access without cpl", s->nev);
+			s->ops[a.op]++;
+			if (a.cpl == 3)
+				s->user_ops[a.op]++;
+			if (a.ac)
+				s->ac_accesses++;
+			check_not_stale(&c, a.gva);
+			ref_translate(&mem, &c.regs, &a, &r);
+			if (have_pending && a.gva == pending.gva && a.op == pending.op &&
+			    a.cpl == pending.cpl) {
+				if (r.fault)
+					FAIL(s, "event %lu: retry of %#lx faults again (ec %#lx)",
+					     s->nev, a.gva, r.ec);
+				have_pending = false;
+				s->retries++;
+			} else if (r.fault && after_smap_mark && a.cpl == 0 && !a.ac &&
+				   (r.ec & 1) && !(r.ec & 4)) {
+				s->smap++;
+			} else if (r.fault && !have_pending && !(r.ec & 1)) {
+				s->demand++;
+				pending = a;
+				have_pending = true;
+			} else if (r.fault && !have_pending && a.op == REF_WRITE &&
+				   (r.ec & 3) == 3) {
+				s->cow++;
+				pending = a;
+				have_pending = true;
+			} else if (r.fault) {
+				FAIL(s, "event %lu: unexpected #PF ec=%#lx on %#lx op %d cpl %u",
+				     s->nev, r.ec, a.gva, a.op, a.cpl);
+			} else if (have_pending && a.cpl == 3) {
+				FAIL(s, "event %lu: user access before the retry of %#lx",
+				     s->nev, pending.gva);
+			}
+			break;
+		}
+		case TDP_EV_INVLPG:
+			invlpg(&c, ev->u.invlpg.gva);
+			break;
+		case TDP_EV_FLUSH:
+			c.nstale = 0;
+			break;
+		case TDP_EV_MARK:
+			if (!strcmp(ev->u.mark.label, "boot"))
+				s->marks |= 1;
+			else if (!strcmp(ev->u.mark.label, "fork"))
+				s->marks |= 2;
+			else if (!strcmp(ev->u.mark.label, "steady"))
+				s->marks |= 4;
+			else if (!strcmp(ev->u.mark.label, "teardown"))
+				s->marks |= 8;
+			break;
+		}
+		after_smap_mark = ev->kind == TDP_EV_MARK &&
+				  !strcmp(ev->u.mark.label, "smap-violation");
+	}
+	if (!s->fail[0]) {
+		cr_expect_eq(ret, 0, "%s", tdp_trace_errmsg(t));
+		if (have_pending)
+			FAIL(s, "trace ends before the retry of %#lx", pending.gva);
+	}
+	free(c.frames);
+	free(c.role);
+	tdp_gmem_destroy(c.gm);
+	tdp_trace_close(t);
+}
+
+/* ------------------------------------------------------------------ */
+
+Test(gen, linux_is_architecturally_consistent, .timeout = 120)
+{
+	struct scan s;
+
+	scan_trace(gen_simple("l.zst", "linux", 7, 40000), &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_expect_eq(s.cfg.vendor, TDP_VENDOR_INTEL);
+	cr_expect_eq(s.cfg.paging, TDP_PAGING_SHADOW);
+	cr_expect_eq(s.cfg.mem, TDP_GEN_MEM_DEFAULT);
+	cr_expect_eq(s.marks, 0xf, "marks seen: %#x", s.marks);
+	cr_expect_gt(s.kinds[TDP_EV_WRITE], 1000);
+	cr_expect_gt(s.kinds[TDP_EV_INVLPG], 10);
+	cr_expect_gt(s.kinds[TDP_EV_FLUSH], 0);
+	cr_expect_gt(s.cr3_loads, 100);
+	for (int op = 0; op < 3; op++)
+		cr_expect_gt(s.user_ops[op], 100, "user op %d: %lu", op, s.user_ops[op]);
+	cr_expect_gt(s.ops[0] - s.user_ops[0], 100, "kernel reads");
+	cr_expect_gt(s.ac_accesses, 10, "copy_*_user with AC=1");
+	cr_expect_gt(s.demand, 100);
+	cr_expect_gt(s.cow, 10);
+	cr_expect(s.smap >= 1 && s.smap <= 3, "smap violations: %lu", s.smap);
+	cr_expect_eq(s.retries, s.demand + s.cow);
+	cr_expect_gt(s.reuse, 0, "no frame was reused between table and data");
+	cr_expect_geq(s.live_max, 4, "at most %lu live processes", s.live_max);
+	cr_expect_gt(s.checkpoints, 100);
+}
+
+Test(gen, smep_toggle_flips_smep_over_a_stable_working_set, .timeout = 60)
+{
+	struct scan s;
+
+	scan_trace(gen_simple("s.zst", "smep-toggle", 3, 20000), &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_expect_eq(s.cfg.paging, TDP_PAGING_SHADOW);
+	cr_expect_gt(s.smep_flips, 20);
+	cr_expect_gt(s.smep_on, 10);
+	cr_expect_gt(s.smep_off, 10);
+	cr_expect_eq(s.smap, 0);
+	cr_expect_eq(s.live_max, 3, "live processes: %lu", s.live_max);
+	cr_expect_gt(s.user_ops[2], 100);
+	cr_expect_eq(s.retries, s.demand + s.cow);
+}
+
+Test(gen, vendor_paging_and_minimum_mem, .timeout = 60)
+{
+	const char *path = test_path("amd.zst");
+	struct scan s;
+
+	gen_to(path, "linux", 5, 10000, TDP_VENDOR_AMD, TDP_PAGING_TDP, TDP_GEN_MEM_MIN);
+	scan_trace(path, &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_expect_eq(s.cfg.vendor, TDP_VENDOR_AMD);
+	cr_expect_eq(s.cfg.paging, TDP_PAGING_TDP);
+	cr_expect_eq(s.cfg.mem, TDP_GEN_MEM_MIN);
+}
+
+static void expect_same_file(const char *a, const char *b, bool same)
+{
+	size_t la, lb;
+	char *x = read_file(a, &la), *y = read_file(b, &lb);
+
+	cr_assert(x && y);
+	if (same)
+		cr_expect(la == lb && !memcmp(x, y, la), "%s and %s differ", a, b);
+	else
+		cr_expect(la != lb || memcmp(x, y, la), "%s and %s are identical", a, b);
+	free(x);
+	free(y);
+}
+
+Test(gen, same_seed_same_bytes_other_seed_other_bytes)
+{
+	static const char *const wls[] = { "linux", "smep-toggle" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(wls); i++) {
+		const char *a = gen_simple("a.txt", wls[i], 42, 8000);
+		const char *b = gen_simple("b.txt", wls[i], 42, 8000);
+		const char *c = gen_simple("c.txt", wls[i], 43, 8000);
+
+		expect_same_file(a, b, true);
+		expect_same_file(a, c, false);
+	}
+}
+
+Test(gen, events_target_is_met_within_5_percent, .timeout = 60)
+{
+	static const uint64_t targets[] = { TDP_GEN_EVENTS_MIN, 20000, 60000 };
+	static const char *const wls[] = { "linux", "smep-toggle" };
+
+	for (size_t w = 0; w < ARRAY_SIZE(wls); w++) {
+		for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
+			char errbuf[TDP_ERRBUF_SIZE];
+			const struct tdp_event *ev;
+			uint64_t n = 0;
+			tdp_trace_t *t;
+			int ret;
+
+			gen_simple("n.zst", wls[w], i + 1, targets[i]);
+			cr_assert_eq(tdp_trace_open(&t, test_path("n.zst"), errbuf), 0, "%s", errbuf);
+			while ((ret = tdp_trace_next(t, &ev)) == 1)
+				n++;
+			cr_expect_eq(ret, 0);
+			tdp_trace_close(t);
+			cr_expect(n >= targets[i] * 95 / 100 && n <= targets[i] * 105 / 100,
+				  "%s: %lu events for --events %lu", wls[w], n, targets[i]);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The command line */
+
+Test(gen_cli, writes_what_the_library_writes)
+{
+	struct run_result r;
+	const char *out = test_path("cli.txt");
+	const char *argv[] = { "gen", "--workload", "linux", "--seed", "9", "--events", "6000",
+			       "-o", out, NULL };
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_expect(strstr(r.err, "expected #PF"), "stderr: %s", r.err);
+	run_result_free(&r);
+	/* text: zstd's bytes for the same input vary between programs */
+	expect_same_file(out, gen_simple("lib.txt", "linux", 9, 6000), true);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+Test(gen_cli, bad_options_exit_2_and_write_nothing)
+{
+	static const struct {
+		const char *args[8];
+		const char *msg;
+	} cases[] = {
+		{ { "--workload", "nope" }, "unknown workload 'nope'" },
+		{ { "--workload", "linux", "--events", "0" }, "events '0'" },
+		{ { "--workload", "linux", "--events", "99999999999999" }, "events '99999999999999'" },
+		{ { "--workload", "linux", "--mem", "1T" }, "mem '1T'" },
+		{ { "--workload", "linux", "--mem", "65M" }, "mem '65M'" },
+		{ { "--workload", "linux", "--seed", "x1" }, "seed 'x1'" },
+		{ { "--workload", "linux", "--vendor", "via" }, "unknown vendor 'via'" },
+		{ { "--workload", "linux", "--paging", "nested" }, "unknown paging 'nested'" },
+		{ { "--events", "6000" }, "missing --workload" },
+	};
+	const char *out = test_path("bad.zst");
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[12] = { "gen" };
+		struct run_result r;
+		size_t n = 1;
+
+		for (size_t k = 0; k < ARRAY_SIZE(cases[i].args) && cases[i].args[k]; k++)
+			argv[n++] = cases[i].args[k];
+		argv[n++] = "-o";
+		argv[n++] = out;
+		cr_assert_eq(run_tdpsim(&r, argv), 0);
+		cr_expect_eq(r.status, 2, "case %zu: exit %d", i, r.status);
+		cr_expect(strstr(r.err, cases[i].msg), "case %zu: stderr: %s", i, r.err);
+		cr_expect_not(exists(out), "case %zu left %s", i, out);
+		run_result_free(&r);
+	}
+}
+
+Test(gen_cli, unwritable_output_exits_2)
+{
+	struct run_result r;
+	const char *argv[] = { "gen", "--workload", "linux", "--events", "6000",
+			       "-o", "/nonexistent-dir/x.zst", NULL };
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "/nonexistent-dir/x.zst"), "stderr: %s", r.err);
+	cr_expect_not(exists("/nonexistent-dir/x.zst"));
+	run_result_free(&r);
+}
+
+/* Same config and events (the zstd bytes may differ between builds). */
+static void expect_same_events(const char *a, const char *b)
+{
+	char errbuf[TDP_ERRBUF_SIZE];
+	const struct tdp_event *ea, *eb;
+	tdp_trace_t *ta, *tb;
+	uint64_t n = 0;
+	int ra, rb;
+
+	cr_assert_eq(tdp_trace_open(&ta, a, errbuf), 0, "%s", errbuf);
+	cr_assert_eq(tdp_trace_open(&tb, b, errbuf), 0, "%s", errbuf);
+	cr_expect_eq(memcmp(tdp_trace_config(ta), tdp_trace_config(tb),
+			    sizeof(struct tdp_config)), 0, "configs differ");
+	do {
+		ra = tdp_trace_next(ta, &ea);
+		rb = tdp_trace_next(tb, &eb);
+		n++;
+		if (ra == 1 && rb == 1 && !tdp_event_equal(ea, eb))
+			break;
+	} while (ra == 1 && rb == 1);
+	cr_expect(ra == 0 && rb == 0, "%s and %s differ at event %lu", a, b, n);
+	tdp_trace_close(ta);
+	tdp_trace_close(tb);
+}
+
+/*
+ * The shipped traces are what traces/README.md says produced them: if the
+ * generator changes, regenerate them (the commands are in the README).
+ */
+Test(gen, shipped_traces_are_reproducible, .timeout = 60)
+{
+	static const struct {
+		const char *file, *workload;
+		uint64_t seed, events;
+	} shipped[] = {
+		{ "traces/linux-small.zst", "linux", 1, 100000 },
+		{ "traces/smep-toggle.zst", "smep-toggle", 1, 50000 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {
+		const char *path = src_path(shipped[i].file);
+
+		cr_assert(exists(path), "%s is missing", path);
+		expect_same_events(path, gen_simple("ship.zst", shipped[i].workload,
+						    shipped[i].seed, shipped[i].events));
+	}
+}
