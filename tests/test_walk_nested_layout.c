@@ -14,8 +14,8 @@
  * PFERR_USER_MASK) and are spelled out where they matter.
  *
  * Memory map (L1 GPAs; gmem is L1 memory):
- *   0x200000-0x400000  L2 page tables (also their L2 GPAs: EPT/NPT map this
- *                      range 1:1 with 4K pages)
+ *   0x200000-0x400000  L2 page tables (also their L2 GPAs: EPT/NPT map the
+ *                      pages in use 1:1 with 4K pages)
  *   0x800000-0xa00000  EPT / NPT tables
  *   L2 GPA 0x600000 -> L1 GPA 0x1600000: the data page
  */
@@ -77,8 +77,8 @@ static void setup_l2(struct nenv *e, u64 leaf_flags)
 	e->l2_root = ptb_table(&e->b);
 	ptb_map(&e->b, PTB_FMT_64, e->l2_root, 4, L2_GVA, 1, L2_DATA_GPA,
 		UPPER, leaf_flags);
-	/* identity-map every L2 table page, and the data page */
-	for (u64 gpa = L2_TABLES; gpa < L2_TABLES_END; gpa += 4096)
+	/* identity-map the L2 table pages built so far, and the data page */
+	for (u64 gpa = L2_TABLES; gpa < e->b.next; gpa += 4096)
 		map_tdp(e, gpa, gpa, tdp_leaf_flags);
 	map_tdp(e, L2_DATA_GPA, L1_DATA_GPA, tdp_leaf_flags);
 
