@@ -414,18 +414,46 @@ Test(sp, unsync_marks_parents_then_sync_roots_clears)
 	CHECK();
 
 	/* mmu_sync_children(): write-protect, then sync_spte per SPTE */
-	sync_zap_index = 8;
 	kvm_mmu_sync_roots(vcpu);
-	cr_assert_eq(sync_calls, 3);
+	cr_assert_eq(sync_calls, 3, "once per non-zero SPTE");
 	cr_assert_not(c.l1->unsync);
-	cr_assert_eq(c.l1->spt[8], 0ull, "sync_spte < 0 zaps the SPTE");
-	cr_assert(is_shadow_present_pte(c.l1->spt[7]));
+	for (i = 7; i < 10; i++)
+		cr_assert(is_shadow_present_pte(c.l1->spt[i]));
 	cr_assert_eq(c.root->unsync_children, 0u);
 	cr_assert_eq(c.l3->unsync_children, 0u);
 	cr_assert_eq(c.l2->unsync_children, 0u);
 	cr_assert_not(is_writable_pte(c.data->spt[1]), "gfn 0x50 is RO again");
 	cr_assert_eq(kvm->stats.unsync_live, 0ull);
 	cr_assert_eq(kvm->stats.sync, 1ull);
+	CHECK();
+}
+
+Test(sp, failed_sync_zaps_the_page)
+{
+	struct chain c = build_chain();
+	unsigned long used;
+	int i;
+
+	for (i = 7; i < 10; i++)
+		mmu_set_spte(vcpu, &c.l1->spt[i], ACC_ALL & ~ACC_WRITE_MASK,
+			     0x2000 + i, kvm_gfn_to_host_pfn(0x2000 + i),
+			     false, false, true);
+	mmu_set_spte(vcpu, &c.data->spt[1], ACC_ALL, 0x50,
+		     kvm_gfn_to_host_pfn(0x50), false, true, true);
+	used = kvm->arch.n_used_mmu_pages;
+	/*
+	 * __kvm_sync_page(): sync_spte() == -1 is ORed into the result, the
+	 * loop still visits every SPTE, then the page is zapped.
+	 */
+	sync_zap_index = 8;
+	kvm_mmu_sync_roots(vcpu);
+	cr_assert_eq(sync_calls, 3);
+	cr_assert_eq(kvm->stats.sync_zapped, 1ull);
+	cr_assert_eq(kvm->arch.n_used_mmu_pages, used - 1);
+	cr_assert_eq(c.l2->spt[3], 0ull);
+	cr_assert_eq(c.root->unsync_children, 0u);
+	cr_assert_eq(c.l2->unsync_children, 0u);
+	cr_assert_eq(pte_list_count(gfn_to_rmap(kvm, 0x2008, 1)), 0u);
 	CHECK();
 }
 

@@ -184,8 +184,7 @@ struct kvm_mmu_stats {
 	u64 unsync;		/* kvm_unsync_page */
 	u64 unsync_live;	/* pages unsync now (KVM's mmu_unsync) */
 	u64 sync;		/* kvm_sync_page */
-	u64 sync_zapped;	/* kvm_sync_page failed, page zapped */
-	u64 sync_spte_zapped;	/* sync_spte < 0 */
+	u64 sync_zapped;	/* kvm_sync_page failed (sync_spte < 0), zapped */
 	u64 flooding_zaps;	/* mmu_flooded */
 	u64 misaligned_zaps;
 	u64 pte_writes;		/* mmu_pte_write */

@@ -1155,35 +1155,40 @@ static int kvm_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 }
 
 /*
- * kvm_sync_page(): <0 means the page could not be synced and was zapped;
- * otherwise >0 if a TLB flush is needed.  A per-SPTE result <0 zaps that
- * SPTE (as __kvm_mmu_invalidate_addr() does).
+ * __kvm_sync_page(): <0 if the page cannot be synced, else >0 if a TLB
+ * flush is needed.  As in KVM, sync_spte() == -1 (gPTE unreadable) is ORed
+ * into the result and so fails the page after the loop; < -1 fails it at
+ * once.
  */
-static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
-			 struct list_head *invalid_list)
+static int __kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
 {
-	struct kvm *kvm = vcpu->kvm;
 	int flush = 0, i;
 
-	kvm->stats.sync++;
-	if (!kvm_sync_page_check(vcpu, sp)) {
-		kvm->stats.sync_zapped++;
-		kvm_mmu_prepare_zap_page(kvm, sp, invalid_list);
+	if (!kvm_sync_page_check(vcpu, sp))
 		return -1;
-	}
 	for (i = 0; i < SPTE_ENT_PER_PAGE; i++) {
 		int ret = kvm_sync_spte(vcpu, sp, i);
 
-		if (ret < 0) {
-			kvm->stats.sync_spte_zapped++;
-			if (is_shadow_present_pte(sp->spt[i]))
-				flush = 1;
-			mmu_page_zap_pte(kvm, sp, &sp->spt[i], NULL);
-		} else if (ret > 0) {
-			flush = 1;
-		}
+		if (ret < -1)
+			return -1;
+		flush |= ret;
 	}
 	return flush;
+}
+
+/* kvm_sync_page() - a page that fails to sync is zapped. */
+static int kvm_sync_page(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+			 struct list_head *invalid_list)
+{
+	int ret;
+
+	vcpu->kvm->stats.sync++;
+	ret = __kvm_sync_page(vcpu, sp);
+	if (ret < 0) {
+		vcpu->kvm->stats.sync_zapped++;
+		kvm_mmu_prepare_zap_page(vcpu->kvm, sp, invalid_list);
+	}
+	return ret;
 }
 
 static int sync_unsync_one(struct kvm_vcpu *vcpu, struct kvm *kvm,
