@@ -360,6 +360,32 @@ Test(sp, upper_level_page_write_tracks_gfn)
 	CHECK();
 }
 
+Test(sp, write_protect_walks_every_rmap_desc)
+{
+	struct kvm_mmu_page *d[2];
+	int i;
+
+	d[0] = get(0x500, 1, false);
+	d[1] = get(0x501, 1, false);
+	/* 40 writable mappings of gfn 0x777: three pte_list_descs */
+	for (i = 0; i < 40; i++)
+		mmu_set_spte(vcpu, &d[i % 2]->spt[i], ACC_ALL, 0x777,
+			     kvm_gfn_to_host_pfn(0x777), false, true, true);
+	cr_assert_eq(pte_list_count(gfn_to_rmap(kvm, 0x777, 1)), 40u);
+	for (i = 0; i < 40; i++)
+		cr_assert(is_writable_pte(d[i % 2]->spt[i]));
+	CHECK();
+	get(0x777, 2, false);	/* write-tracks 0x777 */
+	for (i = 0; i < 40; i++)
+		cr_assert_not(is_writable_pte(d[i % 2]->spt[i]), "mapping %d", i);
+	CHECK();
+	/* removal from the middle of the chain keeps the rest findable */
+	for (i = 0; i < 40; i += 3)
+		drop_spte(kvm, &d[i % 2]->spt[i]);
+	cr_assert_eq(pte_list_count(gfn_to_rmap(kvm, 0x777, 1)), 26u);
+	CHECK();
+}
+
 /* ---- unsync and sync ---- */
 
 struct chain {
