@@ -30,6 +30,9 @@
  * walks the key table.
  */
 #include <string.h>
+#ifdef __BMI2__
+#include <immintrin.h>
+#endif
 
 #include <tdpsim/errors.h>
 
@@ -63,7 +66,8 @@ static inline uint64_t unzigzag(uint64_t z)
  * mispredicts; up to 8 bytes are decoded without branches from one
  * unaligned 8-byte load (the record buffer has TDP_DECODE_SLACK zero bytes
  * after it, so the load never leaves it): the first clear top bit ends the
- * varint, and three shift-and-merge steps squeeze out the top bits.
+ * varint, and PEXT (BMI2 builds, e.g. -DTDPSIM_NATIVE=ON) or three
+ * shift-and-merge steps squeeze out the top bits.
  */
 static inline bool get_varint(const uint8_t **pp, uint64_t *out)
 {
@@ -74,10 +78,14 @@ static inline bool get_varint(const uint8_t **pp, uint64_t *out)
 	stop = ~w & 0x8080808080808080ull;
 	if (__builtin_expect(!!stop, 1)) {
 		keep = stop ^ (stop - 1);	/* bits up to the ending byte's bit 7 */
+#ifdef __BMI2__
+		x = _pext_u64(w & keep, 0x7f7f7f7f7f7f7f7full);
+#else
 		x = w & keep & 0x7f7f7f7f7f7f7f7full;
 		x = (x & 0x007f007f007f007full) | ((x & 0x7f007f007f007f00ull) >> 1);
 		x = (x & 0x00003fff00003fffull) | ((x & 0x3fff00003fff0000ull) >> 2);
 		x = (x & 0x000000000fffffffull) | ((x & 0x0fffffff00000000ull) >> 4);
+#endif
 		*out = x;
 		*pp = p + (__builtin_ctzll(stop) + 1) / 8;
 		return true;
