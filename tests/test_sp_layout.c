@@ -1049,6 +1049,34 @@ Test(sp, pae_guest_under_4_level_shadow_wraps_in_pml4)
 	CHECK();
 }
 
+Test(sp, nonpaging_guest_gets_four_direct_pae_roots)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.root_mmu;
+	int i;
+
+	/* CR0.PG=0 under shadow paging: direct role, level max(0, 3) */
+	mmu->cpu_role.base.level = 0;
+	mmu->cpu_role.base.direct = 1;
+	mmu->root_role = role_at(PT32E_ROOT_LEVEL, true);
+	cr_assert_eq(kvm_mmu_load(vcpu), 0);
+	/* mmu_alloc_direct_roots(): PAE root i maps GiB i, gfn i << 18 */
+	for (i = 0; i < 4; i++) {
+		struct kvm_mmu_page *sp = spte_to_child_sp(kvm, mmu->pae_root[i]);
+
+		cr_assert_not_null(sp);
+		cr_assert_eq(sp->gfn, (gfn_t)i << 18);
+		cr_assert(sp->role.direct);
+		cr_assert_eq(sp->role.level, 2u);
+		cr_assert_eq(sp->root_count, 1);
+	}
+	cr_assert_eq(kvm->arch.indirect_shadow_pages, 0u);
+	CHECK();
+	kvm_mmu_unload(vcpu);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(mmu->pae_root[i], (u64)INVALID_PAE_ROOT);
+	CHECK();
+}
+
 Test(sp, invisible_root_gfn_gets_dummy_root)
 {
 	vcpu->arch.cr3 = (u64)(2 << 20) << 12;	/* beyond the memslot */
