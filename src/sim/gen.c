@@ -1126,13 +1126,18 @@ static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
 	if (ret)
 		return ret;
 	g = calloc(1, sizeof(*g));
-	if (!g)
-		goto out_nomem;
+	if (!g) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "out of memory for the guest model");
+		return TDP_E_NOMEM;
+	}
 	g->pt = calloc(MAX_TABLES, sizeof(*g->pt));
 	g->free_stack = malloc(nframes * sizeof(*g->free_stack));
 	g->ref = calloc(nframes, sizeof(*g->ref));
-	if (!g->pt || !g->free_stack || !g->ref)
-		goto out_free_gen;
+	if (!g->pt || !g->free_stack || !g->ref) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "out of memory for the guest model");
+		ret = TDP_E_NOMEM;
+		goto out_free_model;
+	}
 
 	g->w = w;
 	g->opts = opts;
@@ -1162,20 +1167,12 @@ static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
 	else
 		ret = gen_main(g);
 
+out_free_model:
 	free(g->ref);
 	free(g->free_stack);
 	free(g->pt);
 	free(g);
 	return ret;
-
-out_free_gen:
-	free(g->ref);
-	free(g->free_stack);
-	free(g->pt);
-	free(g);
-out_nomem:
-	snprintf(errbuf, TDP_ERRBUF_SIZE, "out of memory for the guest model");
-	return TDP_E_NOMEM;
 }
 
 static int gen_linux(tdp_writer_t *w, const struct tdp_gen_opts *opts,
