@@ -681,8 +681,9 @@ kvm_calc_shadow_ept_root_page_role(struct kvm_vcpu *vcpu, bool accessed_dirty,
 }
 
 /*
- * kvm_init_shadow_ept_mmu() - see mmu.h.  kvm_mmu_new_pgd(@new_eptp) is the
- * shadow-MMU half's (root cache); this only records the pgd.
+ * kvm_init_shadow_ept_mmu() - see mmu.h.  KVM ends with
+ * kvm_mmu_new_pgd(@new_eptp); that root-cache step belongs to the shadow-MMU
+ * half and is left to the caller, as is get_guest_pgd (nested_ept_get_eptp).
  */
 int kvm_init_shadow_ept_mmu(struct kvm_vcpu *vcpu, bool execonly,
 			    int huge_page_level, bool accessed_dirty,
@@ -744,7 +745,7 @@ int kvm_init_shadow_npt_mmu(struct kvm_vcpu *vcpu, unsigned long cr4,
 	if (misc_ctl & SVM_MISC_ENABLE_GMET)
 		return TDP_E_UNSUPP;
 #endif
-	(void)nested_cr3;
+	(void)nested_cr3;	/* kvm_mmu_new_pgd(): the caller's, as for EPT */
 	cpu_role = kvm_calc_cpu_role(vcpu, &regs);
 	/* NPT requires CR0.PG=1, and is only built for L2 */
 	if (cpu_role.base.direct || !cpu_role.base.guest_mode)
