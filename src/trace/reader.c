@@ -25,7 +25,7 @@
 #include "trace-int.h"
 
 struct tdp_trace {
-	const char *name;	/* for messages: the path, or "<stdin>" */
+	char *name;		/* for messages: a copy of the path, or "<stdin>" */
 	enum tdp_trace_form form;
 	FILE *fp;		/* what we read: the file or the zstd cookie */
 	bool is_stdin;
@@ -408,7 +408,12 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 		return TDP_E_NOMEM;
 	}
 	t->is_stdin = !strcmp(path, "-");
-	t->name = t->is_stdin ? "<stdin>" : path;
+	t->name = strdup(t->is_stdin ? "<stdin>" : path);
+	if (!t->name) {
+		free(t);
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "%s: out of memory", path);
+		return TDP_E_NOMEM;
+	}
 	if (t->is_stdin) {
 		t->fp = stdin;
 	} else {
@@ -488,6 +493,7 @@ out_free:
 	snprintf(errbuf, TDP_ERRBUF_SIZE, "%s", t->err);
 	free(t->rec);
 	free(t->line);
+	free(t->name);
 	free(t);
 	return ret;
 }
@@ -500,6 +506,7 @@ void tdp_trace_close(tdp_trace_t *t)
 		fclose(t->fp);
 	free(t->rec);
 	free(t->line);
+	free(t->name);
 	free(t);
 }
 
