@@ -89,6 +89,8 @@ struct checker {
 	struct tdp_gmem *gm;
 	struct ref_regs regs;
 	uint64_t swapper;		/* the boot CR3 */
+	int levels;			/* 4, or 3 for PAE (from the boot registers) */
+	unsigned int top_user, top_entries;	/* user slots of the top table */
 	uint64_t cr3s[64];		/* every PML4 ever loaded */
 	unsigned int ncr3;
 	uint8_t *role;			/* per frame: 0, 1 table, 2 data */
@@ -169,13 +171,13 @@ static void note_store(struct checker *c, uint64_t gpa, uint64_t old, uint64_t n
 		c->stale[c->nstale++] = gpa;
 }
 
-/* Entry addresses a 4-level walk of @gva reads, up to the leaf or a hole. */
+/* Entry addresses a walk of @gva reads, up to the leaf or a hole. */
 static unsigned int walk_path(struct checker *c, uint64_t gva, uint64_t path[4])
 {
-	uint64_t table = c->regs.cr3 & ADDR_MASK;
+	uint64_t table = c->regs.cr3 & (c->levels == 3 ? 0xffffffe0ull : ADDR_MASK);
 	unsigned int n = 0;
 
-	for (int level = 4; level >= 1; level--) {
+	for (int level = c->levels; level >= 1; level--) {
 		uint64_t gpa = table + 8 * ((gva >> (12 + 9 * (level - 1))) & 511);
 		uint64_t e = rd(c, gpa);
 
@@ -241,7 +243,9 @@ static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *an
 		      bool writable)
 {
 	struct scan *s = c->s;
-	unsigned int n = level == 4 ? 256 : 512;
+	unsigned int n = level == c->levels ? c->top_user : 512;
+	/* PAE PDPTEs: bits 2:1, 8:5 and NX are reserved (SDM 4.4.1) */
+	bool pdpte = c->levels == 3 && level == 3;
 
 	anc[nanc++] = table;
 	add_frame(c, table >> 12, 0);
@@ -252,7 +256,9 @@ static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *an
 
 		if (!(e & P_BIT))
 			continue;
-		if (!(e & U_BIT))
+		if (pdpte && (e & (0x1e6ull | NX_BIT)))
+			FAIL(s, "event %lu: PDPTE %#lx has reserved bits", s->nev, e);
+		if (!pdpte && !(e & U_BIT))
 			FAIL(s, "event %lu: user-half entry %#lx without U", s->nev, e);
 		if (level == 1) {
 			add_frame(c, to >> 12, w ? 2 : 1);
@@ -284,15 +290,46 @@ static int cmp_u64(const void *a, const void *b)
 static bool kernel_half_is_swappers(struct checker *c, uint64_t pml4)
 {
 	/* the CPU sets A in whichever copy it walked; ignore it */
-	for (unsigned int i = 256; i < 512; i++)
+	for (unsigned int i = c->top_user; i < c->top_entries; i++)
 		if ((rd(c, pml4 + 8 * i) ^ rd(c, c->swapper + 8 * i)) & ~0x20ull)
 			return false;
 	return true;
 }
 
+/* PAE: PDPTE 3 -> a PD mapping [0, min(mem, 896M)) from 0xc0000000. */
+static void check_kernel_tables_pae(struct checker *c)
+{
+	struct scan *s = c->s;
+	uint64_t k = rd(c, c->swapper + 24);
+
+	if ((k & ~ADDR_MASK) != P_BIT) {
+		FAIL(s, "boot PDPTE 3 is %#lx", k);
+		return;
+	}
+	for (unsigned int j = 0; j < 512; j++) {
+		uint64_t pa = (uint64_t)j << 21, pde = rd(c, (k & ADDR_MASK) + 8 * j);
+		bool text = pa == (16ull << 20);
+
+		if (pa >= s->cfg.mem || pa >= (896ull << 20)) {
+			if (pde)
+				FAIL(s, "direct map PDE beyond its end: %#lx", pde);
+			continue;
+		}
+		/* W and NX on data; the text page is R-X */
+		if ((pde & ~0x60ull) != (pa | P_BIT | PS_BIT | (1ull << 8) |
+					 (text ? 0 : W_BIT | NX_BIT)))
+			FAIL(s, "direct map PDE for %#lx is %#lx", pa, pde);
+	}
+}
+
 static void check_kernel_tables(struct checker *c)
 {
 	struct scan *s = c->s;
+
+	if (c->levels == 3) {
+		check_kernel_tables_pae(c);
+		return;
+	}
 	uint64_t dm = rd(c, c->swapper + 8 * 273), kt = rd(c, c->swapper + 8 * 511);
 
 	if (!(dm & P_BIT) || !(kt & P_BIT) || (dm & (U_BIT | PS_BIT)) || (kt & (U_BIT | PS_BIT))) {
@@ -346,7 +383,7 @@ static void checkpoint(struct checker *c, uint64_t cr3, bool all)
 
 		if (p == c->swapper || !(all || p == cr3) || !kernel_half_is_swappers(c, p))
 			continue;
-		walk_user(c, p, 4, anc, 0, true);
+		walk_user(c, p, c->levels, anc, 0, true);
 		live++;
 	}
 	if (live > s->live_max)
@@ -431,6 +468,16 @@ static void scan_trace(const char *path, struct scan *s)
 				/* nothing in the user half is global */
 				c.nstale = 0;
 				c.regs.cr3 = ev->u.set.cr3;
+				if (!c.levels) {
+					bool pae = !(c.regs.efer & (1ull << 8));
+
+					c.levels = pae ? 3 : 4;
+					c.top_user = pae ? 3 : 256;
+					c.top_entries = pae ? 4 : 512;
+				}
+				/* PAE: the PDPTE registers load with CR3 */
+				for (unsigned int i = 0; i < 4 && c.levels == 3; i++)
+					c.regs.pdpte[i] = rd(&c, (c.regs.cr3 & 0xffffffe0ull) + 8 * i);
 				s->cr3_loads++;
 				if (!c.swapper) {
 					c.swapper = c.regs.cr3;
@@ -561,6 +608,22 @@ Test(gen, smep_toggle_flips_smep_over_a_stable_working_set, .timeout = 60)
 	cr_expect_eq(s.retries, s.demand + s.cow);
 }
 
+Test(gen, pae_is_architecturally_consistent, .timeout = 60)
+{
+	struct scan s;
+
+	scan_trace(gen_simple("p.zst", "pae", 11, 30000), &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_expect_eq(s.marks, 0xf, "marks seen: %#x", s.marks);
+	for (int op = 0; op < 3; op++)
+		cr_expect_gt(s.user_ops[op], 100, "user op %d: %lu", op, s.user_ops[op]);
+	cr_expect_gt(s.demand, 100);
+	cr_expect_gt(s.cow, 10);
+	cr_expect(s.smap >= 1 && s.smap <= 3, "smap violations: %lu", s.smap);
+	cr_expect_eq(s.retries, s.demand + s.cow);
+	cr_expect_geq(s.live_max, 4, "at most %lu live processes", s.live_max);
+}
+
 Test(gen, vendor_paging_and_minimum_mem, .timeout = 60)
 {
 	const char *path = test_path("amd.zst");
@@ -590,7 +653,7 @@ static void expect_same_file(const char *a, const char *b, bool same)
 
 Test(gen, same_seed_same_bytes_other_seed_other_bytes)
 {
-	static const char *const wls[] = { "linux", "smep-toggle" };
+	static const char *const wls[] = { "linux", "smep-toggle", "pae" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(wls); i++) {
 		const char *a = gen_simple("a.txt", wls[i], 42, 8000);
@@ -605,7 +668,7 @@ Test(gen, same_seed_same_bytes_other_seed_other_bytes)
 Test(gen, events_target_is_met_within_5_percent, .timeout = 60)
 {
 	static const uint64_t targets[] = { TDP_GEN_EVENTS_MIN, 20000, 60000 };
-	static const char *const wls[] = { "linux", "smep-toggle" };
+	static const char *const wls[] = { "linux", "smep-toggle", "pae" };
 
 	for (size_t w = 0; w < ARRAY_SIZE(wls); w++) {
 		for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
@@ -667,6 +730,7 @@ Test(gen_cli, bad_options_exit_2_and_write_nothing)
 		{ { "--workload", "linux", "--vendor", "via" }, "unknown vendor 'via'" },
 		{ { "--workload", "linux", "--paging", "nested" }, "unknown paging 'nested'" },
 		{ { "--events", "6000" }, "missing --workload" },
+		{ { "--workload", "pae", "--mem", "1G" }, "more than the 896 MiB" },
 	};
 	const char *out = test_path("bad.zst");
 
@@ -737,6 +801,7 @@ Test(gen, shipped_traces_are_reproducible, .timeout = 60)
 	} shipped[] = {
 		{ "traces/linux-small.zst", "linux", 1, 100000 },
 		{ "traces/smep-toggle.zst", "smep-toggle", 1, 50000 },
+		{ "traces/pae.zst", "pae", 1, 50000 },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {

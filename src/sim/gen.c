@@ -2,7 +2,8 @@
 /*
  * Synthetic workloads: a Linux-like x86-64 guest modelled as the guest OS
  * itself, so every page-table store in the trace is one the guest really
- * makes, to frames it really owns.
+ * makes, to frames it really owns.  The same guest also runs as a 32-bit
+ * PAE kernel (struct pmode below).
  *
  * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
  *
@@ -127,6 +128,45 @@ _Static_assert(PT_INDEX(HEAP_BASE, 2) != PT_INDEX(HEAP_BASE + HEAP_PAGES * PAGE_
 	       "the heap should span two PT pages");
 _Static_assert(KTEXT_PHYS % HPAGE_SIZE == 0, "kernel text is one 2 MiB page");
 
+/*
+ * The paging mode the guest runs in.  4-level: the layout drawn at the top.
+ * PAE (a 32-bit kernel with a 3G/1G split): PDPTE 3 maps the kernel, with
+ * the direct map of [0, min(mem, 896M)) at 0xc0000000 in 2 MiB pages and
+ * the kernel text being the direct map's page at 16 MiB; user text at
+ * 0x8000000, heap at 0x91c0000, stack below 0xc0000000.  The PDPTEs are
+ * loaded with CR3 and have no R/W, U/S or NX bits, so, as Linux's PAE
+ * pgd_alloc() does, all four are set up front and never change while the
+ * PDPT is in use (user PDs are freed only with the PDPT).
+ */
+struct pmode {
+	int levels;
+	unsigned int top_entries, top_user;	/* top-level slots; [0, top_user) is user */
+	uint64_t text_base, heap_base, stack_top;
+	uint64_t kdirect, ktext_va;		/* VA of physical 0; of the kernel text */
+	uint64_t direct_max;			/* end of the direct map */
+};
+
+static const struct pmode mode_4level = {
+	.levels = 4, .top_entries = PT_ENTRIES, .top_user = PT_ENTRIES / 2,
+	.text_base = TEXT_BASE, .heap_base = HEAP_BASE, .stack_top = STACK_TOP,
+	.kdirect = DIRECT_MAP, .ktext_va = KTEXT_VA, .direct_max = TDP_GEN_MEM_MAX,
+};
+
+#define PAE_PAGE_OFFSET	0xc0000000ull
+#define PAE_MEM_MAX	(896ull << 20)
+#define PAE_HEAP_BASE	0x91c0000ull
+
+static const struct pmode mode_pae = {
+	.levels = 3, .top_entries = 4, .top_user = 3,
+	.text_base = 0x8000000ull, .heap_base = PAE_HEAP_BASE, .stack_top = 0xbffff000ull,
+	.kdirect = PAE_PAGE_OFFSET, .ktext_va = PAE_PAGE_OFFSET + KTEXT_PHYS,
+	.direct_max = PAE_MEM_MAX,
+};
+
+_Static_assert(PT_INDEX(PAE_PAGE_OFFSET, 3) == 3, "PAE kernel PDPTE");
+_Static_assert(PT_INDEX(PAE_HEAP_BASE, 2) != PT_INDEX(PAE_HEAP_BASE + HEAP_PAGES * PAGE_SIZE - 1, 2),
+	       "the PAE heap should span two PT pages too");
+
 #define MAX_PROCS	8
 /*
  * Table pool: per process at most PML4 + 2 PDPT + 2 PD + 4 PT (text,
@@ -170,6 +210,7 @@ struct gen {
 	char *errbuf;
 	int err;
 	enum gen_kind kind;
+	const struct pmode *m;
 	uint64_t rng[4];
 	uint64_t t;
 
@@ -429,7 +470,7 @@ static uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva)
 {
 	uint16_t t = p->pml4;
 
-	for (int level = 4; level > 1 && t; level--) {
+	for (int level = g->m->levels; level > 1 && t; level--) {
 		unsigned int i = PT_INDEX(gva, level);
 		uint16_t c = g->pt[t].child[i];
 
@@ -445,7 +486,7 @@ static uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva)
 {
 	uint16_t t = p->pml4;
 
-	for (int level = 4; level > 1 && t; level--)
+	for (int level = g->m->levels; level > 1 && t; level--)
 		t = g->pt[t].child[PT_INDEX(gva, level)];
 	return t;
 }
@@ -464,7 +505,8 @@ static void prune(struct gen *g, uint16_t t, int level, unsigned int nr)
 			continue;
 		if (level > 2)
 			prune(g, c, level - 1, PT_ENTRIES);
-		if (!g->pt[c].nr_present) {
+		/* PAE: the PDs below the PDPT stay until the PDPT goes */
+		if (!g->pt[c].nr_present && !(level == 3 && g->m->levels == 3)) {
 			pt_set(g, t, i, 0, 0);
 			table_free(g, c);
 		}
@@ -474,13 +516,13 @@ static void prune(struct gen *g, uint16_t t, int level, unsigned int nr)
 /* ------------------------------------------------------------------ */
 /* Processes */
 
-static uint64_t vpage_gva(unsigned int vi)
+static uint64_t vpage_gva(const struct gen *g, unsigned int vi)
 {
 	if (vi < VP_HEAP0)
-		return TEXT_BASE + (uint64_t)vi * PAGE_SIZE;
+		return g->m->text_base + (uint64_t)vi * PAGE_SIZE;
 	if (vi < VP_STACK0)
-		return HEAP_BASE + (uint64_t)(vi - VP_HEAP0) * PAGE_SIZE;
-	return STACK_TOP - (uint64_t)(NR_VPAGES - 1 - vi) * PAGE_SIZE;
+		return g->m->heap_base + (uint64_t)(vi - VP_HEAP0) * PAGE_SIZE;
+	return g->m->stack_top - (uint64_t)(NR_VPAGES - 1 - vi) * PAGE_SIZE;
 }
 
 static bool vpage_is_text(unsigned int vi)
@@ -503,7 +545,7 @@ static uint64_t vpage_pte(const struct vpage *v)
 
 static void vpage_set_pte(struct gen *g, struct proc *p, unsigned int vi)
 {
-	uint64_t gva = vpage_gva(vi);
+	uint64_t gva = vpage_gva(g, vi);
 	uint16_t t = walk_alloc(g, p, gva);
 
 	if (t)
@@ -524,7 +566,7 @@ static void vpage_put(struct gen *g, struct proc *p, unsigned int vi)
 /* Clear the PTE of a present page (zap_pte_range()); no TLB flush here. */
 static void vpage_zap(struct gen *g, struct proc *p, unsigned int vi)
 {
-	uint64_t gva = vpage_gva(vi);
+	uint64_t gva = vpage_gva(g, vi);
 	uint16_t t = walk_lookup(g, p, gva);
 
 	if (t)
@@ -560,7 +602,11 @@ static uint16_t pgd_alloc(struct gen *g)
 
 	if (!pgd)
 		return 0;
-	for (unsigned int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
+	/* PAE: preallocate the user PDs (PDPTEs hold only P and the address) */
+	for (unsigned int i = 0; i < g->m->top_user && g->m->levels == 3; i++)
+		if (!pt_link_new(g, pgd, i, PT_PRESENT))
+			return 0;
+	for (unsigned int i = g->m->top_user; i < g->m->top_entries; i++)
 		if (g->pt[g->swapper].e[i])
 			pt_set(g, pgd, i, g->pt[g->swapper].e[i], g->pt[g->swapper].child[i]);
 	return pgd;
@@ -654,7 +700,7 @@ static void proc_exit(struct gen *g, int pi)
 	for (unsigned int vi = 0; vi < NR_VPAGES; vi++)
 		if (p->vp[vi].frame)
 			vpage_zap(g, p, vi);
-	prune(g, p->pml4, 4, PT_ENTRIES / 2);
+	prune(g, p->pml4, g->m->levels, g->m->top_user);
 	p->live = false;
 	g->nr_live--;
 	for (int i = 0; i < MAX_PROCS; i++)
@@ -662,9 +708,16 @@ static void proc_exit(struct gen *g, int pi)
 			next = i;
 	if (next >= 0)
 		switch_to(g, next);
-	for (unsigned int i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
-		if (g->pt[p->pml4].e[i])
-			pt_set(g, p->pml4, i, 0, 0);
+	for (unsigned int i = 0; i < g->m->top_entries; i++) {
+		/* PAE's (empty) user PDs go with it; kernel tables are shared */
+		uint16_t c = i < g->m->top_user ? g->pt[p->pml4].child[i] : 0;
+
+		if (!g->pt[p->pml4].e[i])
+			continue;
+		pt_set(g, p->pml4, i, 0, 0);
+		if (c)
+			table_free(g, c);
+	}
 	table_free(g, p->pml4);
 	p->pml4 = 0;
 	g->stats->exits++;
@@ -673,9 +726,9 @@ static void proc_exit(struct gen *g, int pi)
 /* ------------------------------------------------------------------ */
 /* Faults the guest expects, and its handlers */
 
-static uint64_t direct_map(uint64_t frame)
+static uint64_t direct_map(const struct gen *g, uint64_t frame)
 {
-	return DIRECT_MAP + (frame << PAGE_SHIFT);
+	return g->m->kdirect + (frame << PAGE_SHIFT);
 }
 
 /* do_anonymous_page() / filemap_fault(): map a frame for a first touch. */
@@ -694,7 +747,7 @@ static void fault_in(struct gen *g, struct proc *p, unsigned int vi)
 			return;
 		g->ref[v->frame] = 1;
 		/* clear_page() through the direct map */
-		emit_access(g, direct_map(v->frame), TDP_OP_WRITE, 0, -1);
+		emit_access(g, direct_map(g, v->frame), TDP_OP_WRITE, 0, -1);
 	}
 	if (!v->frame)
 		return;
@@ -714,15 +767,15 @@ static void break_cow(struct gen *g, struct proc *p, unsigned int vi)
 		if (!nf)
 			return;
 		/* copy_user_highpage() through the direct map */
-		emit_access(g, direct_map(v->frame), TDP_OP_READ, 0, -1);
-		emit_access(g, direct_map(nf), TDP_OP_WRITE, 0, -1);
+		emit_access(g, direct_map(g, v->frame), TDP_OP_READ, 0, -1);
+		emit_access(g, direct_map(g, nf), TDP_OP_WRITE, 0, -1);
 		g->ref[v->frame]--;
 		g->ref[nf] = 1;
 		v->frame = nf;
 	}
 	v->flags &= ~VP_COW;
 	vpage_set_pte(g, p, vi);
-	emit_invlpg(g, vpage_gva(vi));
+	emit_invlpg(g, vpage_gva(g, vi));
 }
 
 /*
@@ -735,7 +788,7 @@ static void touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
 {
 	struct proc *p = &g->procs[g->cur];
 	struct vpage *v = &p->vp[vi];
-	uint64_t gva = vpage_gva(vi) + ((rng_next(g) >> 40) & 0xff8);
+	uint64_t gva = vpage_gva(g, vi) + ((rng_next(g) >> 40) & 0xff8);
 
 	emit_access(g, gva, op, cpl, ac);
 	if (!v->frame) {
@@ -764,16 +817,16 @@ static void kernel_work(struct gen *g, unsigned int n)
 			/* hot kernel text: the first 256 KiB */
 			uint64_t off = (uint64_t)rng_below(g, 64) << PAGE_SHIFT;
 
-			emit_access(g, KTEXT_VA + off + (rng_below(g, 512) << 3), TDP_OP_FETCH, 0, -1);
+			emit_access(g, g->m->ktext_va + off + (rng_below(g, 512) << 3), TDP_OP_FETCH, 0, -1);
 		} else if (r < 55) {
 			/* rodata lives in the same 2 MiB page */
-			emit_access(g, KTEXT_VA + (1ull << 20) + (rng_below(g, 4096) << 6),
+			emit_access(g, g->m->ktext_va + (1ull << 20) + (rng_below(g, 4096) << 6),
 				    TDP_OP_READ, 0, -1);
 		} else {
 			/* slab and stacks: mostly a hot 64-page set in kernel data */
 			uint64_t frame = rng_chance(g, 80) ? rng_below(g, 64) :
 					 rng_below(g, kdata_frames);
-			uint64_t gva = direct_map((KDATA_START >> PAGE_SHIFT) + frame) +
+			uint64_t gva = direct_map(g, (KDATA_START >> PAGE_SHIFT) + frame) +
 				       (rng_below(g, 512) << 3);
 
 			emit_access(g, gva, rng_chance(g, 40) ? TDP_OP_WRITE : TDP_OP_READ, 0, -1);
@@ -868,7 +921,7 @@ static void smap_violation(struct gen *g)
 		if (!p->vp[vi].frame)
 			continue;
 		emit_mark(g, "smap-violation");
-		emit_access(g, vpage_gva(vi), TDP_OP_READ, 0, 0);
+		emit_access(g, vpage_gva(g, vi), TDP_OP_READ, 0, 0);
 		g->stats->pf_smap++;
 		g->smap_done++;
 		return;
@@ -885,7 +938,7 @@ static void flush_range(struct gen *g, unsigned int start, unsigned int len, uns
 		return;
 	}
 	for (unsigned int k = 0; k < len; k++)
-		emit_invlpg(g, vpage_gva(start + k));
+		emit_invlpg(g, vpage_gva(g, start + k));
 }
 
 /* mprotect() a heap range between RW- (NX) and R-X (a JIT's code buffer). */
@@ -938,7 +991,7 @@ static void do_munmap(struct gen *g)
 	 * INVLPG also drops the paging-structure caches (SDM 4.10.4.1), so
 	 * the flush then covers the freed tables too.
 	 */
-	prune(g, p->pml4, 4, PT_ENTRIES / 2);
+	prune(g, p->pml4, g->m->levels, g->m->top_user);
 	flush_range(g, start, len, changed);
 }
 
@@ -977,6 +1030,20 @@ static void slice(struct gen *g)
 /* ------------------------------------------------------------------ */
 /* Boot: swapper_pg_dir with the direct map and kernel text */
 
+/* PAE swapper_pg_dir: PDPTE 3 -> one PD with the direct map, text included. */
+static void boot_pae(struct gen *g)
+{
+	uint64_t end = g->opts->mem < PAE_MEM_MAX ? g->opts->mem : PAE_MEM_MAX;
+	uint16_t kpd = g->swapper ? pt_link_new(g, g->swapper, 3, PT_PRESENT) : 0;
+
+	for (uint64_t pa = 0; pa < end && kpd; pa += HPAGE_SIZE) {
+		uint64_t flags = pa == KTEXT_PHYS ? PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL :
+			PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE | PT_GLOBAL | PT_NX;
+
+		pt_set(g, kpd, pa / HPAGE_SIZE, pa | flags, 0);
+	}
+}
+
 static void boot(struct gen *g)
 {
 	struct tdp_event ev = { .kind = TDP_EV_SET };
@@ -985,6 +1052,10 @@ static void boot(struct gen *g)
 
 	emit_mark(g, "boot");
 	g->swapper = table_alloc(g);
+	if (g->m->levels == 3) {
+		boot_pae(g);
+		goto set_regs;
+	}
 	dm_pdpt = g->swapper ? pt_link_new(g, g->swapper, PT_INDEX(DIRECT_MAP, 4), KERNEL_TABLE) : 0;
 	for (uint64_t i = 0; i < nr_pd && dm_pdpt; i++) {
 		uint16_t pd = pt_link_new(g, dm_pdpt, PT_INDEX(DIRECT_MAP, 3) + i, KERNEL_TABLE);
@@ -1004,7 +1075,10 @@ static void boot(struct gen *g)
 		return;
 	pt_set(g, kt_pd, PT_INDEX(KTEXT_VA, 2), KTEXT_PHYS | PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL, 0);
 
-	/* KVM_SET_SREGS-like: long mode with paging on swapper_pg_dir */
+set_regs:
+	if (g->err)
+		return;
+	/* KVM_SET_SREGS-like: long mode (or PAE) with paging on swapper_pg_dir */
 	g->cr4 = X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP;
 	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
 		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
@@ -1012,7 +1086,7 @@ static void boot(struct gen *g)
 		       X86_CR0_AM | X86_CR0_PG;
 	ev.u.set.cr3 = (uint64_t)g->pt[g->swapper].frame << PAGE_SHIFT;
 	ev.u.set.cr4 = g->cr4;
-	ev.u.set.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+	ev.u.set.efer = g->m->levels == 3 ? EFER_NX : EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
 	ev.u.set.cpl = 0;
 	emit(g, &ev);
 	kernel_work(g, 64);
@@ -1110,7 +1184,7 @@ static int gen_main(struct gen *g)
 	return g->err;
 }
 
-static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
+static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_writer_t *w,
 		      const struct tdp_gen_opts *opts, struct tdp_gen_stats *stats,
 		      char errbuf[TDP_ERRBUF_SIZE])
 {
@@ -1125,6 +1199,11 @@ static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
 	ret = tdp_gen_check_opts(opts, errbuf);
 	if (ret)
 		return ret;
+	if (opts->mem > m->direct_max) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
+			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
+		return TDP_E_RANGE;
+	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "out of memory for the guest model");
@@ -1144,6 +1223,7 @@ static int gen_common(enum gen_kind kind, int nproc, tdp_writer_t *w,
 	g->stats = stats;
 	g->errbuf = errbuf;
 	g->kind = kind;
+	g->m = m;
 	g->nproc_target = nproc;
 	g->cur = -1;
 	for (int i = 0; i < 4; i++)
@@ -1178,13 +1258,19 @@ out_free_model:
 static int gen_linux(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 		     struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
 {
-	return gen_common(GEN_LINUX, 6, w, opts, stats, errbuf);
+	return gen_common(GEN_LINUX, &mode_4level, 6, w, opts, stats, errbuf);
 }
 
 static int gen_smep_toggle(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 			   struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
 {
-	return gen_common(GEN_SMEP_TOGGLE, 3, w, opts, stats, errbuf);
+	return gen_common(GEN_SMEP_TOGGLE, &mode_4level, 3, w, opts, stats, errbuf);
+}
+
+static int gen_pae(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+		   struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	return gen_common(GEN_LINUX, &mode_pae, 6, w, opts, stats, errbuf);
 }
 
 static const struct tdp_gen_workload workloads[] = {
@@ -1192,6 +1278,8 @@ static const struct tdp_gen_workload workloads[] = {
 		   "mprotect/munmap, SMAP", gen_linux },
 	{ "smep-toggle", "three processes while CR4.SMEP flips every few time slices",
 	  gen_smep_toggle },
+	{ "pae", "the linux workload on a 32-bit PAE kernel (3G/1G split, mem <= 896M)",
+	  gen_pae },
 };
 
 const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)
