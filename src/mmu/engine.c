@@ -404,9 +404,18 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		else
 			e->stats->prev_root_hits++;
 	}
-	/* MOV CR3 without PCIDE flushes the guest TLB; so does a PGE toggle */
-	if (new_cr3 || ((old_cr4 ^ a->cr4) & X86_CR4_PGE))
+	/*
+	 * A PGE toggle is KVM_REQ_TLB_FLUSH_GUEST (current and prev_roots
+	 * synced; unsync prev_roots freed).  MOV CR3 without PCIDE is
+	 * kvm_invalidate_pcid(): KVM_REQ_MMU_SYNC for the current root only
+	 * -- a prev_root is synced when a later MOV CR3 makes it current
+	 * again, so it stays cached (freeing it lost every prev_roots hit of
+	 * a guest that writes a PTE before switching).
+	 */
+	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE)
 		kvm_vcpu_flush_tlb_guest(vcpu);
+	else if (new_cr3 && !vcpu->tdp_enabled)
+		kvm_mmu_sync_roots(vcpu);
 	return 0;
 }
 
