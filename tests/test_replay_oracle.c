@@ -12,8 +12,9 @@
  * (the SDM written as plain if/else) run on a mirror of guest memory, which
  * also receives the A/D updates the oracle performs; the trace ends with a
  * `peek` of every paging entry written, so the A/D bits the replay left in
- * guest memory are compared too.  Each trace is replayed with paging=shadow
- * and paging=tdp, each on both ACC layouts, with the invariant checker on.
+ * guest memory are compared too.  Each trace is replayed with paging=shadow,
+ * paging=tdp on intel (EPT) and on amd (NPT), each on both ACC layouts, with
+ * the invariant checker on.
  *
  * Excluded from generation (docs/KNOWN-DIVERGENCES.md): 4 MiB PSE-36 pages
  * with PDE bits 17..20 set; implicit supervisor accesses with EFLAGS.AC=1
@@ -509,7 +510,10 @@ static void first_diff(const char *got, const char *want, char *buf, size_t len)
 
 static void check_trace(const struct gen *g, const char *what)
 {
-	static const char *pagings[2] = { "paging=shadow", "paging=tdp" };
+	/* same length as the generated "vendor=intel paging=shadow" */
+	static const char *pagings[3] = { "vendor=intel paging=shadow",
+					  "vendor=intel paging=tdp   ",
+					  "vendor=amd   paging=tdp   " };
 	static const char *layouts[2] = { "old", "new" };
 	const char *dump = getenv("TDPSIM_ORACLE_DUMP");
 
@@ -522,14 +526,12 @@ static void check_trace(const struct gen *g, const char *what)
 		snprintf(path, sizeof(path), "%s/%s.log", dump, what);
 		write_file(path, g->expect, strlen(g->expect));
 	}
-	for (int p = 0; p < 2; p++) {
-		char *text = strdup(g->trace), *at = strstr(text, "paging=shadow");
+	for (int p = 0; p < 3; p++) {
+		char *text = strdup(g->trace);
+		char *at = strstr(text, pagings[0]);
 
 		cr_assert_not_null(at);
-		if (p) {
-			/* "paging=shadow" -> "paging=tdp   " (same length) */
-			memcpy(at, "paging=tdp   ", 13);
-		}
+		memcpy(at, pagings[p], strlen(pagings[0]));
 		for (int l = 0; l < 2; l++) {
 			struct replay_args a = { .layout = layouts[l], .check = true };
 			struct replay_run rr;
