@@ -89,8 +89,9 @@ struct checker {
 	struct tdp_gmem *gm;
 	struct ref_regs regs;
 	uint64_t swapper;		/* the boot CR3 */
-	int levels;			/* 4, or 3 for PAE (from the boot registers) */
+	int levels;			/* 4, 3 (PAE) or 2 (from the boot registers) */
 	unsigned int top_user, top_entries;	/* user slots of the top table */
+	unsigned int esize, bits;	/* entry bytes (from the first write), index bits */
 	uint64_t cr3s[64];		/* every PML4 ever loaded */
 	unsigned int ncr3;
 	uint8_t *role;			/* per frame: 0, 1 table, 2 data */
@@ -129,6 +130,15 @@ static uint64_t rd(struct checker *c, uint64_t gpa)
 	return v;
 }
 
+/* A paging-structure entry: 8 bytes, or 4 with 32-bit paging. */
+static uint64_t rde(struct checker *c, uint64_t gpa)
+{
+	uint64_t v = 0;
+
+	tdp_gmem_read(c->gm, gpa, c->esize, &v);
+	return v;
+}
+
 /* Bits this guest must never set in a present entry (independent of level). */
 static uint64_t never_bits(unsigned int maxphyaddr)
 {
@@ -138,11 +148,11 @@ static uint64_t never_bits(unsigned int maxphyaddr)
 	return above | (0x7ffull << 52) | (7ull << 9) | (3ull << 3);
 }
 
-static void check_write(struct scan *s, const struct tdp_event *ev)
+static void check_write(struct scan *s, const struct tdp_event *ev, unsigned int esize)
 {
 	uint64_t v = ev->u.write.val;
 
-	if (ev->u.write.size != 8 || ev->u.write.gpa % 8 || ev->u.write.gpa >= s->cfg.mem)
+	if (ev->u.write.size != esize || ev->u.write.gpa % esize || ev->u.write.gpa >= s->cfg.mem)
 		FAIL(s, "event %lu: write of size %u at %#lx", s->nev, ev->u.write.size,
 		     ev->u.write.gpa);
 	else if (!(v & P_BIT) && v)
@@ -178,8 +188,9 @@ static unsigned int walk_path(struct checker *c, uint64_t gva, uint64_t path[4])
 	unsigned int n = 0;
 
 	for (int level = c->levels; level >= 1; level--) {
-		uint64_t gpa = table + 8 * ((gva >> (12 + 9 * (level - 1))) & 511);
-		uint64_t e = rd(c, gpa);
+		uint64_t i = (gva >> (12 + c->bits * (level - 1))) & ((1u << c->bits) - 1);
+		uint64_t gpa = table + c->esize * i;
+		uint64_t e = rde(c, gpa);
 
 		path[n++] = gpa;
 		if (!(e & P_BIT) || (level > 1 && (e & PS_BIT)))
@@ -243,7 +254,7 @@ static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *an
 		      bool writable)
 {
 	struct scan *s = c->s;
-	unsigned int n = level == c->levels ? c->top_user : 512;
+	unsigned int n = level == c->levels ? c->top_user : 1u << c->bits;
 	/* PAE PDPTEs: bits 2:1, 8:5 and NX are reserved (SDM 4.4.1) */
 	bool pdpte = c->levels == 3 && level == 3;
 
@@ -251,7 +262,7 @@ static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *an
 	add_frame(c, table >> 12, 0);
 	note_role(c, table >> 12, 1);
 	for (unsigned int i = 0; i < n; i++) {
-		uint64_t e = rd(c, table + 8 * i), to = e & ADDR_MASK;
+		uint64_t e = rde(c, table + c->esize * i), to = e & ADDR_MASK;
 		bool w = writable && (e & W_BIT);
 
 		if (!(e & P_BIT))
@@ -289,9 +300,12 @@ static int cmp_u64(const void *a, const void *b)
 /* The kernel half of @pml4 against the boot PML4: same entries, 2 MiB PDEs. */
 static bool kernel_half_is_swappers(struct checker *c, uint64_t pml4)
 {
-	/* the CPU sets A in whichever copy it walked; ignore it */
+	/*
+	 * The CPU sets A (and D in 32-bit paging's 4 MiB leaves) in whichever
+	 * copy it walked; ignore them.
+	 */
 	for (unsigned int i = c->top_user; i < c->top_entries; i++)
-		if ((rd(c, pml4 + 8 * i) ^ rd(c, c->swapper + 8 * i)) & ~0x20ull)
+		if ((rde(c, pml4 + c->esize * i) ^ rde(c, c->swapper + c->esize * i)) & ~0x60ull)
 			return false;
 	return true;
 }
@@ -322,10 +336,33 @@ static void check_kernel_tables_pae(struct checker *c)
 	}
 }
 
+/* 32-bit: PDEs 768.. map [0, min(mem, 896M)) with 4 MiB pages, RW, G. */
+static void check_kernel_tables_legacy(struct checker *c)
+{
+	struct scan *s = c->s;
+
+	for (unsigned int j = 0; j < 256; j++) {
+		uint64_t pa = (uint64_t)j << 22, pde = rde(c, c->swapper + 4 * (768 + j));
+
+		if (pa >= s->cfg.mem || pa >= (896ull << 20)) {
+			if (pde)
+				FAIL(s, "direct map PDE beyond its end: %#lx", pde);
+			continue;
+		}
+		/* this also keeps the PSE-36 bits 20:13 (and 21) clear */
+		if ((pde & ~0x60ull) != (pa | P_BIT | W_BIT | PS_BIT | (1ull << 8)))
+			FAIL(s, "direct map PDE for %#lx is %#lx", pa, pde);
+	}
+}
+
 static void check_kernel_tables(struct checker *c)
 {
 	struct scan *s = c->s;
 
+	if (c->levels == 2) {
+		check_kernel_tables_legacy(c);
+		return;
+	}
 	if (c->levels == 3) {
 		check_kernel_tables_pae(c);
 		return;
@@ -443,8 +480,11 @@ static void scan_trace(const char *path, struct scan *s)
 		last_t = ev->t;
 		switch (ev->kind) {
 		case TDP_EV_WRITE:
-			check_write(s, ev);
-			note_store(&c, ev->u.write.gpa, rd(&c, ev->u.write.gpa), ev->u.write.val);
+			/* every store is one entry: all 8 bytes, or all 4 */
+			if (!c.esize)
+				c.esize = ev->u.write.size;
+			check_write(s, ev, c.esize);
+			note_store(&c, ev->u.write.gpa, rde(&c, ev->u.write.gpa), ev->u.write.val);
 			tdp_gmem_write(c.gm, ev->u.write.gpa, ev->u.write.size, ev->u.write.val);
 			break;
 		case TDP_EV_SET:
@@ -469,11 +509,16 @@ static void scan_trace(const char *path, struct scan *s)
 				c.nstale = 0;
 				c.regs.cr3 = ev->u.set.cr3;
 				if (!c.levels) {
-					bool pae = !(c.regs.efer & (1ull << 8));
+					bool lm = c.regs.efer & (1ull << 8);
+					bool pae = c.regs.cr4 & (1ull << 5);
 
-					c.levels = pae ? 3 : 4;
-					c.top_user = pae ? 3 : 256;
-					c.top_entries = pae ? 4 : 512;
+					c.levels = lm ? 4 : pae ? 3 : 2;
+					c.top_user = lm ? 256 : pae ? 3 : 768;
+					c.top_entries = lm ? 512 : pae ? 4 : 1024;
+					c.bits = c.levels == 2 ? 10 : 9;
+					if (c.esize != (c.levels == 2 ? 4u : 8u))
+						FAIL(s, "%u-byte stores for %d-level paging",
+						     c.esize, c.levels);
 				}
 				/* PAE: the PDPTE registers load with CR3 */
 				for (unsigned int i = 0; i < 4 && c.levels == 3; i++)
@@ -624,6 +669,22 @@ Test(gen, pae_is_architecturally_consistent, .timeout = 60)
 	cr_expect_geq(s.live_max, 4, "at most %lu live processes", s.live_max);
 }
 
+Test(gen, legacy32_is_architecturally_consistent, .timeout = 60)
+{
+	struct scan s;
+
+	scan_trace(gen_simple("g.zst", "legacy32", 13, 30000), &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_expect_eq(s.marks, 0xf, "marks seen: %#x", s.marks);
+	for (int op = 0; op < 3; op++)
+		cr_expect_gt(s.user_ops[op], 100, "user op %d: %lu", op, s.user_ops[op]);
+	cr_expect_gt(s.demand, 100);
+	cr_expect_gt(s.cow, 10);
+	cr_expect(s.smap >= 1 && s.smap <= 3, "smap violations: %lu", s.smap);
+	cr_expect_eq(s.retries, s.demand + s.cow);
+	cr_expect_geq(s.live_max, 4, "at most %lu live processes", s.live_max);
+}
+
 Test(gen, vendor_paging_and_minimum_mem, .timeout = 60)
 {
 	const char *path = test_path("amd.zst");
@@ -653,7 +714,7 @@ static void expect_same_file(const char *a, const char *b, bool same)
 
 Test(gen, same_seed_same_bytes_other_seed_other_bytes)
 {
-	static const char *const wls[] = { "linux", "smep-toggle", "pae" };
+	static const char *const wls[] = { "linux", "smep-toggle", "pae", "legacy32" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(wls); i++) {
 		const char *a = gen_simple("a.txt", wls[i], 42, 8000);
@@ -668,7 +729,7 @@ Test(gen, same_seed_same_bytes_other_seed_other_bytes)
 Test(gen, events_target_is_met_within_5_percent, .timeout = 60)
 {
 	static const uint64_t targets[] = { TDP_GEN_EVENTS_MIN, 20000, 60000 };
-	static const char *const wls[] = { "linux", "smep-toggle", "pae" };
+	static const char *const wls[] = { "linux", "smep-toggle", "pae", "legacy32" };
 
 	for (size_t w = 0; w < ARRAY_SIZE(wls); w++) {
 		for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {

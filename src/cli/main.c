@@ -91,7 +91,7 @@ static const struct tdp_cmd commands[] = {
 	  "temporary name and renamed on success. Prints the faults the guest\n"
 	  "expects (demand, COW, SMAP) on stderr.\n"
 	  "\n"
-	  "  -w, --workload NAME  linux, smep-toggle or pae (--list for all)\n"
+	  "  -w, --workload NAME  linux, smep-toggle, pae, legacy32 (--list: all)\n"
 	  "  -s, --seed N         PRNG seed (default 1)\n"
 	  "  -n, --events N       approximate event count, 5000.. (default 100000)\n"
 	  "      --vendor V       intel (default) or amd\n"

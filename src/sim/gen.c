@@ -3,7 +3,7 @@
  * Synthetic workloads: a Linux-like x86-64 guest modelled as the guest OS
  * itself, so every page-table store in the trace is one the guest really
  * makes, to frames it really owns.  The same guest also runs as a 32-bit
- * PAE kernel (struct pmode below).
+ * kernel, with PAE or with 2-level paging (struct pmode below).
  *
  * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
  *
@@ -94,6 +94,7 @@ _Static_assert((PT_ADDR_MASK & (PT_PRESENT | PT_WRITABLE | PT_USER | PT_PAGE_SIZ
 _Static_assert(TDP_GEN_MEM_MAX <= (1ull << 46), "frames must stay below MAXPHYADDR 46");
 
 #define PT_ENTRIES	512
+#define MAX_PT_ENTRIES	1024	/* 32-bit paging: 1024 4-byte entries */
 #define PAGE_SHIFT	12
 #define PAGE_SIZE	(1ull << PAGE_SHIFT)
 #define HPAGE_SIZE	(2ull << 20)
@@ -140,6 +141,8 @@ _Static_assert(KTEXT_PHYS % HPAGE_SIZE == 0, "kernel text is one 2 MiB page");
  */
 struct pmode {
 	int levels;
+	unsigned int bits, esize;		/* index bits per level, entry bytes */
+	uint64_t nx;				/* PT_NX, or 0 where there is none */
 	unsigned int top_entries, top_user;	/* top-level slots; [0, top_user) is user */
 	uint64_t text_base, heap_base, stack_top;
 	uint64_t kdirect, ktext_va;		/* VA of physical 0; of the kernel text */
@@ -147,7 +150,8 @@ struct pmode {
 };
 
 static const struct pmode mode_4level = {
-	.levels = 4, .top_entries = PT_ENTRIES, .top_user = PT_ENTRIES / 2,
+	.levels = 4, .bits = 9, .esize = 8, .nx = PT_NX,
+	.top_entries = PT_ENTRIES, .top_user = PT_ENTRIES / 2,
 	.text_base = TEXT_BASE, .heap_base = HEAP_BASE, .stack_top = STACK_TOP,
 	.kdirect = DIRECT_MAP, .ktext_va = KTEXT_VA, .direct_max = TDP_GEN_MEM_MAX,
 };
@@ -157,7 +161,7 @@ static const struct pmode mode_4level = {
 #define PAE_HEAP_BASE	0x91c0000ull
 
 static const struct pmode mode_pae = {
-	.levels = 3, .top_entries = 4, .top_user = 3,
+	.levels = 3, .bits = 9, .esize = 8, .nx = PT_NX, .top_entries = 4, .top_user = 3,
 	.text_base = 0x8000000ull, .heap_base = PAE_HEAP_BASE, .stack_top = 0xbffff000ull,
 	.kdirect = PAE_PAGE_OFFSET, .ktext_va = PAE_PAGE_OFFSET + KTEXT_PHYS,
 	.direct_max = PAE_MEM_MAX,
@@ -166,6 +170,26 @@ static const struct pmode mode_pae = {
 _Static_assert(PT_INDEX(PAE_PAGE_OFFSET, 3) == 3, "PAE kernel PDPTE");
 _Static_assert(PT_INDEX(PAE_HEAP_BASE, 2) != PT_INDEX(PAE_HEAP_BASE + HEAP_PAGES * PAGE_SIZE - 1, 2),
 	       "the PAE heap should span two PT pages too");
+
+/*
+ * 32-bit paging (CR4.PAE=0, so no NX: R-X and RW- differ only in W): the
+ * PDEs from 768 (0xc0000000) up map [0, min(mem, 896M)) with 4 MiB PSE
+ * pages, writable, text included; user layout as for PAE, with the heap
+ * crossing a 4 MiB boundary.  PSE-36 bits 20:13 stay 0 (mem < 4 GiB).
+ */
+#define LEGACY_HEAP_BASE	0x93c0000ull
+#define LEGACY_HPAGE_SIZE	(4ull << 20)
+
+static const struct pmode mode_legacy = {
+	.levels = 2, .bits = 10, .esize = 4, .nx = 0, .top_entries = 1024, .top_user = 768,
+	.text_base = 0x8000000ull, .heap_base = LEGACY_HEAP_BASE, .stack_top = 0xbffff000ull,
+	.kdirect = PAE_PAGE_OFFSET, .ktext_va = PAE_PAGE_OFFSET + KTEXT_PHYS,
+	.direct_max = PAE_MEM_MAX,
+};
+
+_Static_assert(LEGACY_HEAP_BASE / LEGACY_HPAGE_SIZE !=
+	       (LEGACY_HEAP_BASE + HEAP_PAGES * PAGE_SIZE - 1) / LEGACY_HPAGE_SIZE,
+	       "the 32-bit heap should span two PT pages too");
 
 #define MAX_PROCS	8
 /*
@@ -194,8 +218,8 @@ struct proc {
 };
 
 struct pt_page {
-	uint64_t e[PT_ENTRIES];		/* the guest's view of the table */
-	uint16_t child[PT_ENTRIES];	/* pool index of the table e[i] points at */
+	uint64_t e[MAX_PT_ENTRIES];	/* the guest's view of the table */
+	uint16_t child[MAX_PT_ENTRIES];	/* pool index of the table e[i] points at */
 	uint32_t frame;
 	uint16_t nr_present;
 	uint16_t next_free;
@@ -310,14 +334,16 @@ static void emit(struct gen *g, struct tdp_event *ev)
 	g->stats->events++;
 }
 
-static void emit_write(struct gen *g, uint64_t gpa, uint64_t val)
+static void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size)
 {
 	struct tdp_event ev = { .kind = TDP_EV_WRITE };
 
 	ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val);
+	if (size != 8)
+		ev.present |= TDP_KEY_BIT(WRITE, size);
 	ev.u.write.gpa = gpa;
 	ev.u.write.val = val;
-	ev.u.write.size = 8;
+	ev.u.write.size = size;
 	emit(g, &ev);
 }
 
@@ -449,7 +475,13 @@ static void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint
 		p->nr_present++;
 	p->e[i] = val;
 	p->child[i] = child;
-	emit_write(g, ((uint64_t)p->frame << PAGE_SHIFT) + 8 * i, val);
+	emit_write(g, ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i, val, g->m->esize);
+}
+
+/* Index of @va in a level-@level table of the guest's paging mode. */
+static inline unsigned int pt_index(const struct gen *g, uint64_t va, int level)
+{
+	return (va >> (PAGE_SHIFT + g->m->bits * (level - 1))) & ((1u << g->m->bits) - 1);
 }
 
 /* Link a fresh table below entry @i of @t; returns its pool index or 0. */
@@ -471,7 +503,7 @@ static uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva)
 	uint16_t t = p->pml4;
 
 	for (int level = g->m->levels; level > 1 && t; level--) {
-		unsigned int i = PT_INDEX(gva, level);
+		unsigned int i = pt_index(g, gva, level);
 		uint16_t c = g->pt[t].child[i];
 
 		if (!c)
@@ -487,7 +519,7 @@ static uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva)
 	uint16_t t = p->pml4;
 
 	for (int level = g->m->levels; level > 1 && t; level--)
-		t = g->pt[t].child[PT_INDEX(gva, level)];
+		t = g->pt[t].child[pt_index(g, gva, level)];
 	return t;
 }
 
@@ -504,7 +536,7 @@ static void prune(struct gen *g, uint16_t t, int level, unsigned int nr)
 		if (!c)
 			continue;
 		if (level > 2)
-			prune(g, c, level - 1, PT_ENTRIES);
+			prune(g, c, level - 1, 1u << g->m->bits);
 		/* PAE: the PDs below the PDPT stay until the PDPT goes */
 		if (!g->pt[c].nr_present && !(level == 3 && g->m->levels == 3)) {
 			pt_set(g, t, i, 0, 0);
@@ -536,11 +568,11 @@ static bool vpage_writable(const struct vpage *v)
 }
 
 /* Linux's mk_pte() for this VMA: W only if the VMA allows it and not COW. */
-static uint64_t vpage_pte(const struct vpage *v)
+static uint64_t vpage_pte(const struct gen *g, const struct vpage *v)
 {
 	return ((uint64_t)v->frame << PAGE_SHIFT) | PT_PRESENT | PT_USER |
 	       (vpage_writable(v) ? PT_WRITABLE : 0) |
-	       ((v->flags & VP_EXEC) ? 0 : PT_NX);
+	       ((v->flags & VP_EXEC) ? 0 : g->m->nx);
 }
 
 static void vpage_set_pte(struct gen *g, struct proc *p, unsigned int vi)
@@ -549,7 +581,7 @@ static void vpage_set_pte(struct gen *g, struct proc *p, unsigned int vi)
 	uint16_t t = walk_alloc(g, p, gva);
 
 	if (t)
-		pt_set(g, t, PT_INDEX(gva, 1), vpage_pte(&p->vp[vi]), 0);
+		pt_set(g, t, pt_index(g, gva, 1), vpage_pte(g, &p->vp[vi]), 0);
 }
 
 /* Drop one sharer of an anonymous page (text pages stay in the cache). */
@@ -570,7 +602,7 @@ static void vpage_zap(struct gen *g, struct proc *p, unsigned int vi)
 	uint16_t t = walk_lookup(g, p, gva);
 
 	if (t)
-		pt_set(g, t, PT_INDEX(gva, 1), 0, 0);
+		pt_set(g, t, pt_index(g, gva, 1), 0, 0);
 	vpage_put(g, p, vi);
 }
 
@@ -953,10 +985,10 @@ static void do_mprotect(struct gen *g)
 	kernel_work(g, 2);
 	for (unsigned int k = 0; k < len; k++) {
 		struct vpage *v = &p->vp[start + k];
-		uint64_t old = v->frame ? vpage_pte(v) : 0;
+		uint64_t old = v->frame ? vpage_pte(g, v) : 0;
 
 		v->flags = (v->flags & VP_COW) | prot;
-		if (v->frame && vpage_pte(v) != old) {
+		if (v->frame && vpage_pte(g, v) != old) {
 			vpage_set_pte(g, p, start + k);
 			changed++;
 		}
@@ -1044,6 +1076,16 @@ static void boot_pae(struct gen *g)
 	}
 }
 
+/* 32-bit swapper_pg_dir: PDEs 768.. map the direct map with 4 MiB pages. */
+static void boot_legacy(struct gen *g)
+{
+	uint64_t end = g->opts->mem < PAE_MEM_MAX ? g->opts->mem : PAE_MEM_MAX;
+
+	for (uint64_t pa = 0; pa < end && g->swapper; pa += LEGACY_HPAGE_SIZE)
+		pt_set(g, g->swapper, g->m->top_user + pa / LEGACY_HPAGE_SIZE,
+		       pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE | PT_GLOBAL, 0);
+}
+
 static void boot(struct gen *g)
 {
 	struct tdp_event ev = { .kind = TDP_EV_SET };
@@ -1052,8 +1094,11 @@ static void boot(struct gen *g)
 
 	emit_mark(g, "boot");
 	g->swapper = table_alloc(g);
-	if (g->m->levels == 3) {
-		boot_pae(g);
+	if (g->m->levels < 4) {
+		if (g->m->levels == 3)
+			boot_pae(g);
+		else
+			boot_legacy(g);
 		goto set_regs;
 	}
 	dm_pdpt = g->swapper ? pt_link_new(g, g->swapper, PT_INDEX(DIRECT_MAP, 4), KERNEL_TABLE) : 0;
@@ -1079,14 +1124,16 @@ set_regs:
 	if (g->err)
 		return;
 	/* KVM_SET_SREGS-like: long mode (or PAE) with paging on swapper_pg_dir */
-	g->cr4 = X86_CR4_PSE | X86_CR4_PAE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP;
+	g->cr4 = X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
+		 (g->m->levels > 2 ? X86_CR4_PAE : 0);
 	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
 		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
 	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
 		       X86_CR0_AM | X86_CR0_PG;
 	ev.u.set.cr3 = (uint64_t)g->pt[g->swapper].frame << PAGE_SHIFT;
 	ev.u.set.cr4 = g->cr4;
-	ev.u.set.efer = g->m->levels == 3 ? EFER_NX : EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+	ev.u.set.efer = g->m->levels == 4 ? EFER_SCE | EFER_LME | EFER_LMA | EFER_NX :
+			g->m->nx ? EFER_NX : 0;
 	ev.u.set.cpl = 0;
 	emit(g, &ev);
 	kernel_work(g, 64);
@@ -1273,6 +1320,12 @@ static int gen_pae(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 	return gen_common(GEN_LINUX, &mode_pae, 6, w, opts, stats, errbuf);
 }
 
+static int gen_legacy32(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+			struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	return gen_common(GEN_LINUX, &mode_legacy, 6, w, opts, stats, errbuf);
+}
+
 static const struct tdp_gen_workload workloads[] = {
 	{ "linux", "Linux-like x86-64 guest: processes, fork/COW, demand paging, "
 		   "mprotect/munmap, SMAP", gen_linux },
@@ -1280,6 +1333,8 @@ static const struct tdp_gen_workload workloads[] = {
 	  gen_smep_toggle },
 	{ "pae", "the linux workload on a 32-bit PAE kernel (3G/1G split, mem <= 896M)",
 	  gen_pae },
+	{ "legacy32", "the linux workload on 32-bit paging, 4 MiB PSE kernel pages, no NX",
+	  gen_legacy32 },
 };
 
 const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)
