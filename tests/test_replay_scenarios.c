@@ -400,3 +400,42 @@ Test(replay_scenarios, cli_first_touch)
 	free(got);
 	run_result_free(&r);
 }
+
+/* --max-mmu-pages on the command line overrides the trace's (no) limit. */
+Test(replay_scenarios, cli_max_mmu_pages)
+{
+	char *text = slurp_src("tests/scenarios/evict.txt");
+	char *nolim = subst(text, " max_mmu_pages=8", "");
+	const char *trace = test_path("evict-nolimit.txt");
+	const char *log = test_path("evict-cli.log");
+	const char *json = test_path("evict-cli.json");
+	const char *argv[] = { "replay", "--check", "--no-timing", "--max-mmu-pages", "8",
+			       "--log", log, "--json", json, trace, NULL };
+	struct run_result r;
+	char *got, *gotn, *want_raw, *want, *js;
+
+	cr_assert_eq(write_file(trace, nolim, strlen(nolim)), 0);
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	got = read_file(log, NULL);
+	cr_assert_not_null(got);
+	gotn = log_normalize(got);
+	want_raw = slurp_src("tests/scenarios/evict.log");
+	want = log_normalize(want_raw);
+	cr_assert_str_eq(gotn, want);
+	js = read_file(json, NULL);
+	cr_assert_not_null(js);
+	/* 19 pages would be needed; the limit keeps the peak at 8 or less */
+	cr_assert(strstr(js, "\"peak\": 4") || strstr(js, "\"peak\": 5") ||
+		  strstr(js, "\"peak\": 6") || strstr(js, "\"peak\": 7") ||
+		  strstr(js, "\"peak\": 8"), "%s", js);
+	cr_assert_null(strstr(js, "\"zapped\": 0,"), "evictions must show");
+	free(js);
+	free(want);
+	free(want_raw);
+	free(gotn);
+	free(got);
+	run_result_free(&r);
+	free(nolim);
+	free(text);
+}
