@@ -206,7 +206,8 @@ uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
 
 /* The decoding side of encode_slot(); false on a bad varint. */
 static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp, struct tdp_codec_state *st,
-			       unsigned int key, unsigned int lane, uint64_t code, uint64_t *out)
+			       uint32_t *clock, unsigned int key, unsigned int lane,
+			       uint64_t code, uint64_t *out)
 {
 	uint64_t *slot = st->slot[key][lane];
 	uint32_t *used = st->used[key][lane];
@@ -221,7 +222,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 		v = slot[i] + unzigzag(code >> TDP_SLOT_BITS);
 	}
 	slot[i] = v;
-	used[i] = ++st->clock;
+	used[i] = ++*clock;
 	*out = v;
 	return true;
 }
@@ -241,7 +242,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 		uint64_t v_;							\
 		DEC_VARINT(v_);							\
 		if (sizeof(dst) == 8) {						\
-			if (!decode_slot(&p, st, idx, ev->vcpu % TDP_LANES, v_, &v_)) \
+			if (!decode_slot(&p, st, clock, idx, ev->vcpu % TDP_LANES, v_, &v_)) \
 				goto bad_varint;				\
 		} else if (__builtin_expect(!in_range(v_, mn, mx), 0)) {	\
 			goto bad_range;						\
@@ -290,8 +291,14 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define DEF_SIZE		DEF_NUM
 #define DEF_LABEL(dst, df)	do { } while (0)
 
-static inline __attribute__((always_inline)) const uint8_t *decode_one(const uint8_t *p, struct tdp_event *ev,
-					struct tdp_codec_state *st, const char **why)
+/*
+ * @prev_t and @clock are st's, passed apart so that the batch loop can keep
+ * them in registers: through @st the compiler must assume the stores to
+ * @ev alias them, which put a store-to-load round trip on every event.
+ */
+static inline __attribute__((always_inline)) const uint8_t *
+decode_one(const uint8_t *p, struct tdp_event *ev, struct tdp_codec_state *st,
+	   uint64_t *prev_t, uint32_t *clock, const char **why)
 {
 	uint8_t b0 = *p++;
 	unsigned int kind = b0 & TDP_EVB_KIND;
@@ -318,8 +325,8 @@ static inline __attribute__((always_inline)) const uint8_t *decode_one(const uin
 	ev->present = given << tdp_kinds[kind].first;
 	if (b0 & TDP_EVB_T) {
 		DEC_VARINT(v);
-		st->prev_t += unzigzag(v);
-		ev->t = st->prev_t;
+		*prev_t += unzigzag(v);
+		ev->t = *prev_t;
 		ev->present |= TDP_PRESENT_T;
 	}
 	switch (kind) {
@@ -360,7 +367,7 @@ bad_label:
 const uint8_t *tdp__decode_event(const uint8_t *p, struct tdp_event *ev,
 				 struct tdp_codec_state *st, const char **why)
 {
-	return decode_one(p, ev, st, why);
+	return decode_one(p, ev, st, &st->prev_t, &st->clock, why);
 }
 
 void tdp__decoder_init(struct tdp_decoder *d, const struct tdp_config *cfg)
@@ -390,51 +397,57 @@ int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int
 {
 	const uint8_t *p = d->pos;
 	const uint32_t vcpus = d->cfg->vcpus;
+	const uint8_t *const end = d->end;
+	const uint64_t forbid = d->forbid;
+	uint64_t prev_t = d->st.prev_t;
+	uint32_t clock = d->st.clock;
+	uint64_t req[TDP_EV__COUNT];
 	unsigned int n = 0;
+	int ret = 0;
+
+	/* locals, not d->: the stores to out[] could alias d's fields */
+	memcpy(req, d->req, sizeof(req));
 
 	if (max > d->left)
 		max = d->left;
 	for (; n < max; n++) {
 		struct tdp_event *ev = &out[n];
 		const char *why = NULL;
-		const uint8_t *q = decode_one(p, ev, &d->st, &why);
+		const uint8_t *q = decode_one(p, ev, &d->st, &prev_t, &clock, &why);
 
 		if (__builtin_expect(!q, 0)) {
 			snprintf(d->why, sizeof(d->why), "%s", why);
-			goto fail;
+			ret = TDP_E_FORMAT;
+			break;
 		}
-		if (__builtin_expect(q > d->end, 0)) {
+		if (__builtin_expect(q > end, 0)) {
 			snprintf(d->why, sizeof(d->why), "event overruns the record");
-			goto fail;
+			ret = TDP_E_FORMAT;
+			break;
 		}
-		if (__builtin_expect(ev->vcpu >= vcpus || (ev->present & d->forbid) ||
-				     (ev->present & d->req[ev->kind]) != d->req[ev->kind] ||
+		if (__builtin_expect(ev->vcpu >= vcpus || (ev->present & forbid) ||
+				     (ev->present & req[ev->kind]) != req[ev->kind] ||
 				     ((SLOW_KINDS >> ev->kind) & 1) ||
 				     (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
 				      ev->u.write.val >> (8 * ev->u.write.size)), 0)) {
-			int ret = tdp_event_check(ev, d->cfg, d->why, sizeof(d->why));
-
-			if (ret) {
-				d->pos = p;
-				d->left -= n;
-				d->nok = n;
-				return ret;
-			}
+			ret = tdp_event_check(ev, d->cfg, d->why, sizeof(d->why));
+			if (ret)
+				break;
 		}
 		p = q;
 	}
+	d->st.prev_t = prev_t;
+	d->st.clock = clock;
 	d->pos = p;
 	d->left -= n;
+	if (ret) {
+		d->nok = n;	/* d->pos is at the bad event */
+		return ret;
+	}
 	if (!d->left && p != d->end) {
 		snprintf(d->why, sizeof(d->why), "%ld stray bytes after the last event",
 			 (long)(d->end - p));
 		return TDP_E_FORMAT;
 	}
 	return n;
-
-fail:
-	d->pos = p;
-	d->left -= n;
-	d->nok = n;
-	return TDP_E_FORMAT;
 }
