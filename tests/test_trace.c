@@ -435,7 +435,7 @@ Test(trace_reader, iterate_and_count_kinds)
 		counts[ev->kind]++;
 		if (counts[TDP_EV_WRITE] == 1 && ev->kind == TDP_EV_WRITE) {
 			cr_expect_eq(ev->u.write.gpa, 0x1000);
-			cr_expect_eq(tdp_trace_position(t), 7, "line of the first write");
+			cr_expect_eq(tdp_trace_position(t), 8, "line of the first write");
 		}
 	}
 	cr_expect_eq(ret, 0, "%s", tdp_trace_errmsg(t));
