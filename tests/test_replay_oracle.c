@@ -21,7 +21,8 @@
  * (KVM cannot tell them from explicit ones: tested separately below, where
  * the livelock must be counted); EFER.NXE and CR4.PSE changes while
  * mappings are live (KVM keeps shadow pages across them), so both are
- * fixed per trace.
+ * fixed per trace; supervisor writes with AC=1 while SMAP=1 and CR0.WP=0
+ * (KVM's supervisor-only SPTE then hides later SMAP faults).
  */
 #include <inttypes.h>
 #include <stdarg.h>
