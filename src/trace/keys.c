@@ -67,9 +67,64 @@ __attribute__((constructor)) static void tdp_kinds_init(void)
 
 		kinds[k].nkeys = end - kinds[k].first;
 		kinds[k].mask = 0;
-		for (unsigned int i = kinds[k].first; i < end; i++)
-			kinds[k].mask |= 1ull << i;
+		kinds[k].range_mask = 0;
+		for (int v = 0; v < 2; v++)
+			kinds[k].req_mask[v] = kinds[k].wrong_vendor_mask[v] = 0;
+		for (unsigned int i = kinds[k].first; i < end; i++) {
+			const struct tdp_key *key = &tdp_keys[i];
+			uint64_t bit = 1ull << i;
+			uint64_t wmax = key->width >= 8 ? UINT64_MAX :
+					(1ull << (8 * key->width)) - 1;
+
+			kinds[k].mask |= bit;
+			for (int v = 0; v < 2; v++) {
+				bool wrong = (key->flags & (v ? TDP_KF_INTEL : TDP_KF_AMD));
+
+				if (wrong)
+					kinds[k].wrong_vendor_mask[v] |= bit;
+				else if (key->flags & TDP_KF_REQ)
+					kinds[k].req_mask[v] |= bit;
+			}
+			if (key->min != 0 || key->max < wmax || key->type == TDP_KT_SIZE ||
+			    key->type == TDP_KT_VCPU || key->type == TDP_KT_LABEL)
+				kinds[k].range_mask |= bit;
+		}
 	}
+}
+
+/*
+ * check_fast() - tdp_event_check() for the common case, with masks: true
+ * if @ev is certainly valid.  false means "run the full check", which
+ * finds and words the problem.  Used on every decoded event.
+ */
+static bool check_fast(const struct tdp_event *ev, const struct tdp_config *cfg)
+{
+	const struct tdp_kind *kd = &tdp_kinds[ev->kind];
+	int v = cfg->vendor == TDP_VENDOR_AMD;
+
+	if ((ev->present & ~(kd->mask | TDP_PRESENT_T)) ||
+	    (ev->present & kd->wrong_vendor_mask[v]) ||
+	    (ev->present & kd->req_mask[v]) != kd->req_mask[v])
+		return false;
+	for (uint64_t m = ev->present & kd->range_mask; m; m &= m - 1) {
+		const struct tdp_key *k = &tdp_keys[__builtin_ctzll(m)];
+		uint64_t x;
+
+		if (k->type == TDP_KT_LABEL)
+			return false;
+		x = tdp__key_get(ev, k);
+		if (x < k->min || x > k->max ||
+		    (k->type == TDP_KT_SIZE && (x & (x - 1))) ||
+		    (k->type == TDP_KT_VCPU && x >= cfg->vcpus))
+			return false;
+	}
+	if (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
+	    ev->u.write.val >> (8 * ev->u.write.size))
+		return false;
+	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
+	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
+		return false;
+	return true;
 }
 
 const char *tdp_event_name(unsigned int kind)
@@ -340,6 +395,8 @@ int tdp_event_check(const struct tdp_event *ev, const struct tdp_config *cfg,
 
 	if (ev->kind >= TDP_EV__COUNT)
 		return WHY(TDP_E_EVENT, "unknown event type %u", ev->kind);
+	if (check_fast(ev, cfg))
+		return 0;
 	kd = &tdp_kinds[ev->kind];
 	if (ev->present & ~(kd->mask | TDP_PRESENT_T))
 		return WHY(TDP_E_KEY, "key not valid for '%s'", kd->name);

@@ -41,6 +41,15 @@ struct tdp_kind {
 	uint8_t first;		/* index of its first key in tdp_keys[] */
 	uint8_t nkeys;
 	uint64_t mask;		/* all its key bits */
+	/*
+	 * For tdp_event_check()'s fast path, per vendor (0 intel, 1 amd):
+	 * the keys that must be given, and the keys of the other vendor.
+	 * range_mask: keys whose value needs a check (a range narrower than
+	 * their width, a size, a vcpu, a label).
+	 */
+	uint64_t req_mask[2];
+	uint64_t wrong_vendor_mask[2];
+	uint64_t range_mask;
 };
 
 extern const struct tdp_key tdp_keys[TDP_KEY__COUNT];
