@@ -581,13 +581,13 @@ static void run_mode(enum mode mode, const char *name)
 {
 	/* TDPSIM_ORACLE_SEEDS=N runs more seeds (by hand, not in CI) */
 	const char *env = getenv("TDPSIM_ORACLE_SEEDS");
-	uint64_t nseeds = env ? strtoull(env, NULL, 0) : 2;
+	uint64_t nseeds = env ? strtoull(env, NULL, 0) : 3;
 
 	for (uint64_t seed = 1; seed <= nseeds; seed++) {
 		struct gen g;
 		char what[64];
 
-		generate(&g, mode, seed * 1000 + (uint64_t)mode, 350);
+		generate(&g, mode, seed * 1000 + (uint64_t)mode, 400);
 		snprintf(what, sizeof(what), "%s-seed%" PRIu64, name, seed);
 		cr_assert_gt(g.accesses, 100, "%s", what);
 		check_trace(&g, what);
