@@ -560,6 +560,45 @@ static void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	out->gpa = gpa;
 }
 
+/*
+ * account_ret_pf() - count what KVM's fault handler returned.  Returns @r
+ * for a RET_PF_* value, or a negative TDP_E_* code (message set) for an
+ * error or a value the engine does not expect.
+ */
+static int account_ret_pf(struct tdp_engine *e, int r)
+{
+	switch (r) {
+	case RET_PF_FIXED:
+		e->stats->pf_fixed++;
+		return r;
+	case RET_PF_SPURIOUS:
+		e->stats->pf_spurious++;
+		return r;
+	case RET_PF_RETRY:
+		e->stats->pf_retry++;
+		return r;
+	case RET_PF_EMULATE:
+		e->stats->pf_emulate++;
+		return r;
+	default:
+		return engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
+				   "page fault handler failed (%d)", r);
+	}
+}
+
+/* take_injected() - the #PF KVM queued for the guest, if any, as the outcome. */
+static bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  struct tdp_outcome *out)
+{
+	if (!vcpu->exception_pending)
+		return false;
+	vcpu->exception_pending = false;
+	out->kind = TDP_OUT_PF;
+	out->ec = vcpu->exception.error_code & 0xffff;
+	count_injected(e->stats, out->ec);
+	return true;
+}
+
 static void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				 const struct tdp_event *ev, u64 access,
 				 struct tdp_outcome *out, int *err)
@@ -596,30 +635,15 @@ static void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		e->stats->exit_pf++;
 		vcpu->exception_pending = false;
 		r = kvm_mmu_page_fault(vcpu, ev->u.access.gva, hw.ec);
-		if (vcpu->exception_pending) {
-			vcpu->exception_pending = false;
-			out->kind = TDP_OUT_PF;
-			out->ec = vcpu->exception.error_code & 0xffff;
-			count_injected(e->stats, out->ec);
+		if (take_injected(e, vcpu, out))
+			return;
+		r = account_ret_pf(e, r);
+		if (r < 0) {
+			*err = r;
 			return;
 		}
-		switch (r) {
-		case RET_PF_FIXED:
-			e->stats->pf_fixed++;
-			break;
-		case RET_PF_SPURIOUS:
-			e->stats->pf_spurious++;
-			break;
-		case RET_PF_RETRY:
-			e->stats->pf_retry++;
-			break;
-		case RET_PF_EMULATE:
-			e->stats->pf_emulate++;
+		if (r == RET_PF_EMULATE) {
 			emulate_access(e, vcpu, ev->u.access.gva, access, out);
-			return;
-		default:
-			*err = engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
-					   "page fault handler failed (%d)", r);
 			return;
 		}
 	}
@@ -696,26 +720,15 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			}
 		}
 		e->stats->exit_ept_violation++;
-		r = kvm_mmu_page_fault(vcpu, gpa, hw.ec);
-		switch (r) {
-		case RET_PF_FIXED:
-			e->stats->pf_fixed++;
-			break;
-		case RET_PF_SPURIOUS:
-			e->stats->pf_spurious++;
-			break;
-		case RET_PF_RETRY:
-			e->stats->pf_retry++;
-			break;
-		case RET_PF_EMULATE:
+		r = account_ret_pf(e, kvm_mmu_page_fault(vcpu, gpa, hw.ec));
+		if (r < 0) {
+			*err = r;
+			return;
+		}
+		if (r == RET_PF_EMULATE) {
 			/* MMIO: the access completes through emulation */
-			e->stats->pf_emulate++;
 			out->kind = TDP_OUT_OK;
 			out->gpa = gpa;
-			return;
-		default:
-			*err = engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
-					   "page fault handler failed (%d)", r);
 			return;
 		}
 	}
@@ -734,37 +747,26 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	e->stats->exit_recorded++;
 	vcpu->exception_pending = false;
 	r = kvm_mmu_page_fault(vcpu, ev->u.fault.addr, ev->u.fault.ec);
-	if (vcpu->exception_pending) {
-		vcpu->exception_pending = false;
-		out->kind = TDP_OUT_PF;
-		out->ec = vcpu->exception.error_code & 0xffff;
-		count_injected(e->stats, out->ec);
+	if (take_injected(e, vcpu, out))
 		return 0;
-	}
-	switch (r) {
-	case RET_PF_FIXED:
-		e->stats->pf_fixed++;
+	/* a recorded fault with nothing left to do is reported as spurious */
+	if (r == RET_PF_RETRY)
+		r = RET_PF_SPURIOUS;
+	r = account_ret_pf(e, r);
+	if (r < 0)
+		return r;
+	if (r == RET_PF_FIXED) {
 		out->kind = TDP_OUT_FIXED;
-		return 0;
-	case RET_PF_SPURIOUS:
-	case RET_PF_RETRY:
-		e->stats->pf_spurious++;
+	} else if (r == RET_PF_SPURIOUS) {
 		out->kind = TDP_OUT_SPURIOUS;
-		return 0;
-	case RET_PF_EMULATE: {
-		gfn_t gfn = (vcpu->arch.mmu->root_role.direct ? ev->u.fault.addr :
-			     0) >> PAGE_SHIFT;
+	} else {
+		bool direct = vcpu->arch.mmu->root_role.direct;
 
-		e->stats->pf_emulate++;
-		out->kind = vcpu->arch.mmu->root_role.direct &&
-			    !tdp_gmem_gfn_in_slot(e->gmem, gfn) ?
+		out->kind = direct && !tdp_gmem_gfn_in_slot(e->gmem,
+							    ev->u.fault.addr >> PAGE_SHIFT) ?
 			    TDP_OUT_MMIO : TDP_OUT_EMULATE;
-		return 0;
 	}
-	default:
-		return engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
-				   "page fault handler failed (%d)", r);
-	}
+	return 0;
 }
 
 static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,

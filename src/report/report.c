@@ -85,6 +85,9 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	ROW(fp, "spurious", "%14" PRIu64, s->pf_spurious);
 	ROW(fp, "emulated", "%14" PRIu64, s->pf_emulate);
 	ROW(fp, "retried", "%14" PRIu64, s->pf_retry);
+	ROW(fp, "SPTEs prefetched", "%14" PRIu64, s->pf_prefetched);
+	if (s->pf_livelock)
+		ROW(fp, "accesses KVM could not resolve", "%14" PRIu64, s->pf_livelock);
 	ROW(fp, "#PF delivered to the guest", "%14" PRIu64, s->pf_injected);
 	for (int b = 0; b < 6; b++)
 		if (s->pf_injected_by_bit[b]) {
@@ -234,6 +237,8 @@ int tdp_report_write_json(FILE *fp, const char *trace_path,
 	tdp_json_u64(&j, "spurious", s->pf_spurious);
 	tdp_json_u64(&j, "emulated", s->pf_emulate);
 	tdp_json_u64(&j, "retry", s->pf_retry);
+	tdp_json_u64(&j, "prefetched", s->pf_prefetched);
+	tdp_json_u64(&j, "livelock", s->pf_livelock);
 	tdp_json_u64(&j, "injected", s->pf_injected);
 	tdp_json_obj_open(&j, "injected_by_bit");
 	for (int b = 0; b < 6; b++)
