@@ -278,7 +278,7 @@ static int binary_batch(tdp_trace_t *t)
 	int n;
 
 	while (!t->dec.left) {
-		uint32_t tag, count;
+		uint32_t tag = 0, count;
 		int len = read_record(t, &tag);
 
 		if (len < 0)
