@@ -769,6 +769,30 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * check_synced_gptes() - every synced indirect 4K shadow page agrees with
+ * the guest's page table (FNAME(check_sp_gptes)); shadow paging only.
+ */
+static const char *check_synced_gptes(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	struct list_head *pos;
+
+	for (pos = e->kvm.arch.active_mmu_pages.next;
+	     pos != &e->kvm.arch.active_mmu_pages; pos = pos->next) {
+		struct kvm_mmu_page *sp = container_of(pos, struct kvm_mmu_page, link);
+		const char *why;
+
+		if (!sp_has_gptes(sp) || sp->unsync || sp->role.level != PG_LEVEL_4K ||
+		    sp->role.guest_mode || is_obsolete_sp(&e->kvm, sp))
+			continue;
+		why = sp->role.has_4_byte_gpte ? paging32_check_sp_gptes(vcpu, sp) :
+						 paging64_check_sp_gptes(vcpu, sp);
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
 static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 			struct tdp_outcome *out)
 {
@@ -842,6 +866,8 @@ static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 	if (e->check) {
 		const char *why = kvm_mmu_check_invariants(&e->kvm);
 
+		if (!why && !vcpu->tdp_enabled)
+			why = check_synced_gptes(e, vcpu);
 		if (why)
 			return engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: %s", why);
 	}

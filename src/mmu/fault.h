@@ -109,5 +109,8 @@ int ept_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 int paging64_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 int paging32_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 int ept_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
+const char *paging64_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
+const char *paging32_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
+const char *ept_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
 
 #endif /* TDPSIM_MMU_FAULT_H */

@@ -125,5 +125,8 @@
 #define paging64_sync_spte		KVM_SYM(paging64_sync_spte)
 #define paging32_sync_spte		KVM_SYM(paging32_sync_spte)
 #define ept_sync_spte			KVM_SYM(ept_sync_spte)
+#define paging64_check_sp_gptes		KVM_SYM(paging64_check_sp_gptes)
+#define paging32_check_sp_gptes		KVM_SYM(paging32_check_sp_gptes)
+#define ept_check_sp_gptes		KVM_SYM(ept_check_sp_gptes)
 
 #endif /* TDPSIM_MMU_SYM_H */
