@@ -73,6 +73,7 @@ struct tdp_stats {
 	uint64_t pf_retry;
 	uint64_t pf_prefetched;		/* SPTEs installed by gPTE prefetch */
 	uint64_t pf_livelock;		/* accesses KVM could not resolve */
+	uint64_t hw_tlb_hits;		/* accesses served by the modelled TLB */
 	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
 	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
 	uint64_t nested_reflected;	/* exits reflected to L1 */
@@ -111,6 +112,7 @@ struct tdp_engine_opts {
 	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
 	bool timing;		/* rdtsc around KVM's guest walks */
 	bool check;		/* run the invariant checker after every event */
+	bool tlb;		/* model a TLB in the hardware (shadow paging) */
 };
 
 /*

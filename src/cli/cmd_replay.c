@@ -21,6 +21,7 @@ int cmd_replay(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "no-timing", no_argument, NULL, 'T' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "tlb", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -39,7 +40,7 @@ int cmd_replay(int argc, char **argv)
 	uint64_t v;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "L:l:j:m:i:Tcq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:l:j:m:i:Tctq", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 			if (!tdp_engine_ops_find(optarg))
@@ -69,6 +70,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'c':
 			opts.engine.check = true;
+			break;
+		case 't':
+			opts.engine.tlb = true;
 			break;
 		case 'q':
 			quiet = true;

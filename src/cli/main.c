@@ -78,6 +78,8 @@ static const struct tdp_cmd commands[] = {
 	  "  -i, --interval N        timeline sample interval in events (1000)\n"
 	  "  -T, --no-timing         do not time guest walks with rdtsc\n"
 	  "  -c, --check             run the MMU invariant checker after every event\n"
+	  "  -t, --tlb               model a TLB in the hardware (shadow paging;\n"
+	  "                          off by default: every access walks)\n"
 	  "  -q, --quiet             no text report\n"
 	  "  -h, --help              this text\n" },
 	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",

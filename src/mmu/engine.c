@@ -19,9 +19,12 @@
  * violation / NPF exit into kvm_mmu_page_fault(GPA, error code).  A guest
  * #PF under TDP is delivered by the hardware without an exit.
  *
- * No TLB is modelled: every access walks, which is one of the behaviours
- * the architecture allows (a TLB may drop any entry at any time), so the
- * outcome of a trace whose guest flushes correctly is the same.
+ * By default no TLB is modelled: every access walks, which is one of the
+ * behaviours the architecture allows (a TLB may drop any entry at any
+ * time), so the outcome of a trace whose guest flushes correctly is the
+ * same.  `replay --tlb` adds a small per-vCPU TLB for shadow paging (see
+ * struct hw_tlb_entry): it counts hits and exposes a missing flush in the
+ * port as a stale translation.
  *
  * An access is retried after each exit KVM fixed; a bound on retries turns
  * a KVM livelock into a counted, reported outcome instead of a hang.
@@ -49,8 +52,10 @@ struct tdp_engine {
 	bool check;
 	unsigned nr_vcpus;
 	struct kvm_vcpu *vcpus;
+	struct hw_tlb_entry *tlb;	/* nr_vcpus * HW_TLB_ENTRIES, or NULL */
 	char errmsg[256];
 };
+
 
 static int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -73,7 +78,60 @@ struct hw_result {
 	bool fault;
 	u64 ec;			/* hardware error code (PFERR_* layout) */
 	gpa_t gpa;		/* translation when !fault */
+	bool w, u, nx, dirty;	/* rights of the translation, leaf D */
 };
+
+/*
+ * hw_rights_deny() - the access rights of SDM 4.6 on accumulated W/U/NX
+ * (NPT with GMET: APM 15.25, U=0 does not restrict data, U=1 blocks
+ * supervisor fetches).  Shared by table walks and TLB hits.
+ */
+static bool hw_rights_deny(enum tdp_access_op op, bool user, bool ac,
+			   bool implicit, bool W, bool U, bool NX, bool wp,
+			   bool smep, bool smap, bool npt_gmet)
+{
+	if (npt_gmet)
+		return (op == TDP_OP_WRITE && !W) ||
+		       (op == TDP_OP_FETCH && (NX || (U && !user)));
+	if (op == TDP_OP_FETCH)
+		return NX || (user ? !U : (U && smep));
+	if (user)
+		return !U || (op == TDP_OP_WRITE && !W);
+	return (U && smap && (implicit || !ac)) || (op == TDP_OP_WRITE && wp && !W);
+}
+
+/*
+ * The optional TLB (replay --tlb; shadow paging): per vCPU, direct mapped
+ * by linear page number, holding what a walk of the shadow tables found.
+ * Flushed by every TLB flush KVM requests (KVM_REQ_TLB_FLUSH*, after
+ * zapping or write-protecting SPTEs), by guest flushes (MOV CR3, CR4.PGE,
+ * the flush event) and per address by INVLPG.  A hit whose rights do not
+ * allow the access, or a write through a clean entry, walks again, as the
+ * CPU may.  With it, a port that forgets a flush shows stale translations.
+ */
+#define HW_TLB_ENTRIES 64
+struct hw_tlb_entry {
+	u64 tag;		/* linear page number + 1; 0 = invalid */
+	gpa_t gpa;		/* guest-physical page */
+	bool w, u, nx, dirty;
+};
+
+static struct hw_tlb_entry *vcpu_tlb(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	return e->tlb ? &e->tlb[vcpu->vcpu_id * HW_TLB_ENTRIES] : NULL;
+}
+
+static void hw_tlb_flush(struct hw_tlb_entry *tlb)
+{
+	if (tlb)
+		memset(tlb, 0, HW_TLB_ENTRIES * sizeof(*tlb));
+}
+
+static void hw_tlb_flush_gva(struct hw_tlb_entry *tlb, u64 gva)
+{
+	if (tlb && tlb[(gva >> PAGE_SHIFT) % HW_TLB_ENTRIES].tag == (gva >> PAGE_SHIFT) + 1)
+		tlb[(gva >> PAGE_SHIFT) % HW_TLB_ENTRIES].tag = 0;
+}
 
 /* Host frame -> guest frame for a leaf SPTE (spte.h's fixed rule). */
 static inline gfn_t host_pfn_to_gfn(u64 pfn)
@@ -132,34 +190,21 @@ static void hw_walk_legacy(struct kvm *kvm, hpa_t root, int level, u64 addr,
 		table = kvm_mmu_hpa_to_table(kvm, spte & SPTE_BASE_ADDR_MASK);
 	}
 
-	/* access rights, SDM 4.6 (NPT: APM 15.25.5, GMET) */
-	{
-		bool deny;
-
-		if (npt_gmet) {
-			/* GMET: U=0 does not restrict data; U=1 blocks
-			 * supervisor fetches */
-			deny = (op == TDP_OP_WRITE && !W) ||
-			       (op == TDP_OP_FETCH && (NX || (U && !user)));
-		} else if (op == TDP_OP_FETCH) {
-			deny = NX || (user ? !U : (U && smep));
-		} else if (user) {
-			deny = !U || (op == TDP_OP_WRITE && !W);
-		} else {
-			deny = (U && smap && (implicit || !ac)) ||
-			       (op == TDP_OP_WRITE && wp && !W);
-		}
-		if (deny) {
-			res->fault = true;
-			res->ec |= PFERR_PRESENT_MASK;
-			return;
-		}
+	res->w = W;
+	res->u = U;
+	res->nx = NX;
+	if (hw_rights_deny(op, user, ac, implicit, W, U, NX, wp, smep, smap,
+			   npt_gmet)) {
+		res->fault = true;
+		res->ec |= PFERR_PRESENT_MASK;
+		return;
 	}
 	/* the CPU sets A on every entry used, D on the leaf for writes */
 	for (int l = top; l >= leaf; l--)
 		*entries[l] |= PT_ACCESSED_MASK;
 	if (op == TDP_OP_WRITE)
 		*entries[leaf] |= PT_DIRTY_MASK;
+	res->dirty = *entries[leaf] & PT_DIRTY_MASK;
 	{
 		gfn_t gfn = host_pfn_to_gfn(spte_to_pfn(spte) &
 					    ~(KVM_PAGES_PER_HPAGE(leaf) - 1));
@@ -319,8 +364,9 @@ static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
  * must bring unsync shadow pages back in sync (the guest may have changed
  * PTEs since); with TDP there is nothing to do in software.
  */
-static void kvm_vcpu_flush_tlb_guest(struct kvm_vcpu *vcpu)
+static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
+	hw_tlb_flush(vcpu_tlb(e, vcpu));
 	if (!vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
 		kvm_mmu_sync_prev_roots(vcpu);
@@ -331,21 +377,26 @@ static void kvm_vcpu_flush_tlb_guest(struct kvm_vcpu *vcpu)
  * vcpu_enter_guest() - the requests KVM services before VM entry, then
  * kvm_mmu_reload(): allocate roots if the current one is invalid.
  */
-static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
+	const u64 flushes = (1ull << KVM_REQ_TLB_FLUSH) |
+			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT);
+
 	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 		kvm_mmu_free_obsolete_roots(vcpu);
 	if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
 		kvm_mmu_sync_roots(vcpu);
-	/* TLB flush requests: no TLB is modelled */
-	vcpu->requests &= ~((1ull << KVM_REQ_TLB_FLUSH) |
-			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT) |
-			    (1ull << KVM_REQ_LOAD_MMU_PGD));
+	kvm_check_request(KVM_REQ_LOAD_MMU_PGD, vcpu);	/* nothing to load */
 	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
 		int r = kvm_mmu_load(vcpu);
 
 		if (r)
 			return r;
+	}
+	/* TLB flushes KVM asked for, incl. the one after loading a root */
+	if (vcpu->requests & flushes) {
+		vcpu->requests &= ~flushes;
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
 	}
 	return 0;
 }
@@ -397,6 +448,7 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		load_pdptrs(vcpu);
 	if (reset) {
 		kvm_mmu_reset_context(vcpu);
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
 	} else if (new_cr3 && a->cr3 != old_cr3) {
 		kvm_mmu_new_pgd(vcpu, a->cr3);
 		if (!VALID_PAGE(vcpu->arch.mmu->root.hpa))
@@ -413,9 +465,12 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * a guest that writes a PTE before switching).
 	 */
 	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE)
-		kvm_vcpu_flush_tlb_guest(vcpu);
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
 	else if (new_cr3 && !vcpu->tdp_enabled)
 		kvm_mmu_sync_roots(vcpu);
+	/* the CPU's side of MOV CR3 without PCIDE: the TLB is flushed */
+	if (new_cr3)
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
 	return 0;
 }
 
@@ -606,21 +661,40 @@ static void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
 	bool paging = is_paging(vcpu);
 	bool user = access & PFERR_USER_MASK;
+	bool smep = paging && (a->cr4 & X86_CR4_SMEP);
+	bool smap = paging && (a->cr4 & X86_CR4_SMAP);
+	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu), *t = NULL;
+	u64 tag = (ev->u.access.gva >> PAGE_SHIFT) + 1;
 	struct hw_result hw;
 
+	if (tlb)
+		t = &tlb[(ev->u.access.gva >> PAGE_SHIFT) % HW_TLB_ENTRIES];
+
 	for (int tries = 0; tries < ACCESS_MAX_TRIES; tries++) {
-		int r = vcpu_enter_guest(vcpu);
+		int r = vcpu_enter_guest(e, vcpu);
 
 		if (r) {
 			*err = engine_fail(e, r, "cannot load the MMU root");
 			return;
 		}
+		if (t && t->tag == tag &&
+		    (ev->u.access.op != TDP_OP_WRITE || t->dirty) &&
+		    !hw_rights_deny(ev->u.access.op, user, ev->u.access.ac,
+				    ev->u.access.implicit, t->w, t->u, t->nx, true,
+				    smep, smap, false)) {
+			e->stats->hw_tlb_hits++;
+			out->kind = TDP_OUT_OK;
+			out->gpa = t->gpa | (ev->u.access.gva & (PAGE_SIZE - 1));
+			return;
+		}
 		hw_walk_legacy(&e->kvm, a->mmu->root.hpa, a->mmu->root_role.level,
 			       ev->u.access.gva, ev->u.access.op, user,
 			       ev->u.access.ac, ev->u.access.implicit, true,
-			       paging && (a->cr4 & X86_CR4_SMEP),
-			       paging && (a->cr4 & X86_CR4_SMAP), false, &hw);
+			       smep, smap, false, &hw);
 		if (!hw.fault) {
+			if (t)
+				*t = (struct hw_tlb_entry){ tag, hw.gpa & PAGE_MASK, hw.w,
+							    hw.u, hw.nx, hw.dirty };
 			out->kind = TDP_OUT_OK;
 			out->gpa = hw.gpa;
 			return;
@@ -671,7 +745,7 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		int ntables = 0, r;
 		gpa_t gpa;
 
-		r = vcpu_enter_guest(vcpu);
+		r = vcpu_enter_guest(e, vcpu);
 		if (r) {
 			*err = engine_fail(e, r, "cannot load the MMU root");
 			return;
@@ -740,7 +814,7 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			const struct tdp_event *ev, struct tdp_outcome *out)
 {
-	int r = vcpu_enter_guest(vcpu);
+	int r = vcpu_enter_guest(e, vcpu);
 
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
@@ -827,13 +901,14 @@ static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		break;
 	}
 	case TDP_EV_INVLPG:
+		hw_tlb_flush_gva(vcpu_tlb(e, vcpu), ev->u.invlpg.gva);
 		if (!vcpu->tdp_enabled) {
 			e->stats->exit_invlpg++;
 			kvm_mmu_invlpg(vcpu, ev->u.invlpg.gva);
 		}
 		break;
 	case TDP_EV_FLUSH:
-		kvm_vcpu_flush_tlb_guest(vcpu);
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
 		break;
 	case TDP_EV_FAULT:
 		err = handle_fault(e, vcpu, ev, out);
@@ -883,6 +958,7 @@ static void engine_destroy(struct tdp_engine *e)
 	if (!e)
 		return;
 	kvm_mmu_uninit_vm(&e->kvm);
+	free(e->tlb);
 	free(e->vcpus);
 	tdp_gmem_destroy(e->gmem);
 	free(e);
@@ -940,7 +1016,9 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 
 	e->nr_vcpus = cfg->vcpus;
 	e->vcpus = calloc(e->nr_vcpus, sizeof(*e->vcpus));
-	if (!e->vcpus) {
+	if (opts->tlb && cfg->paging == TDP_PAGING_SHADOW)
+		e->tlb = calloc((size_t)e->nr_vcpus * HW_TLB_ENTRIES, sizeof(*e->tlb));
+	if (!e->vcpus || (opts->tlb && cfg->paging == TDP_PAGING_SHADOW && !e->tlb)) {
 		r = TDP_E_NOMEM;
 		snprintf(errbuf, errlen, "out of memory");
 		goto out_free;

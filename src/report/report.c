@@ -86,6 +86,8 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	ROW(fp, "emulated", "%14" PRIu64, s->pf_emulate);
 	ROW(fp, "retried", "%14" PRIu64, s->pf_retry);
 	ROW(fp, "SPTEs prefetched", "%14" PRIu64, s->pf_prefetched);
+	if (s->hw_tlb_hits)
+		ROW(fp, "accesses hitting the modelled TLB", "%14" PRIu64, s->hw_tlb_hits);
 	if (s->pf_livelock)
 		ROW(fp, "accesses KVM could not resolve", "%14" PRIu64, s->pf_livelock);
 	ROW(fp, "#PF delivered to the guest", "%14" PRIu64, s->pf_injected);
