@@ -142,3 +142,27 @@ Test(compare, usage_errors)
 	cr_expect(strstr(r.err, "/nonexistent/t.zst"), "%s", r.err);
 	run_result_free(&r);
 }
+
+/*
+ * Two traces: the overall table sums the counts, so the layouts differ by
+ * exactly what smep-flip adds (4 shadow pages, see its comment), whatever
+ * hello-shadow contributes to both.
+ */
+Test(compare, overall_table_sums_traces)
+{
+	struct run_result r;
+	const char *argv[] = { "compare", "--repeat", "1", "--no-timing",
+			       src_path("traces/hello-shadow.zst"),
+			       src_path("tests/data/compare/smep-flip.txt"), NULL };
+	const char *overall;
+	long a, b;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	overall = strstr(r.out, "overall, 2 traces");
+	cr_assert(overall, "%s", r.out);
+	cr_assert_eq(line_value(overall, "\nsp.created", &a, &b), 0, "%s", overall);
+	cr_expect_eq(b - a, 4, "old %ld new %ld", a, b);
+	cr_expect(strstr(overall, "overall: outcomes or counts differ"), "%s", overall);
+	run_result_free(&r);
+}

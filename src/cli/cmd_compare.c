@@ -188,6 +188,49 @@ static int write_figures(const char *dir, const char *trace,
 	return 0;
 }
 
+/*
+ * add_counts() - accumulate the deterministic counts of @src into @dst for
+ * the overall table.  Timings do not add up across traces, so the overall
+ * table has none (timing = false prints them as '-').
+ */
+static void add_counts(struct tdp_report *dst, const struct tdp_report *src)
+{
+	const uint64_t *s;
+	uint64_t *d;
+	size_t n;
+
+	if (!dst->tool_layout && src->tool_layout && src->tool_build) {
+		dst->tool_layout = strdup(src->tool_layout);
+		dst->tool_build = strdup(src->tool_build);
+	}
+	dst->events_total += src->events_total;
+	d = (uint64_t *)&dst->exits;
+	s = (const uint64_t *)&src->exits;
+	for (n = 0; n < sizeof(dst->exits) / sizeof(uint64_t); n++)
+		d[n] += s[n];
+	d = (uint64_t *)&dst->faults;
+	s = (const uint64_t *)&src->faults;
+	for (n = 0; n < sizeof(dst->faults) / sizeof(uint64_t); n++)
+		d[n] += s[n];
+	dst->sp.created += src->sp.created;
+	dst->sp.zapped += src->sp.zapped;
+	dst->sp.live += src->sp.live;
+	dst->sp.peak += src->sp.peak;		/* sum of per-trace peaks */
+	dst->sp.unsync += src->sp.unsync;
+	dst->sp.sync += src->sp.sync;
+	dst->sp.flood_zaps += src->sp.flood_zaps;
+	dst->sp.misaligned_zaps += src->sp.misaligned_zaps;
+	dst->sp.root_allocs += src->sp.root_allocs;
+	dst->sp.prev_roots_hits += src->sp.prev_roots_hits;
+	dst->sp.prev_roots_misses += src->sp.prev_roots_misses;
+	n = dst->sp.prev_roots_hits + dst->sp.prev_roots_misses;
+	dst->sp.prev_roots_hit_rate = n ? (double)dst->sp.prev_roots_hits / n : 0;
+	dst->walks_count += src->walks_count;
+	dst->perm_checks += src->perm_checks;
+	dst->timing = false;
+	dst->repetitions = src->repetitions;
+}
+
 struct compare_opts {
 	int repeat;
 	bool timing;
@@ -198,7 +241,8 @@ struct compare_opts {
  * compare_trace() - replay @trace under both layouts; print the table.
  * Returns 0 (same outcomes and counts), 1 (they differ), or a TDP_E_* code.
  */
-static int compare_trace(const char *trace, const struct compare_opts *co)
+static int compare_trace(const char *trace, const struct compare_opts *co,
+			 struct tdp_report overall[2])
 {
 	struct tdp_replay_result *res = NULL;
 	struct tdp_report reps[2] = { 0 };
@@ -269,8 +313,10 @@ static int compare_trace(const char *trace, const struct compare_opts *co)
 		ret = 1;
 		goto out;
 	}
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		fold_timings(&reps[l], times[l], co->repeat);
+		add_counts(&overall[l], &reps[l]);
+	}
 
 	printf("%s (%d repetition%s)\n", trace, co->repeat, co->repeat > 1 ? "s" : "");
 	diff = tdp_report_compare_print(stdout, &reps[0], &reps[1], "old", "new");
@@ -337,9 +383,10 @@ int cmd_compare(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct compare_opts co = { .repeat = 3, .timing = true };
+	struct tdp_report overall[2] = { 0 };
 	bool any_diff = false;
 	uint64_t v;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "r:p:L:T", longopts, NULL)) != -1) {
 		switch (c) {
@@ -374,16 +421,29 @@ int cmd_compare(int argc, char **argv)
 		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
 				 strerror(errno));
 	for (int i = optind; i < argc; i++) {
-		int ret = compare_trace(argv[i], &co);
-
+		ret = compare_trace(argv[i], &co, overall);
 		if (ret < 0)
-			return EXIT_USAGE;
+			goto out_release;
 		any_diff |= ret == 1;
 		if (i + 1 < argc)
 			putchar('\n');
 	}
-	if (argc - optind > 1)
-		printf("\noverall: %s\n", any_diff ? "outcomes or counts differ" :
+	ret = 0;
+	if (argc - optind > 1) {
+		printf("\noverall, %d traces (counts summed; peaks are sums of per-trace peaks)\n",
+		       argc - optind);
+		ret = tdp_report_compare_print(stdout, &overall[0], &overall[1], "old",
+					       "new");
+		if (ret < 0)
+			goto out_release;
+		printf("overall: %s\n", any_diff ? "outcomes or counts differ" :
 		       "outcomes and counts identical");
+	}
+	ret = 0;
+out_release:
+	for (int l = 0; l < 2; l++)
+		tdp_report_release(&overall[l]);
+	if (ret < 0)
+		return EXIT_USAGE;
 	return any_diff ? EXIT_DIFF : 0;
 }
