@@ -470,9 +470,12 @@ static struct kvm_mmu_page *sp_pool_alloc(struct kvm *kvm)
 		if (!c)
 			return NULL;
 		chunks[kvm->nr_sp_chunks++] = c;
-		/* Push in reverse so the lowest index is handed out first. */
+		/*
+		 * Push in reverse so the lowest index is handed out first.
+		 * Only the pool fields are set: the tables are cleared when
+		 * a page is handed out, so untouched memory stays unfaulted.
+		 */
 		for (i = SP_CHUNK; i-- > 0;) {
-			memset(&c[i], 0, sizeof(c[i]));
 			c[i].index = kvm->nr_sp + i;
 			c[i].on_free_list = true;
 			c[i].next_free = kvm->sp_free;
