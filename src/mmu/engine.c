@@ -1010,6 +1010,7 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 	if (cfg->paging != TDP_PAGING_SHADOW && cfg->vendor == TDP_VENDOR_INTEL)
 		kvm_mmu_set_ept_masks(&e->kvm.masks, cfg->ept_ad, true);
 	e->kvm.nx_huge_pages = cfg->nx_huge_pages;
+	e->kvm.tdp_enabled = cfg->paging != TDP_PAGING_SHADOW;
 	pages = opts->max_mmu_pages ? opts->max_mmu_pages : cfg->max_mmu_pages;
 	if (pages)
 		kvm_mmu_change_mmu_pages(&e->kvm, pages);
