@@ -9,7 +9,7 @@
 
 #include <tdpsim/errors.h>
 
-#include "mmu/mmu.h"
+#include "mmu/paging.h"
 
 #define IS_NEW (TDP_ACC_LAYOUT == TDP_LAYOUT_NEW)
 

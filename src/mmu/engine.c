@@ -729,6 +729,38 @@ static void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
+ * The guest dimension of a TDP access, by the port's walker on root_mmu:
+ * the final gfn, or the #PF error code, and the GPAs of the guest paging
+ * entries used (top first) for the TDP stage.
+ */
+struct hw_guest_walk {
+	gfn_t gfn;
+	u64 ec;
+	int ntables;
+	gpa_t tables[PT64_ROOT_MAX_LEVEL];
+};
+
+#define DEFINE_HW_GUEST_WALK(bits)						\
+static bool hw_guest_walk##bits(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,	\
+				u64 gva, u64 access, struct hw_guest_walk *gw)	\
+{										\
+	struct guest_walker##bits w;						\
+										\
+	if (!paging##bits##_walk_addr_generic(&w, vcpu, mmu, gva, access)) {	\
+		gw->ec = w.fault.error_code;					\
+		return false;							\
+	}									\
+	gw->ntables = 0;							\
+	for (int l = (int)w.max_level; l >= w.level; l--)			\
+		gw->tables[gw->ntables++] = w.pte_gpa[l - 1];			\
+	gw->gfn = w.gfn;							\
+	return true;								\
+}
+DEFINE_HW_GUEST_WALK(32)
+DEFINE_HW_GUEST_WALK(64)
+#undef DEFINE_HW_GUEST_WALK
+
+/*
  * TDP: the guest's own walk (hardware) on root_mmu, then each guest table
  * page and the final GPA through KVM's EPT/NPT.
  */
@@ -752,30 +784,21 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		}
 		if (!is_paging(vcpu)) {
 			gpa = gva;
-		} else if (mmu->cpu_role.base.has_4_byte_gpte) {
-			struct guest_walker32 w;
-
-			if (!paging32_walk_addr_generic(&w, vcpu, mmu, gva, access)) {
-				out->kind = TDP_OUT_PF;
-				out->ec = w.fault.error_code & 0xffff;
-				count_injected(e->stats, out->ec);
-				return;
-			}
-			for (int l = (int)w.max_level; l >= w.level; l--)
-				tables[ntables++] = w.pte_gpa[l - 1];
-			gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 		} else {
-			struct guest_walker64 w;
+			struct hw_guest_walk gw;
+			bool ok = mmu->cpu_role.base.has_4_byte_gpte ?
+				  hw_guest_walk32(vcpu, mmu, gva, access, &gw) :
+				  hw_guest_walk64(vcpu, mmu, gva, access, &gw);
 
-			if (!paging64_walk_addr_generic(&w, vcpu, mmu, gva, access)) {
+			if (!ok) {
 				out->kind = TDP_OUT_PF;
-				out->ec = w.fault.error_code & 0xffff;
+				out->ec = gw.ec & 0xffff;
 				count_injected(e->stats, out->ec);
 				return;
 			}
-			for (int l = (int)w.max_level; l >= w.level; l--)
-				tables[ntables++] = w.pte_gpa[l - 1];
-			gpa = (w.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
+			ntables = gw.ntables;
+			memcpy(tables, gw.tables, sizeof(tables));
+			gpa = (gw.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 		}
 		/* paging-structure reads (and A/D writes) go through TDP */
 		for (int i = 0; i < ntables && !hw.fault; i++) {

@@ -14,7 +14,7 @@
  */
 #include <tdpsim/errors.h>
 
-#include "mmu.h"
+#include "paging.h"	/* the walker's gva_to_gpa entry points; includes mmu.h */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -166,19 +166,6 @@ static inline u32 permission_fault(const struct kvm_vcpu *vcpu,
 }
 
 /*
- * Walker entry points installed as mmu->gva_to_gpa (src/mmu/walk.c, the
- * paging_tmpl.h instantiations).  Signature of struct kvm_mmu::gva_to_gpa.
- */
-gpa_t paging64_gva_to_gpa(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
-			  gpa_t addr, u64 access, struct x86_exception *exception);
-gpa_t paging32_gva_to_gpa(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
-			  gpa_t addr, u64 access, struct x86_exception *exception);
-gpa_t ept_gva_to_gpa(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
-		     gpa_t addr, u64 access, struct x86_exception *exception);
-gpa_t nonpaging_gva_to_gpa(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
-			   gpa_t addr, u64 access, struct x86_exception *exception);
-
-/*
  * kvm_mmu_get_tdp_level() - levels of KVM's own EPT/NPT: 5 only when the
  * guest can address more than 48 bits (mmu.c: "Use 5-level TDP if and only
  * if it's useful/necessary"), modelling a host with 5-level EPT/NPT.
