@@ -102,6 +102,14 @@ struct tdp_stats {
 	uint64_t host_bytes;
 };
 
+/* All exits into KVM counted in @s (the "exits" total of the reports). */
+static inline uint64_t tdp_stats_exits(const struct tdp_stats *s)
+{
+	return s->exit_pf + s->exit_ept_violation + s->exit_ept_misconfig +
+	       s->exit_emulated_write + s->exit_cr + s->exit_invlpg +
+	       s->exit_recorded;
+}
+
 /* ---- the engine: one build of the port driven event by event ---- */
 
 struct tdp_config;

@@ -23,13 +23,6 @@ static uint64_t sum_sp(const uint64_t a[TDP_MAX_LEVEL][2])
 	return s;
 }
 
-static uint64_t exits_total(const struct tdp_stats *s)
-{
-	return s->exit_pf + s->exit_ept_violation + s->exit_ept_misconfig +
-	       s->exit_emulated_write + s->exit_cr + s->exit_invlpg +
-	       s->exit_recorded;
-}
-
 static double ticks_to_ns(const struct tdp_replay_result *r, double ticks)
 {
 	return r->tsc_mhz > 0 ? ticks * 1000.0 / r->tsc_mhz : 0;
@@ -72,7 +65,7 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 		if (s->ev_by_kind[k])
 			ROW(fp, tdp_event_name(k), "%14" PRIu64, s->ev_by_kind[k]);
 	fprintf(fp, "\nexits\n");
-	ROW(fp, "total", "%14" PRIu64, exits_total(s));
+	ROW(fp, "total", "%14" PRIu64, tdp_stats_exits(s));
 	ROW(fp, "#PF intercepts", "%14" PRIu64, s->exit_pf);
 	ROW(fp, "EPT violations / NPFs", "%14" PRIu64, s->exit_ept_violation);
 	ROW(fp, "EPT misconfigurations", "%14" PRIu64, s->exit_ept_misconfig);
@@ -224,7 +217,7 @@ int tdp_report_write_json(FILE *fp, const char *trace_path,
 	tdp_json_obj_close(&j);
 
 	tdp_json_obj_open(&j, "exits");
-	tdp_json_u64(&j, "total", exits_total(s));
+	tdp_json_u64(&j, "total", tdp_stats_exits(s));
 	tdp_json_u64(&j, "pf", s->exit_pf);
 	tdp_json_u64(&j, "ept_violation", s->exit_ept_violation);
 	tdp_json_u64(&j, "ept_misconfig", s->exit_ept_misconfig);

@@ -26,13 +26,6 @@ const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout)
 	return NULL;
 }
 
-static uint64_t total_exits(const struct tdp_stats *s)
-{
-	return s->exit_pf + s->exit_ept_violation + s->exit_ept_misconfig +
-	       s->exit_emulated_write + s->exit_cr + s->exit_invlpg +
-	       s->exit_recorded;
-}
-
 static void timeline_add(struct tdp_replay_result *res, uint64_t event)
 {
 	struct tdp_timeline_row *row;
@@ -49,7 +42,7 @@ static void timeline_add(struct tdp_replay_result *res, uint64_t event)
 	row = &res->rows[res->nrows++];
 	row->event = event;
 	row->sp_live = res->stats.sp_live;
-	row->exits = total_exits(&res->stats);
+	row->exits = tdp_stats_exits(&res->stats);
 }
 
 static int where(char *errbuf, size_t errlen, const char *path,
@@ -165,7 +158,7 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 		if (res->nrows == TDP_TIMELINE_MAX)
 			res->nrows--;	/* the final row always fits */
 		res->rows[res->nrows++] = (struct tdp_timeline_row){
-			n, res->stats.sp_live, total_exits(&res->stats) };
+			n, res->stats.sp_live, tdp_stats_exits(&res->stats) };
 	}
 	ops->finish(eng);
 	res->stats.events = n;
