@@ -34,11 +34,14 @@ enum tdp_outcome_kind {
 	TDP_OUT_MMIO,		/* fault event: no memslot */
 };
 
+/* Exit-qualification bits the outcome log shows (docs/trace-text.md). */
+#define TDP_QUAL_LOG_MASK 0x1ffull
+
 struct tdp_outcome {
 	enum tdp_outcome_kind kind;
 	uint64_t gpa;
-	uint64_t ec;		/* #PF error code or EXITINFO1 */
-	uint64_t qual;		/* EPT exit qualification */
+	uint64_t ec;		/* #PF error code or EXITINFO1 (bits 0-5, 32-33) */
+	uint64_t qual;		/* EPT exit qualification, bits 0-11 */
 	uint64_t val;		/* peek */
 };
 
@@ -76,7 +79,38 @@ struct tdp_stats {
 	uint64_t hw_tlb_hits;		/* accesses served by the modelled TLB */
 	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
 	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
-	uint64_t nested_reflected;	/* exits reflected to L1 */
+	uint64_t nested_reflected;	/* exits reflected to L1 (all kinds) */
+
+	/*
+	 * Nested TDP (paging=nested).  An L2 access either completes, takes
+	 * a #PF inside L2 (l2_pf, also in pf_injected), or exits: to L0 when
+	 * KVM's shadow EPT02/NPT02 lacks the translation (l2_exits, also in
+	 * exit_ept_violation), and from there to L1 when L1's own EPT/NPT
+	 * forbids it (reflected_*).
+	 */
+	uint64_t nested_vmenter;
+	uint64_t nested_vmexit;
+	uint64_t nested_invept_single;	/* single-context INVEPT (intel) */
+	uint64_t nested_invept_global;	/* global INVEPT / NPT TLB flush (amd) */
+	uint64_t l2_accesses;
+	uint64_t l2_exits;		/* EPT02/NPT02 faults handled by L0 */
+	uint64_t l2_pf;			/* #PF delivered to L2 */
+	uint64_t reflected_ept_violation;
+	uint64_t reflected_ept_misconfig;
+	uint64_t reflected_npf;
+	uint64_t reflected_qual_bit[12];	/* EPT exit qualification bits 0-11 */
+	uint64_t reflected_npf_bit[5];	/* EXITINFO1: P W U RSVD ID */
+	uint64_t reflected_final;	/* on the final GPA (qual bit 8 / bit 32) */
+	uint64_t reflected_page;	/* on an L2 paging structure (bit 33) */
+	/*
+	 * Reflected instruction-fetch faults by the mode that MBEC / GMET
+	 * judge: for EPT the U/S of the L2 translation (XU vs XS), for NPT
+	 * the CPL (user = CPL 3).
+	 */
+	uint64_t reflected_exec_user;
+	uint64_t reflected_exec_supervisor;
+	uint64_t sp_nested_created;	/* shadow EPT/NPT pages (role.guest_mode) */
+	uint64_t sp_nested_live;
 
 	/* shadow pages */
 	uint64_t sp_created[TDP_MAX_LEVEL][2];
