@@ -35,7 +35,7 @@ enum tdp_outcome_kind {
 };
 
 /* Exit-qualification bits the outcome log shows (docs/trace-text.md). */
-#define TDP_QUAL_LOG_MASK 0x1ffull
+#define TDP_QUAL_LOG_MASK ((uint64_t)0x1ff)
 
 struct tdp_outcome {
 	enum tdp_outcome_kind kind;
