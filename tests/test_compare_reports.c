@@ -14,7 +14,9 @@
 
 #include <tdpsim/errors.h>
 #include <tdpsim/jsonread.h>
+#include <tdpsim/replay.h>
 #include <tdpsim/report.h>
+#include <tdpsim/trace.h>
 
 #include "helpers/run.h"
 
@@ -475,4 +477,502 @@ Test(compare, tiny_timing_delta_prints_unsigned_zero)
 	expect_row(t.text, "walk p50 (ns)", "610.2", "610.2", "0.0", "0.0%");
 	expect_row(t.text, "ns/perm check", "1000.00", "1000.40", "+0.40", "0.0%");
 	free(t.text);
+}
+
+/* ---- nested counters: text report, JSON report, reader, comparison ---- */
+
+/*
+ * Hand-picked nested counters of an intel L1 with MBEC, made consistent the
+ * way the hardware would: 37 violations + 3 misconfigurations = 40
+ * reflected; a misconfiguration has no qualification, so the qualification
+ * bits sum over the 37 violations: bit 7 (GVA valid) on all 37, bit 8 on
+ * the 30 final accesses (7 on L2 paging structures), and the fetch bit 2 on
+ * 5 user-mode + 2 supervisor-mode fetches.  Bits 4 and 10 are 0.
+ */
+static void nested_ept_stats(struct tdp_stats *s)
+{
+	static const uint64_t qual[12] = { 20, 10, 7, 25, 0, 4, 2, 37, 30, 12, 0, 5 };
+
+	s->nested_vmenter = 7;
+	s->nested_vmexit = 6;
+	s->nested_invept_single = 3;
+	s->nested_invept_global = 1;
+	s->l2_accesses = 5000;
+	s->l2_exits = 120;
+	s->l2_pf = 9;
+	s->nested_reflected = 40;
+	s->reflected_ept_violation = 37;
+	s->reflected_ept_misconfig = 3;
+	memcpy(s->reflected_qual_bit, qual, sizeof(qual));
+	s->reflected_final = 30;
+	s->reflected_page = 7;
+	s->reflected_exec_user = 5;
+	s->reflected_exec_supervisor = 2;
+	s->sp_nested_created = 64;
+	s->sp_nested_live = 48;
+}
+
+/*
+ * An amd L1 with GMET: 11 #NPFs, 8 on the final GPA and 3 on L2 paging
+ * structures; EXITINFO1 P on 4, W on 6, U on 3, ID on 5 (2 fetches at
+ * CPL 3, 3 at CPL 0-2), RSVD on none; 4 nested TLB flushes.
+ */
+static void nested_npt_stats(struct tdp_stats *s)
+{
+	static const uint64_t npf[5] = { 4, 6, 3, 0, 5 };
+
+	s->nested_vmenter = 2;
+	s->nested_vmexit = 2;
+	s->nested_invept_global = 4;
+	s->l2_accesses = 900;
+	s->l2_exits = 33;
+	s->l2_pf = 1;
+	s->nested_reflected = 11;
+	s->reflected_npf = 11;
+	memcpy(s->reflected_npf_bit, npf, sizeof(npf));
+	s->reflected_final = 8;
+	s->reflected_page = 3;
+	s->reflected_exec_user = 2;
+	s->reflected_exec_supervisor = 3;
+	s->sp_nested_created = 12;
+	s->sp_nested_live = 10;
+}
+
+static struct tdp_replay_result *new_result(void)
+{
+	struct tdp_replay_result *res = calloc(1, sizeof(*res));
+
+	cr_assert(res);
+	return res;
+}
+
+static struct tdp_config nested_config(enum tdp_vendor vendor)
+{
+	struct tdp_config cfg;
+
+	tdp_config_init(&cfg);
+	cfg.vendor = vendor;
+	cfg.paging = TDP_PAGING_NESTED;
+	cfg.mbec = vendor == TDP_VENDOR_INTEL;
+	cfg.gmet = vendor == TDP_VENDOR_AMD;
+	return cfg;
+}
+
+static char *render_text(const struct tdp_config *cfg, const struct tdp_replay_result *res)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&text, &len);
+
+	cr_assert(fp);
+	cr_assert_eq(tdp_report_print_text(fp, "t.txt", cfg, "new", res), 0);
+	fclose(fp);
+	return text;
+}
+
+static char *render_json(const struct tdp_config *cfg, const struct tdp_replay_result *res,
+			 size_t *len)
+{
+	char *text = NULL;
+	FILE *fp = open_memstream(&text, len);
+
+	cr_assert(fp);
+	cr_assert_eq(tdp_report_write_json(fp, "t.txt", cfg, "new", res), 0);
+	fclose(fp);
+	return text;
+}
+
+/*
+ * The text report row "  <label>   <value>" (labels are padded to 36
+ * columns): NULL if absent, else what follows the label, blanks skipped.
+ */
+static const char *text_row(const char *text, const char *label)
+{
+	size_t n = strlen(label);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+		const char *v = p + 2 + n;
+
+		if (strncmp(p, "  ", 2) || strncmp(p + 2, label, n) || *v != ' ')
+			continue;
+		/* the rest of the label column must be padding */
+		while (*v == ' ')
+			v++;
+		if (v - p >= 2 + 36 + 1)
+			return v;
+	}
+	return NULL;
+}
+
+static void expect_text_u64(const char *text, const char *label, uint64_t want)
+{
+	const char *v = text_row(text, label);
+	unsigned long long got;
+
+	cr_assert(v, "no row '%s' in:\n%s", label, text);
+	cr_assert_eq(sscanf(v, "%llu", &got), 1, "row '%s': %s", label, v);
+	cr_expect_eq(got, want, "row '%s': %llu, expected %llu", label, got,
+		     (unsigned long long)want);
+}
+
+static void expect_text_pair(const char *text, const char *label, uint64_t a, uint64_t b)
+{
+	const char *v = text_row(text, label);
+	unsigned long long x, y;
+
+	cr_assert(v, "no row '%s' in:\n%s", label, text);
+	cr_assert_eq(sscanf(v, "%llu / %llu", &x, &y), 2, "row '%s': %s", label, v);
+	cr_expect_eq(x, a, "row '%s' first value", label);
+	cr_expect_eq(y, b, "row '%s' second value", label);
+}
+
+Test(report_text, nested_ept_section)
+{
+	static const char *const qual_rows[12] = {
+		"  qual bit 0 read", "  qual bit 1 write", "  qual bit 2 fetch",
+		"  qual bit 3 GPA readable (R)", "  qual bit 4 GPA writable (W)",
+		"  qual bit 5 GPA executable (X/XS)", "  qual bit 6 GPA user-exec (XU)",
+		"  qual bit 7 GVA valid", "  qual bit 8 GVA translated",
+		"  qual bit 9 GVA user-mode (U/S)", "  qual bit 10 GVA writable (R/W)",
+		"  qual bit 11 GVA exec-disable (XD)",
+	};
+	struct tdp_config cfg = nested_config(TDP_VENDOR_INTEL);
+	struct tdp_replay_result *res = new_result();
+	char *t;
+
+	nested_ept_stats(&res->stats);
+	t = render_text(&cfg, res);
+	expect_width(t);
+	cr_expect(strstr(t, "\nnested (L2 under L1's EPT)\n"), "%s", t);
+	expect_text_pair(t, "vmenter / vmexit", 7, 6);
+	expect_text_pair(t, "INVEPT single / global", 3, 1);
+	expect_text_u64(t, "L2 accesses", 5000);
+	expect_text_u64(t, "#PF delivered to L2", 9);
+	expect_text_u64(t, "L2 exits handled by L0 (EPT02 miss)", 120);
+	expect_text_u64(t, "L2 exits reflected to L1", 40);
+	expect_text_u64(t, "  EPT violations", 37);
+	expect_text_u64(t, "  EPT misconfigurations", 3);
+	cr_expect_null(text_row(t, "  #NPF"), "no NPT rows on intel:\n%s", t);
+	cr_expect_null(strstr(t, "EXITINFO1"), "no NPT rows on intel:\n%s", t);
+	expect_text_pair(t, "  on final GPA / on L2 paging struct", 30, 7);
+	expect_text_u64(t, "  fetch of user-mode GVA (MBEC: XU)", 5);
+	expect_text_u64(t, "  fetch of supervisor GVA (MBEC: XS)", 2);
+	/* non-zero qualification bits only: 4 and 10 are 0 */
+	for (int b = 0; b < 12; b++) {
+		if (b == 4 || b == 10) {
+			cr_expect_null(text_row(t, qual_rows[b]), "bit %d shown:\n%s", b, t);
+			continue;
+		}
+		expect_text_u64(t, qual_rows[b], res->stats.reflected_qual_bit[b]);
+	}
+	expect_text_pair(t, "EPT02 shadow pages created / at end", 64, 48);
+	free(t);
+	free(res);
+}
+
+Test(report_text, nested_npt_section)
+{
+	struct tdp_config cfg = nested_config(TDP_VENDOR_AMD);
+	struct tdp_replay_result *res = new_result();
+	char *t;
+
+	nested_npt_stats(&res->stats);
+	t = render_text(&cfg, res);
+	expect_width(t);
+	cr_expect(strstr(t, "\nnested (L2 under L1's NPT)\n"), "%s", t);
+	expect_text_pair(t, "vmenter / vmexit", 2, 2);
+	/* amd has no INVEPT: its invept events are nested TLB flushes */
+	cr_expect_null(text_row(t, "INVEPT single / global"), "%s", t);
+	expect_text_u64(t, "nested TLB flushes (invept)", 4);
+	expect_text_u64(t, "L2 accesses", 900);
+	expect_text_u64(t, "#PF delivered to L2", 1);
+	expect_text_u64(t, "L2 exits handled by L0 (NPT02 miss)", 33);
+	expect_text_u64(t, "L2 exits reflected to L1", 11);
+	expect_text_u64(t, "  #NPF", 11);
+	cr_expect_null(text_row(t, "  EPT violations"), "%s", t);
+	cr_expect_null(strstr(t, "qual bit"), "%s", t);
+	expect_text_pair(t, "  on final GPA / on L2 paging struct", 8, 3);
+	expect_text_u64(t, "  fetch at CPL 3 (user)", 2);
+	expect_text_u64(t, "  fetch at CPL 0-2 (supervisor)", 3);
+	expect_text_u64(t, "  EXITINFO1.P (present entry denied)", 4);
+	expect_text_u64(t, "  EXITINFO1.W (write)", 6);
+	expect_text_u64(t, "  EXITINFO1.U (user access)", 3);
+	expect_text_u64(t, "  EXITINFO1.ID (fetch)", 5);
+	cr_expect_null(strstr(t, "EXITINFO1.RSVD"), "RSVD is 0:\n%s", t);
+	expect_text_pair(t, "NPT02 shadow pages created / at end", 12, 10);
+	free(t);
+	free(res);
+}
+
+/* No nested section for a shadow trace; a stray nested count still shows. */
+Test(report_text, nested_section_only_when_nested)
+{
+	struct tdp_config cfg;
+	struct tdp_replay_result *res = new_result();
+	char *t;
+
+	tdp_config_init(&cfg);
+	cfg.paging = TDP_PAGING_SHADOW;
+	t = render_text(&cfg, res);
+	expect_width(t);
+	cr_expect_null(strstr(t, "nested"), "%s", t);
+	cr_expect_null(strstr(t, "L2"), "%s", t);
+	free(t);
+
+	/* paging=nested with nothing counted: the section, all zeros */
+	cfg.paging = TDP_PAGING_NESTED;
+	t = render_text(&cfg, res);
+	expect_text_u64(t, "L2 accesses", 0);
+	expect_text_pair(t, "EPT02 shadow pages created / at end", 0, 0);
+	free(t);
+
+	cfg.paging = TDP_PAGING_TDP;
+	res->stats.reflected_qual_bit[11] = 1;
+	t = render_text(&cfg, res);
+	expect_text_u64(t, "  qual bit 11 GVA exec-disable (XD)", 1);
+	free(t);
+	free(res);
+}
+
+static void expect_nested_equal(const struct tdp_report *r, const struct tdp_stats *s)
+{
+	cr_expect(r->has_nested);
+	cr_expect_eq(r->nested.vmenter, s->nested_vmenter);
+	cr_expect_eq(r->nested.vmexit, s->nested_vmexit);
+	cr_expect_eq(r->nested.invept_single, s->nested_invept_single);
+	cr_expect_eq(r->nested.invept_global, s->nested_invept_global);
+	cr_expect_eq(r->nested.l2_accesses, s->l2_accesses);
+	cr_expect_eq(r->nested.l2_pf, s->l2_pf);
+	cr_expect_eq(r->nested.l2_exits, s->l2_exits);
+	cr_expect_eq(r->nested.reflected, s->nested_reflected);
+	cr_expect_eq(r->faults.reflected_to_l1, s->nested_reflected);
+	cr_expect_eq(r->nested.ept_violation, s->reflected_ept_violation);
+	cr_expect_eq(r->nested.ept_misconfig, s->reflected_ept_misconfig);
+	cr_expect_eq(r->nested.npf, s->reflected_npf);
+	cr_expect_eq(r->nested.final, s->reflected_final);
+	cr_expect_eq(r->nested.paging_structure, s->reflected_page);
+	cr_expect_eq(r->nested.exec_user, s->reflected_exec_user);
+	cr_expect_eq(r->nested.exec_supervisor, s->reflected_exec_supervisor);
+	for (int b = 0; b < 12; b++)
+		cr_expect_eq(r->nested.qual_bit[b], s->reflected_qual_bit[b], "bit %d", b);
+	for (int b = 0; b < 5; b++)
+		cr_expect_eq(r->nested.npf_bit[b], s->reflected_npf_bit[b], "bit %d", b);
+	cr_expect_eq(r->nested.sp_created, s->sp_nested_created);
+	cr_expect_eq(r->nested.sp_live, s->sp_nested_live);
+}
+
+/* The JSON report's "nested" object, by path, and back through the reader. */
+Test(report_json, nested_object_round_trip)
+{
+	for (int v = 0; v < 2; v++) {
+		struct tdp_config cfg = nested_config(v ? TDP_VENDOR_AMD : TDP_VENDOR_INTEL);
+		struct tdp_replay_result *res = new_result();
+		const struct tdp_json_value *q;
+		struct tdp_json_value root;
+		struct tdp_report r = { 0 };
+		char err[256] = "";
+		size_t len;
+		char *js;
+
+		if (v)
+			nested_npt_stats(&res->stats);
+		else
+			nested_ept_stats(&res->stats);
+		js = render_json(&cfg, res, &len);
+		cr_assert_eq(tdp_json_parse(js, len, NULL, &root, err, sizeof(err)), 0, "%s", err);
+		/* the schema's names (docs/report-schema.md) */
+		q = tdp_json_path(&root, "nested.reflected.qual_by_bit");
+		cr_assert(q && q->type == TDP_JSON_ARRAY && q->arr.n == 12);
+		cr_expect_eq(q->arr.v[8].u, v ? 0 : 30);
+		q = tdp_json_path(&root, "nested.reflected.exitinfo1_by_bit.ID");
+		cr_assert(q && q->type == TDP_JSON_U64);
+		cr_expect_eq(q->u, v ? 5 : 0);
+		q = tdp_json_path(&root, "nested.l2_exits");
+		cr_assert(q && q->type == TDP_JSON_U64);
+		cr_expect_eq(q->u, v ? 33 : 120);
+		q = tdp_json_path(&root, "nested.shadow_pages.live");
+		cr_assert(q && q->type == TDP_JSON_U64);
+		cr_expect_eq(q->u, v ? 10 : 48);
+
+		cr_assert_eq(tdp_report_from_json(&r, &root, err, sizeof(err)), 0, "%s", err);
+		cr_expect(r.paging_nested);
+		expect_nested_equal(&r, &res->stats);
+		tdp_report_release(&r);
+		tdp_json_free(&root);
+		free(js);
+		free(res);
+	}
+}
+
+/* A report written before the nested counters (a.json) still loads. */
+Test(report_load, report_without_nested_loads)
+{
+	struct tdp_report *r = load_one("a.json", 1);
+
+	cr_expect_not(r->has_nested);
+	cr_expect_not(r->paging_nested);
+	cr_expect_eq(r->nested.l2_accesses, 0);
+	tdp_report_free_array(r, 1);
+}
+
+/* a.json with @nested spliced in as its last member */
+static int load_with_nested(const char *nested, char *err, size_t errlen)
+{
+	char *base = read_file(src_path("tests/data/reports/a.json"), NULL);
+	struct tdp_json_value root;
+	struct tdp_report r = { 0 };
+	char *doc, *end;
+	int ret;
+
+	cr_assert(base);
+	end = strrchr(base, '}');
+	cr_assert(end);
+	*end = '\0';
+	cr_assert(asprintf(&doc, "%s, \"nested\": %s }", base, nested) > 0);
+	cr_assert_eq(tdp_json_parse(doc, strlen(doc), NULL, &root, err, errlen), 0,
+		     "%s", err);
+	ret = tdp_report_from_json(&r, &root, err, errlen);
+	tdp_report_release(&r);
+	tdp_json_free(&root);
+	free(doc);
+	free(base);
+	return ret;
+}
+
+#define NESTED_OK							\
+	"{ \"vmenter\": 1, \"vmexit\": 1, \"invept_single\": 0, "	\
+	"\"invept_global\": 0, \"l2_accesses\": 5, \"l2_pf\": 0, "	\
+	"\"l2_exits\": 2, \"reflected\": { \"total\": 1, "		\
+	"\"ept_violation\": 1, \"ept_misconfig\": 0, \"npf\": 0, "	\
+	"\"final\": 1, \"paging_structure\": 0, \"exec_user\": 0, "	\
+	"\"exec_supervisor\": 0, "					\
+	"\"qual_by_bit\": [1,0,0,0,0,0,0,1,1,0,0,0], "			\
+	"\"exitinfo1_by_bit\": { \"P\": 0, \"W\": 0, \"U\": 0, "	\
+	"\"RSVD\": 0, \"ID\": 0 } }, "					\
+	"\"shadow_pages\": { \"created\": 3, \"live\": 3 } }"
+
+/* Present, "nested" must be complete: a partial one is not a v1 writer's. */
+Test(report_load, partial_nested_fails_with_named_field)
+{
+	char err[256], *doc;
+
+	cr_expect_eq(load_with_nested(NESTED_OK, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(load_with_nested("[]", err, sizeof(err)), TDP_E_JSON);
+	cr_expect(strstr(err, "field 'nested' is an array, expected an object"), "%s", err);
+
+	/* drop l2_pf */
+	doc = strdup(NESTED_OK);
+	cr_assert(doc);
+	memcpy(strstr(doc, "\"l2_pf\""), "\"l2_px\"", 7);
+	cr_expect_eq(load_with_nested(doc, err, sizeof(err)), TDP_E_JSON);
+	cr_expect_str_eq(err, "missing field 'nested.l2_pf'");
+	free(doc);
+
+	/* 11 qualification bits instead of 12 */
+	doc = strdup(NESTED_OK);
+	cr_assert(doc);
+	memcpy(strstr(doc, "0,0,0]"), "0,0]  ", 6);
+	cr_expect_eq(load_with_nested(doc, err, sizeof(err)), TDP_E_JSON);
+	cr_expect(strstr(err, "'nested.reflected.qual_by_bit' is not an array of 12 counts"),
+		  "%s", err);
+	free(doc);
+
+	/* a count that is not an unsigned integer */
+	doc = strdup(NESTED_OK);
+	cr_assert(doc);
+	memcpy(strstr(doc, "\"ID\": 0"), "\"ID\":-1", 7);
+	cr_expect_eq(load_with_nested(doc, err, sizeof(err)), TDP_E_JSON);
+	cr_expect(strstr(err, "field 'nested.reflected.exitinfo1_by_bit.ID' is"), "%s", err);
+	free(doc);
+}
+
+static void set_nested(struct tdp_report *r, uint64_t l2_exits, uint64_t exec_user,
+		       uint64_t qual2)
+{
+	r->has_nested = true;
+	r->paging_nested = true;
+	r->nested.vmenter = 4;
+	r->nested.vmexit = 4;
+	r->nested.l2_accesses = 1000;
+	r->nested.l2_exits = l2_exits;
+	r->nested.ept_violation = 6;
+	r->nested.final = 6;
+	r->nested.exec_user = exec_user;
+	r->nested.qual_bit[2] = qual2;
+	r->nested.sp_created = 20;
+	r->nested.sp_live = 16;
+}
+
+/*
+ * Old vs new layout on a nested trace: B has 10 more EPT02 misses
+ * (+10 / 50 = +20%) and 2 fewer user-mode fetch faults, which the fetch
+ * qualification bit shows too (3 -> 1: -2 / 3 = -66.7%).
+ */
+Test(compare, nested_rows_when_present)
+{
+	struct tdp_report a = { .timing = true }, b = { .timing = true };
+	struct table t;
+
+	set_nested(&a, 50, 3, 3);
+	set_nested(&b, 60, 1, 1);
+	t = compare(&a, &b);
+	cr_expect_eq(t.ret, 1);
+	expect_width(t.text);
+	expect_row(t.text, "nested.vmenter", "4", "4", "0", "0.0%");
+	expect_row(t.text, "nested.l2_accesses", "1000", "1000", "0", "0.0%");
+	expect_row(t.text, "nested.l2_exits", "50", "60", "+10", "+20.0%");
+	expect_row(t.text, "nested.ept_violation", "6", "6", "0", "0.0%");
+	expect_row(t.text, "nested.final", "6", "6", "0", "0.0%");
+	expect_row(t.text, "nested.exec_user", "3", "1", "-2", "-66.7%");
+	/* a core row is shown even at 0 in both */
+	expect_row(t.text, "nested.exec_super", "0", "0", "0", "0.0%");
+	expect_row(t.text, "nested.qual[2]", "3", "1", "-2", "-66.7%");
+	expect_row(t.text, "nested.sp_created", "20", "20", "0", "0.0%");
+	expect_row(t.text, "nested.sp_live", "16", "16", "0", "0.0%");
+	/* breakdown rows that are 0 in both are left out */
+	cr_expect_null(strstr(t.text, "nested.npf"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "nested.qual[0]"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "nested.ept_misconfig"), "%s", t.text);
+	cr_expect_str_eq(last_line(t.text),
+			 "counts differ: nested.l2_exits, nested.exec_user, nested.qual[2]");
+	free(t.text);
+}
+
+/* A report without the nested object: its side is '-', never a delta. */
+Test(compare, nested_rows_against_a_report_without_them)
+{
+	struct tdp_report a = { .timing = true }, b = { .timing = true };
+	struct table t;
+
+	set_nested(&b, 60, 1, 1);
+	t = compare(&a, &b);
+	cr_expect_eq(t.ret, 0);
+	expect_width(t.text);
+	expect_row(t.text, "nested.l2_exits", "-", "60", "-", "-");
+	expect_row(t.text, "nested.qual[2]", "-", "1", "-", "-");
+	cr_expect_str_eq(last_line(t.text), "counts identical");
+	free(t.text);
+}
+
+/* Shadow-paging reports keep the short table, nested object or not. */
+Test(compare, no_nested_rows_for_non_nested_reports)
+{
+	struct tdp_report *a = load_one("a.json", 1), *b = load_one("b.json", 1);
+	struct tdp_report c = { .timing = true, .has_nested = true },
+			  d = { .timing = true, .has_nested = true };
+	struct table t = compare(a, b);
+
+	cr_expect_null(strstr(t.text, "nested."), "%s", t.text);
+	free(t.text);
+	t = compare(&c, &d);
+	cr_expect_null(strstr(t.text, "nested."), "%s", t.text);
+	free(t.text);
+	/* a nested count off paging=nested still shows the group */
+	d.nested.l2_pf = 2;
+	t = compare(&c, &d);
+	expect_row(t.text, "nested.l2_pf", "0", "2", "+2", "n/a");
+	expect_row(t.text, "nested.l2_accesses", "0", "0", "0", "0.0%");
+	free(t.text);
+	tdp_report_free_array(a, 1);
+	tdp_report_free_array(b, 1);
 }

@@ -69,6 +69,24 @@ struct tdp_report {
 	uint64_t perm_checks;
 	struct tdp_report_timing t;
 
+	/*
+	 * Nested counters ("nested" in the schema).  Reports written before
+	 * it existed lack the object: has_nested is false and these are 0,
+	 * which the comparison shows as "-", never as a delta.  All members
+	 * are u64 so a sum over reports can add them as an array.
+	 */
+	bool has_nested;
+	bool paging_nested;		/* trace.config.paging is "nested" */
+	struct {
+		uint64_t vmenter, vmexit, invept_single, invept_global;
+		uint64_t l2_accesses, l2_pf, l2_exits;
+		uint64_t reflected, ept_violation, ept_misconfig, npf;
+		uint64_t final, paging_structure, exec_user, exec_supervisor;
+		uint64_t qual_bit[12];		/* EPT exit qualification bits 0-11 */
+		uint64_t npf_bit[5];		/* EXITINFO1: P W U RSVD ID */
+		uint64_t sp_created, sp_live;
+	} nested;
+
 	bool has_spread;		/* at least one spread field found */
 	struct tdp_report_timing spread;
 	/*
@@ -116,7 +134,9 @@ void tdp_report_free_array(struct tdp_report *r, size_t n);
  * one row per metric with A, B, delta and delta %, plus a noise column when
  * either report carries a spread (timing rows whose |delta| is within the
  * noise are marked '~'), then a verdict line: "counts identical" or
- * "counts differ: <metrics>".
+ * "counts differ: <metrics>".  Nested rows ("nested.*") appear when a
+ * report has the nested counters and either trace is paging=nested or
+ * counted something nested; breakdown rows only when non-zero in A or B.
  * Return: 0 counts identical, 1 deterministic counts differ, TDP_E_IO if
  * writing to @out failed.
  */

@@ -225,6 +225,12 @@ static void add_counts(struct tdp_report *dst, const struct tdp_report *src)
 	dst->sp.prev_roots_misses += src->sp.prev_roots_misses;
 	n = dst->sp.prev_roots_hits + dst->sp.prev_roots_misses;
 	dst->sp.prev_roots_hit_rate = n ? (double)dst->sp.prev_roots_hits / n : 0;
+	d = (uint64_t *)&dst->nested;
+	s = (const uint64_t *)&src->nested;
+	for (n = 0; n < sizeof(dst->nested) / sizeof(uint64_t); n++)
+		d[n] += s[n];
+	dst->has_nested |= src->has_nested;
+	dst->paging_nested |= src->paging_nested;
 	dst->walks_count += src->walks_count;
 	dst->perm_checks += src->perm_checks;
 	dst->timing = false;

@@ -37,6 +37,7 @@ enum metric_kind {
 	M_COUNT,	/* u64 in struct tdp_report, deterministic */
 	M_RATE,		/* double in struct tdp_report, deterministic, shown * scale */
 	M_TIMING,	/* double in struct tdp_report_timing, measured */
+	M_NESTED,	/* u64 in ->nested, deterministic, "-" if the report has none */
 };
 
 struct metric {
@@ -45,10 +46,12 @@ struct metric {
 	size_t off;
 	int decimals;
 	double scale;
+	bool always;	/* M_NESTED: shown with the group even when 0 in both */
 };
 
-#define C(n, m)		{ n, M_COUNT, offsetof(struct tdp_report, m), 0, 1 }
-#define T(n, m, d)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), d, 1 }
+#define C(n, m)		{ n, M_COUNT, offsetof(struct tdp_report, m), 0, 1, false }
+#define T(n, m, d)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), d, 1, false }
+#define N(n, m, a)	{ n, M_NESTED, offsetof(struct tdp_report, nested.m), 0, 1, a }
 
 static const struct metric metrics[] = {
 	C("events", events_total),
@@ -71,13 +74,52 @@ static const struct metric metrics[] = {
 	C("sp.unsync", sp.unsync),
 	C("sp.sync", sp.sync),
 	{ "prev_roots hit %", M_RATE,
-	  offsetof(struct tdp_report, sp.prev_roots_hit_rate), 1, 100 },
+	  offsetof(struct tdp_report, sp.prev_roots_hit_rate), 1, 100, false },
+	/*
+	 * Nested rows (see show_nested()): the core of what L2 cost, then the
+	 * breakdown of reflected exits, whose rows appear only when non-zero
+	 * in A or B (a vendor's EPT rows are always 0 on the other vendor).
+	 */
+	N("nested.vmenter", vmenter, true),
+	N("nested.vmexit", vmexit, true),
+	N("nested.invept_single", invept_single, false),
+	N("nested.invept_global", invept_global, false),
+	N("nested.l2_accesses", l2_accesses, true),
+	N("nested.l2_pf", l2_pf, true),
+	N("nested.l2_exits", l2_exits, true),
+	N("nested.ept_violation", ept_violation, false),
+	N("nested.ept_misconfig", ept_misconfig, false),
+	N("nested.npf", npf, false),
+	N("nested.final", final, false),
+	N("nested.paging_struct", paging_structure, false),
+	N("nested.exec_user", exec_user, true),
+	N("nested.exec_super", exec_supervisor, true),
+	N("nested.qual[0]", qual_bit[0], false),
+	N("nested.qual[1]", qual_bit[1], false),
+	N("nested.qual[2]", qual_bit[2], false),
+	N("nested.qual[3]", qual_bit[3], false),
+	N("nested.qual[4]", qual_bit[4], false),
+	N("nested.qual[5]", qual_bit[5], false),
+	N("nested.qual[6]", qual_bit[6], false),
+	N("nested.qual[7]", qual_bit[7], false),
+	N("nested.qual[8]", qual_bit[8], false),
+	N("nested.qual[9]", qual_bit[9], false),
+	N("nested.qual[10]", qual_bit[10], false),
+	N("nested.qual[11]", qual_bit[11], false),
+	N("nested.npf.P", npf_bit[0], false),
+	N("nested.npf.W", npf_bit[1], false),
+	N("nested.npf.U", npf_bit[2], false),
+	N("nested.npf.RSVD", npf_bit[3], false),
+	N("nested.npf.ID", npf_bit[4], false),
+	N("nested.sp_created", sp_created, true),
+	N("nested.sp_live", sp_live, true),
 	T("walk p50 (ns)", walk_p50, 1),
 	T("walk p99 (ns)", walk_p99, 1),
 	T("ns/perm check", perm_mean_ns, 2),
 	T("events/s", events_per_s, 0),
 };
 #undef C
+#undef N
 #undef T
 
 static uint64_t count_of(const struct tdp_report *r, const struct metric *m)
@@ -86,6 +128,24 @@ static uint64_t count_of(const struct tdp_report *r, const struct metric *m)
 
 	memcpy(&v, (const char *)r + m->off, sizeof(v));
 	return v;
+}
+
+/*
+ * The nested rows are shown when a report has the nested counters and the
+ * trace is nested or counted anything nested: a shadow-paging comparison
+ * keeps its cover-letter table as short as before.
+ */
+static bool show_nested(const struct tdp_report *a, const struct tdp_report *b)
+{
+	if (!a->has_nested && !b->has_nested)
+		return false;
+	if (a->paging_nested || b->paging_nested)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(metrics); i++)
+		if (metrics[i].kind == M_NESTED &&
+		    (count_of(a, &metrics[i]) || count_of(b, &metrics[i])))
+			return true;
+	return false;
 }
 
 static double double_of(const struct tdp_report *r, const struct metric *m)
@@ -220,6 +280,7 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 {
 	const struct metric *diff[ARRAY_SIZE(metrics)];
 	bool noise = a->has_spread || b->has_spread;
+	bool nested = show_nested(a, b);
 	size_t ndiff = 0;
 
 	print_head(out, 'A', label_a, a);
@@ -236,7 +297,30 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 		char va[32], vb[32], vd[32], vp[32], vn[32] = "";
 		bool within = false;
 
-		if (m->kind == M_COUNT) {
+		if (m->kind == M_NESTED) {
+			uint64_t x = count_of(a, m), y = count_of(b, m);
+
+			if (!nested || (!m->always && !x && !y))
+				continue;
+			if (!a->has_nested || !b->has_nested) {
+				/* a report older than the counters: no value */
+				snprintf(va, sizeof(va), "-");
+				snprintf(vb, sizeof(vb), "-");
+				if (a->has_nested)
+					fmt_count(va, sizeof(va), VAL_W, x);
+				if (b->has_nested)
+					fmt_count(vb, sizeof(vb), VAL_W, y);
+				snprintf(vd, sizeof(vd), "-");
+				snprintf(vp, sizeof(vp), "-");
+			} else {
+				fmt_count(va, sizeof(va), VAL_W, x);
+				fmt_count(vb, sizeof(vb), VAL_W, y);
+				fmt_count_delta(vd, sizeof(vd), VAL_W, x, y);
+				fmt_pct(vp, sizeof(vp), (double)x, (double)y);
+				if (x != y)
+					diff[ndiff++] = m;
+			}
+		} else if (m->kind == M_COUNT) {
 			uint64_t x = count_of(a, m), y = count_of(b, m);
 
 			fmt_count(va, sizeof(va), VAL_W, x);

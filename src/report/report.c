@@ -14,6 +14,23 @@
 
 static const char *const pf_bit_names[6] = { "P", "W", "U", "RSVD", "ID", "PK" };
 
+/*
+ * EPT exit-qualification bits 0-11 (SDM 28.2.1, table 28-7), as rows of the
+ * text report: bits 3-6 say what the EPT entries walked allowed, bits 9-11
+ * (advanced information) what L2's own translation of the GVA allowed.
+ */
+static const char *const qual_bit_names[12] = {
+	"read", "write", "fetch",
+	"GPA readable (R)", "GPA writable (W)", "GPA executable (X/XS)",
+	"GPA user-exec (XU)", "GVA valid", "GVA translated",
+	"GVA user-mode (U/S)", "GVA writable (R/W)", "GVA exec-disable (XD)",
+};
+/* #NPF EXITINFO1 bits 0-4 (APM 15.25.6), the order of reflected_npf_bit[] */
+static const char *const npf_bit_names[5] = { "P", "W", "U", "RSVD", "ID" };
+static const char *const npf_bit_desc[5] = {
+	"present entry denied", "write", "user access", "reserved bit", "fetch",
+};
+
 static uint64_t sum_sp(const uint64_t a[TDP_MAX_LEVEL][2])
 {
 	uint64_t s = 0;
@@ -46,6 +63,89 @@ static const char *paging_name(const struct tdp_config *c)
 
 /* "label ........ value" rows; every line stays within 72 columns. */
 #define ROW(fp, label, fmt, ...) fprintf(fp, "  %-36s " fmt "\n", label, __VA_ARGS__)
+#define PAIR "%6" PRIu64 " / %5" PRIu64
+
+/* Any nested counter set: the nested section is shown even off paging=nested. */
+static bool nested_any(const struct tdp_stats *s)
+{
+	uint64_t any = s->nested_vmenter | s->nested_vmexit | s->nested_invept_single |
+		       s->nested_invept_global | s->l2_accesses | s->l2_exits |
+		       s->l2_pf | s->nested_reflected | s->reflected_ept_violation |
+		       s->reflected_ept_misconfig | s->reflected_npf |
+		       s->reflected_final | s->reflected_page |
+		       s->reflected_exec_user | s->reflected_exec_supervisor |
+		       s->sp_nested_created | s->sp_nested_live;
+
+	for (int b = 0; b < 12; b++)
+		any |= s->reflected_qual_bit[b];
+	for (int b = 0; b < 5; b++)
+		any |= s->reflected_npf_bit[b];
+	return any != 0;
+}
+
+/*
+ * The nested section: what L2's accesses cost L0 (KVM) and what went on to
+ * L1.  Vendor words follow the config (EPT02 / NPT02, qualification /
+ * EXITINFO1); a counter of the other vendor is still shown if non-zero, so
+ * nothing counted is hidden.
+ */
+static void print_nested(FILE *fp, const struct tdp_config *cfg,
+			 const struct tdp_stats *s)
+{
+	bool amd = cfg->vendor == TDP_VENDOR_AMD;
+	const char *tdp = amd ? "NPT" : "EPT";
+	char line[80];
+
+	fprintf(fp, "\nnested (L2 under L1's %s)\n", tdp);
+	ROW(fp, "vmenter / vmexit", PAIR, s->nested_vmenter, s->nested_vmexit);
+	if (!amd || s->nested_invept_single)
+		ROW(fp, "INVEPT single / global", PAIR, s->nested_invept_single,
+		    s->nested_invept_global);
+	else
+		ROW(fp, "nested TLB flushes (invept)", "%14" PRIu64,
+		    s->nested_invept_global);
+	ROW(fp, "L2 accesses", "%14" PRIu64, s->l2_accesses);
+	ROW(fp, "#PF delivered to L2", "%14" PRIu64, s->l2_pf);
+	snprintf(line, sizeof(line), "L2 exits handled by L0 (%s02 miss)", tdp);
+	ROW(fp, line, "%14" PRIu64, s->l2_exits);
+	ROW(fp, "L2 exits reflected to L1", "%14" PRIu64, s->nested_reflected);
+	if (!amd || s->reflected_ept_violation)
+		ROW(fp, "  EPT violations", "%14" PRIu64, s->reflected_ept_violation);
+	if (!amd || s->reflected_ept_misconfig)
+		ROW(fp, "  EPT misconfigurations", "%14" PRIu64, s->reflected_ept_misconfig);
+	if (amd || s->reflected_npf)
+		ROW(fp, "  #NPF", "%14" PRIu64, s->reflected_npf);
+	ROW(fp, "  on final GPA / on L2 paging struct", PAIR, s->reflected_final,
+	    s->reflected_page);
+	/*
+	 * The MBEC / GMET effect: which execute right the fault was about.
+	 * MBEC judges the L2 translation's U/S (XU for user-mode GVAs, XS for
+	 * supervisor ones); GMET judges the CPL.
+	 */
+	if (amd) {
+		ROW(fp, "  fetch at CPL 3 (user)", "%14" PRIu64, s->reflected_exec_user);
+		ROW(fp, "  fetch at CPL 0-2 (supervisor)", "%14" PRIu64,
+		    s->reflected_exec_supervisor);
+	} else {
+		ROW(fp, "  fetch of user-mode GVA (MBEC: XU)", "%14" PRIu64,
+		    s->reflected_exec_user);
+		ROW(fp, "  fetch of supervisor GVA (MBEC: XS)", "%14" PRIu64,
+		    s->reflected_exec_supervisor);
+	}
+	for (int b = 0; b < 12; b++)
+		if (s->reflected_qual_bit[b]) {
+			snprintf(line, sizeof(line), "  qual bit %d %s", b, qual_bit_names[b]);
+			ROW(fp, line, "%14" PRIu64, s->reflected_qual_bit[b]);
+		}
+	for (int b = 0; b < 5; b++)
+		if (s->reflected_npf_bit[b]) {
+			snprintf(line, sizeof(line), "  EXITINFO1.%s (%s)", npf_bit_names[b],
+				 npf_bit_desc[b]);
+			ROW(fp, line, "%14" PRIu64, s->reflected_npf_bit[b]);
+		}
+	snprintf(line, sizeof(line), "%s02 shadow pages created / at end", tdp);
+	ROW(fp, line, PAIR, s->sp_nested_created, s->sp_nested_live);
+}
 
 int tdp_report_print_text(FILE *fp, const char *trace_path,
 			  const struct tdp_config *cfg, const char *layout,
@@ -89,8 +189,8 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 			snprintf(line, sizeof(line), "  with %s", pf_bit_names[b]);
 			ROW(fp, line, "%14" PRIu64, s->pf_injected_by_bit[b]);
 		}
-	if (s->nested_reflected)
-		ROW(fp, "exits reflected to L1", "%14" PRIu64, s->nested_reflected);
+	if (cfg->paging == TDP_PAGING_NESTED || nested_any(s))
+		print_nested(fp, cfg, s);
 	fprintf(fp, "\nshadow pages\n");
 	ROW(fp, "created", "%14" PRIu64, sum_sp(s->sp_created));
 	ROW(fp, "zapped", "%14" PRIu64, sum_sp(s->sp_zapped));
@@ -240,6 +340,39 @@ int tdp_report_write_json(FILE *fp, const char *trace_path,
 		tdp_json_u64(&j, pf_bit_names[b], s->pf_injected_by_bit[b]);
 	tdp_json_obj_close(&j);
 	tdp_json_u64(&j, "reflected_to_l1", s->nested_reflected);
+	tdp_json_obj_close(&j);
+
+	/* always written (zeros off paging=nested): one shape for every report */
+	tdp_json_obj_open(&j, "nested");
+	tdp_json_u64(&j, "vmenter", s->nested_vmenter);
+	tdp_json_u64(&j, "vmexit", s->nested_vmexit);
+	tdp_json_u64(&j, "invept_single", s->nested_invept_single);
+	tdp_json_u64(&j, "invept_global", s->nested_invept_global);
+	tdp_json_u64(&j, "l2_accesses", s->l2_accesses);
+	tdp_json_u64(&j, "l2_pf", s->l2_pf);
+	tdp_json_u64(&j, "l2_exits", s->l2_exits);
+	tdp_json_obj_open(&j, "reflected");
+	tdp_json_u64(&j, "total", s->nested_reflected);
+	tdp_json_u64(&j, "ept_violation", s->reflected_ept_violation);
+	tdp_json_u64(&j, "ept_misconfig", s->reflected_ept_misconfig);
+	tdp_json_u64(&j, "npf", s->reflected_npf);
+	tdp_json_u64(&j, "final", s->reflected_final);
+	tdp_json_u64(&j, "paging_structure", s->reflected_page);
+	tdp_json_u64(&j, "exec_user", s->reflected_exec_user);
+	tdp_json_u64(&j, "exec_supervisor", s->reflected_exec_supervisor);
+	tdp_json_arr_open(&j, "qual_by_bit");
+	for (int b = 0; b < 12; b++)
+		tdp_json_u64(&j, NULL, s->reflected_qual_bit[b]);
+	tdp_json_arr_close(&j);
+	tdp_json_obj_open(&j, "exitinfo1_by_bit");
+	for (int b = 0; b < 5; b++)
+		tdp_json_u64(&j, npf_bit_names[b], s->reflected_npf_bit[b]);
+	tdp_json_obj_close(&j);
+	tdp_json_obj_close(&j);
+	tdp_json_obj_open(&j, "shadow_pages");
+	tdp_json_u64(&j, "created", s->sp_nested_created);
+	tdp_json_u64(&j, "live", s->sp_nested_live);
+	tdp_json_obj_close(&j);
 	tdp_json_obj_close(&j);
 
 	tdp_json_obj_open(&j, "shadow_pages");

@@ -4,7 +4,9 @@
  *
  * Every field the schema defines and compare/plot use is required: a report
  * that lacks one was not written by a version-1 writer, and guessing a 0
- * would silently turn into a "delta" in a comparison.  Unknown members are
+ * would silently turn into a "delta" in a comparison.  The exception is an
+ * object added to version 1 later ("nested"): absent, it is recorded as
+ * absent (has_nested); present, it must be complete.  Unknown members are
  * ignored, as the schema asks.  Spreads are optional, field by field (a
  * spread of 0 means "no measured variation"); see find_spread().
  */
@@ -88,6 +90,28 @@ static const struct field count_spread_fields[] = {
 	CS("shadow_pages.created", sp_created), CS("shadow_pages.peak", sp_peak),
 };
 #undef CS
+
+/* The "nested" object: optional as a whole, complete when present. */
+#define N(p, m)  { "nested." p, F_U64, offsetof(struct tdp_report, nested.m) }
+static const struct field nested_fields[] = {
+	N("vmenter", vmenter), N("vmexit", vmexit),
+	N("invept_single", invept_single), N("invept_global", invept_global),
+	N("l2_accesses", l2_accesses), N("l2_pf", l2_pf), N("l2_exits", l2_exits),
+	N("reflected.total", reflected),
+	N("reflected.ept_violation", ept_violation),
+	N("reflected.ept_misconfig", ept_misconfig), N("reflected.npf", npf),
+	N("reflected.final", final),
+	N("reflected.paging_structure", paging_structure),
+	N("reflected.exec_user", exec_user),
+	N("reflected.exec_supervisor", exec_supervisor),
+	N("reflected.exitinfo1_by_bit.P", npf_bit[0]),
+	N("reflected.exitinfo1_by_bit.W", npf_bit[1]),
+	N("reflected.exitinfo1_by_bit.U", npf_bit[2]),
+	N("reflected.exitinfo1_by_bit.RSVD", npf_bit[3]),
+	N("reflected.exitinfo1_by_bit.ID", npf_bit[4]),
+	N("shadow_pages.created", sp_created), N("shadow_pages.live", sp_live),
+};
+#undef N
 #undef U
 #undef D
 #undef S
@@ -315,6 +339,49 @@ static int load_spreads(struct tdp_report *r, const struct tdp_json_value *root,
 	return 0;
 }
 
+static int load_nested(struct tdp_report *r, const struct tdp_json_value *root,
+		       char *err, size_t errlen)
+{
+	const size_t nbits = ARRAY_SIZE(r->nested.qual_bit);
+	const struct tdp_json_value *v, *nested = tdp_json_get(root, "nested");
+	int ret;
+
+	/* a report from before the nested counters: nothing to compare */
+	if (!nested)
+		return 0;
+	if (nested->type != TDP_JSON_OBJECT)
+		return wrong_type(err, errlen, "nested", nested, "an object");
+	for (size_t i = 0; i < ARRAY_SIZE(nested_fields); i++) {
+		const struct field *f = &nested_fields[i];
+
+		v = tdp_json_path(root, f->path);
+		if (!v)
+			return field_err(err, errlen, "missing field '%s'", f->path);
+		ret = load_field(r, f, v, err, errlen);
+		if (ret)
+			return ret;
+	}
+	v = tdp_json_path(root, "nested.reflected.qual_by_bit");
+	if (!v)
+		return field_err(err, errlen,
+				 "missing field 'nested.reflected.qual_by_bit'");
+	if (v->type != TDP_JSON_ARRAY || v->arr.n != nbits)
+		return field_err(err, errlen,
+				 "%u:%u: field 'nested.reflected.qual_by_bit' is not an array of %zu counts",
+				 v->line, v->col, nbits);
+	for (size_t b = 0; b < nbits; b++) {
+		const struct tdp_json_value *e = &v->arr.v[b];
+
+		if (e->type != TDP_JSON_U64)
+			return field_err(err, errlen,
+					 "%u:%u: field 'nested.reflected.qual_by_bit[%zu]' is %s, expected an unsigned integer",
+					 e->line, e->col, b, tdp_json_type_name(e->type));
+		r->nested.qual_bit[b] = e->u;
+	}
+	r->has_nested = true;
+	return 0;
+}
+
 int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
 			 char *err, size_t errlen)
 {
@@ -346,6 +413,13 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 		if (ret)
 			return ret;
 	}
+
+	/* optional: the comparison shows nested rows for nested traces */
+	v = tdp_json_path(root, "trace.config.paging");
+	r->paging_nested = v && v->type == TDP_JSON_STRING && !strcmp(v->str.s, "nested");
+	ret = load_nested(r, root, err, errlen);
+	if (ret)
+		return ret;
 
 	ret = load_spreads(r, root, spread_fields, ARRAY_SIZE(spread_fields),
 			   &r->spread, err, errlen);
