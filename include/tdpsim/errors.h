@@ -34,6 +34,7 @@
 	X(NOSPC,     "shadow page limit reached")                             \
 	X(GNUPLOT,   "gnuplot failed")                                        \
 	X(JSON,      "malformed report")                                      \
+	X(STATE,     "event not valid in the current vcpu state")             \
 	X(INTERNAL,  "internal error")
 
 /* Negative codes; 0 means success.  TDP_E__FIRST anchors the numbering. */

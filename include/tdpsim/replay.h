@@ -93,7 +93,7 @@ struct tdp_stats {
 	uint64_t nested_invept_single;	/* single-context INVEPT (intel) */
 	uint64_t nested_invept_global;	/* global INVEPT / NPT TLB flush (amd) */
 	uint64_t l2_accesses;
-	uint64_t l2_exits;		/* EPT02/NPT02 faults handled by L0 */
+	uint64_t l2_exits;		/* exits into L0 on EPT02/NPT02 misses (incl. reflected ones) */
 	uint64_t l2_pf;			/* #PF delivered to L2 */
 	uint64_t reflected_ept_violation;
 	uint64_t reflected_ept_misconfig;

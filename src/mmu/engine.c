@@ -77,6 +77,7 @@ static int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
 struct hw_result {
 	bool fault;
 	u64 ec;			/* hardware error code (PFERR_* layout) */
+	u64 qual;		/* EPT violation: the exit qualification */
 	gpa_t gpa;		/* translation when !fault */
 	bool w, u, nx, dirty;	/* rights of the translation, leaf D */
 };
@@ -219,9 +220,13 @@ not_present:
 }
 
 /*
- * hw_walk_ept() - the CPU's walk of KVM's EPT tables for a GPA.  Returns
- * the EPT violation's KVM error code in res->ec (as
- * __vmx_handle_ept_violation builds it from the exit qualification).
+ * hw_walk_ept() - the CPU's walk of KVM's EPT tables for a GPA.  @access is
+ * the access in PFERR_* terms: W/F, U = the linear translation is
+ * user-mode (MBEC picks XU over XS), GUEST_FINAL / GUEST_PAGE = part of a
+ * guest linear translation (final GPA / paging structure; the latter is a
+ * read+write access).  On a violation res->qual is the exit
+ * qualification the CPU writes (SDM 28.3.3.2, bits 0-8; the advanced
+ * bits 9-11 are the caller's, who knows the linear translation).
  */
 static void hw_walk_ept(struct kvm *kvm, hpa_t root, int level, u64 gpa,
 			u64 access, bool mbec, struct hw_result *res)
@@ -231,6 +236,7 @@ static void hw_walk_ept(struct kvm *kvm, hpa_t root, int level, u64 gpa,
 	u64 present_bits = VMX_EPT_RWX_MASK |
 			   (mbec ? VMX_EPT_USER_EXECUTABLE_MASK : 0);
 	int leaf = level;
+	bool ok;
 
 	res->fault = false;
 	for (; level >= PG_LEVEL_4K; level--) {
@@ -250,31 +256,37 @@ static void hw_walk_ept(struct kvm *kvm, hpa_t root, int level, u64 gpa,
 		}
 		table = kvm_mmu_hpa_to_table(kvm, spte & SPTE_BASE_ADDR_MASK);
 	}
-	{
-		bool ok;
 
-		if (!(spte & present_bits) || level < PG_LEVEL_4K || !table)
-			ok = false;
-		else if (access & PFERR_WRITE_MASK)
-			ok = (rwx & VMX_EPT_WRITABLE_MASK) &&
-			     (rwx & VMX_EPT_READABLE_MASK);
-		else if (access & PFERR_FETCH_MASK)
-			ok = mbec && (access & PFERR_USER_MASK) ?
-			     !!(rwx & VMX_EPT_USER_EXECUTABLE_MASK) :
-			     !!(rwx & VMX_EPT_EXECUTABLE_MASK);
-		else
-			ok = rwx & VMX_EPT_READABLE_MASK;
-		if (!ok) {
-			res->fault = true;
-			/* P if the entry granted anything (PROT bits nonzero) */
-			res->ec = (access & (PFERR_WRITE_MASK | PFERR_FETCH_MASK |
-					     PFERR_USER_MASK | PFERR_GUEST_FINAL_MASK |
-					     PFERR_GUEST_PAGE_MASK)) |
-				  ((rwx & (VMX_EPT_RWX_MASK |
-					   (mbec ? VMX_EPT_USER_EXECUTABLE_MASK : 0))) ?
-				   PFERR_PRESENT_MASK : 0);
-			return;
-		}
+	if (!(spte & present_bits) || level < PG_LEVEL_4K || !table)
+		ok = false;
+	else if (access & PFERR_WRITE_MASK)
+		ok = (rwx & VMX_EPT_WRITABLE_MASK) && (rwx & VMX_EPT_READABLE_MASK);
+	else if (access & PFERR_FETCH_MASK)
+		ok = mbec && (access & PFERR_USER_MASK) ?
+		     !!(rwx & VMX_EPT_USER_EXECUTABLE_MASK) :
+		     !!(rwx & VMX_EPT_EXECUTABLE_MASK);
+	else
+		ok = rwx & VMX_EPT_READABLE_MASK;
+	if (!ok) {
+		u64 q = EPT_VIOLATION_RWX_TO_PROT(rwx);
+
+		if (mbec)
+			q |= EPT_VIOLATION_USER_EXEC_TO_PROT(rwx);
+		if (access & PFERR_WRITE_MASK)
+			q |= EPT_VIOLATION_ACC_WRITE;
+		if (access & PFERR_FETCH_MASK)
+			q |= EPT_VIOLATION_ACC_INSTR;
+		/* a read, or a paging-structure access (read+write) */
+		if (!(access & (PFERR_WRITE_MASK | PFERR_FETCH_MASK)) ||
+		    (access & PFERR_GUEST_PAGE_MASK))
+			q |= EPT_VIOLATION_ACC_READ;
+		if (access & (PFERR_GUEST_FINAL_MASK | PFERR_GUEST_PAGE_MASK))
+			q |= EPT_VIOLATION_GVA_IS_VALID;
+		if (access & PFERR_GUEST_FINAL_MASK)
+			q |= EPT_VIOLATION_GVA_TRANSLATED;
+		res->fault = true;
+		res->qual = q;
+		return;
 	}
 	{
 		u64 mask = KVM_PAGES_PER_HPAGE(leaf) - 1;
@@ -285,16 +297,62 @@ static void hw_walk_ept(struct kvm *kvm, hpa_t root, int level, u64 gpa,
 	}
 }
 
+/*
+ * __vmx_handle_ept_violation() (vmx/common.h): KVM's page-fault error code
+ * from an EPT violation's exit qualification.  Pre-series a read was
+ * reported as PFERR_USER_MASK; the series drops that (0028), counts XU as
+ * "present" under MBEC and takes U from the advanced GVA_USER bit (0036).
+ */
+static u64 vmx_ept_violation_error_code(struct kvm_mmu *mmu, u64 qual)
+{
+	u64 ec = 0;
+
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_OLD
+	(void)mmu;
+	if (qual & EPT_VIOLATION_ACC_READ)
+		ec |= PFERR_USER_MASK;
+#endif
+	if (qual & EPT_VIOLATION_ACC_WRITE)
+		ec |= PFERR_WRITE_MASK;
+	if (qual & EPT_VIOLATION_ACC_INSTR)
+		ec |= PFERR_FETCH_MASK;
+	if (qual & (EPT_VIOLATION_PROT_READ | EPT_VIOLATION_PROT_WRITE |
+		    EPT_VIOLATION_PROT_EXEC))
+		ec |= PFERR_PRESENT_MASK;
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+	if (mmu_has_mbec(mmu) && (qual & EPT_VIOLATION_PROT_USER_EXEC))
+		ec |= PFERR_PRESENT_MASK;
+#endif
+	if (qual & EPT_VIOLATION_GVA_IS_VALID) {
+		ec |= (qual & EPT_VIOLATION_GVA_TRANSLATED) ?
+		      PFERR_GUEST_FINAL_MASK : PFERR_GUEST_PAGE_MASK;
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+		if ((qual & (EPT_VIOLATION_GVA_TRANSLATED | EPT_VIOLATION_GVA_USER)) ==
+		    (EPT_VIOLATION_GVA_TRANSLATED | EPT_VIOLATION_GVA_USER))
+			ec |= PFERR_USER_MASK;
+#endif
+	}
+	return ec;
+}
+
 /* The TDP stage of one guest-physical access by the CPU. */
 static void hw_tdp(struct kvm_vcpu *vcpu, u64 gpa, u64 access,
 		   struct hw_result *res)
 {
 	struct kvm_mmu *mmu = vcpu->arch.mmu;
 
-	if (vcpu->kvm->masks.ept)
+	if (vcpu->kvm->masks.ept) {
 		hw_walk_ept(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
 			    access, mmu_has_mbec(mmu), res);
-	else {
+		if (res->fault) {
+			/* advanced information: CPL-based U/S for L1 (see above) */
+			if ((access & (PFERR_GUEST_FINAL_MASK | PFERR_USER_MASK)) ==
+			    (PFERR_GUEST_FINAL_MASK | PFERR_USER_MASK))
+				res->qual |= EPT_VIOLATION_GVA_USER;
+			vcpu->arch.exit_qualification = res->qual;
+			res->ec = vmx_ept_violation_error_code(mmu, res->qual);
+		}
+	} else {
 		/* NPT: every access is a user access unless KVM runs GMET */
 		bool gmet = vcpu->host_gmet;
 		enum tdp_access_op op = access & PFERR_WRITE_MASK ? TDP_OP_WRITE :
@@ -342,8 +400,18 @@ static void load_pdptrs(struct kvm_vcpu *vcpu)
 	gpa_t base = vcpu->arch.cr3 & ~0x1full;
 	u64 pdpte[4];
 
+	/* L2's CR3 is an L2 GPA: KVM reads it through L1's EPT/NPT */
+	if (mmu_is_nested(vcpu)) {
+		gpa_t real = kvm_translate_gpa(vcpu, mmu, base & PAGE_MASK,
+					       PFERR_USER_MASK | PFERR_WRITE_MASK,
+					       NULL, 0);
+
+		base = real == INVALID_GPA ? INVALID_GPA :
+		       real | (base & ~PAGE_MASK);
+	}
 	for (int i = 0; i < 4; i++) {
-		if (tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i]))
+		if (base == INVALID_GPA ||
+		    tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i]))
 			pdpte[i] = 0;
 	}
 	if (!vcpu->tdp_enabled && memcmp(mmu->pdptrs, pdpte, sizeof(pdpte)))
@@ -437,12 +505,25 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
 	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
 		return 0;
-	e->stats->exit_cr++;
 
 	reset = ((old_cr0 ^ a->cr0) & KVM_MMU_CR0_ROLE_BITS) ||
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
 	new_cr3 = TDP_HAS(ev, SET, cr3);
+	/*
+	 * L2 under nested EPT/NPT: only the role bits are intercepted (the
+	 * MMU must recompute nested_mmu); CR3 loads reach no one but the CPU.
+	 */
+	if (mmu_is_nested(vcpu)) {
+		if (is_pae_paging(vcpu) && (new_cr3 || reset))
+			load_pdptrs(vcpu);
+		if (reset) {
+			e->stats->exit_cr++;
+			kvm_mmu_reset_context(vcpu);
+		}
+		return 0;
+	}
+	e->stats->exit_cr++;
 
 	if (is_pae_paging(vcpu) && (new_cr3 || reset))
 		load_pdptrs(vcpu);
@@ -560,7 +641,8 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				   (unsigned long long)gpa);
 	if (size < 8)
 		val &= (1ull << (8 * size)) - 1;
-	if (vcpu->tdp_enabled)
+	/* under TDP only nested (guest_mmu) pages shadow guest tables */
+	if (vcpu->tdp_enabled && e->cfg.paging != TDP_PAGING_NESTED)
 		goto store;
 
 	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
@@ -570,8 +652,11 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return r ? engine_fail(e, r, "emulated write failed") : 0;
 	}
 	if (sync_leaf) {
-		/* #PF on the read-only mapping; the fault unsyncs the page */
-		e->stats->exit_pf++;
+		/* fault on the read-only mapping; the fault unsyncs the page */
+		if (vcpu->tdp_enabled)
+			e->stats->exit_ept_violation++;
+		else
+			e->stats->exit_pf++;
 		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
 		if (r) {
 			e->stats->pf_emulate++;
@@ -587,6 +672,126 @@ store:
 			       (unsigned long long)gpa) : 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* nested TDP: faults reflected to L1                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * nested_ept_inject_page_fault() (vmx/nested.c): the fault KVM's walk of
+ * L1's EPT found becomes an EPT misconfiguration (reserved bits) or an
+ * EPT violation exit to L1.  The walker built bits 0-6; bits 7-8 -- and
+ * since 0035, which offers L1 VMX_EPT_ADVANCED_VMEXIT_INFO_BIT, bits
+ * 9-11 -- are those of the hardware exit KVM is handling.
+ */
+static void nested_ept_inject_page_fault(struct kvm_vcpu *vcpu,
+					 const struct x86_exception *fault,
+					 struct tdp_outcome *out)
+{
+	u64 mask = EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED;
+
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+	mask |= EPT_VIOLATION_GVA_USER | EPT_VIOLATION_GVA_WRITABLE |
+		EPT_VIOLATION_GVA_NX;
+#endif
+	if (fault->error_code & PFERR_RSVD_MASK) {
+		out->kind = TDP_OUT_EPT_MISCONFIG;
+		out->qual = 0;
+	} else {
+		out->kind = TDP_OUT_EPT_VIOLATION;
+		out->qual = fault->exit_qualification |
+			    (vcpu->arch.exit_qualification & mask);
+	}
+	out->gpa = fault->address;	/* vmcs12->guest_physical_address */
+}
+
+/*
+ * nested_svm_inject_npf_exit() (svm/nested.c): an #NPF exit to L1 whose
+ * EXITINFO1 keeps the high half (bits 32/33: final GPA or paging
+ * structure) of the NPF KVM is handling and takes bits 31:0 from the
+ * walk of L1's NPT.
+ */
+static void nested_svm_inject_npf_exit(struct kvm_vcpu *vcpu,
+				       const struct x86_exception *fault,
+				       struct tdp_outcome *out)
+{
+	u64 info1 = vcpu->arch.exit_qualification & ~0xffffffffull;
+
+	info1 |= fault->error_code;
+	out->kind = TDP_OUT_NPF;
+	out->gpa = fault->address;	/* EXITINFO2 */
+	out->ec = info1 & (0x3full | PFERR_GUEST_FINAL_MASK | PFERR_GUEST_PAGE_MASK);
+}
+
+/* The reflected exit as the outcome, and its counters. */
+static void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  const struct x86_exception *fault,
+			  struct tdp_outcome *out)
+{
+	static const u64 npf_bits[5] = { PFERR_PRESENT_MASK, PFERR_WRITE_MASK,
+					 PFERR_USER_MASK, PFERR_RSVD_MASK,
+					 PFERR_FETCH_MASK };
+	struct tdp_stats *st = e->stats;
+	bool fetch, user;
+
+	st->nested_reflected++;
+	if (vcpu->vendor == KVM_VENDOR_INTEL) {
+		nested_ept_inject_page_fault(vcpu, fault, out);
+		if (out->kind == TDP_OUT_EPT_MISCONFIG) {
+			st->reflected_ept_misconfig++;
+			return;
+		}
+		st->reflected_ept_violation++;
+		for (int i = 0; i < 12; i++)
+			if (out->qual & (1ull << i))
+				st->reflected_qual_bit[i]++;
+		if (out->qual & EPT_VIOLATION_GVA_TRANSLATED)
+			st->reflected_final++;
+		else
+			st->reflected_page++;
+		/* MBEC judges the U/S of the L2 translation */
+		fetch = out->qual & EPT_VIOLATION_ACC_INSTR;
+		user = out->qual & EPT_VIOLATION_GVA_USER;
+	} else {
+		nested_svm_inject_npf_exit(vcpu, fault, out);
+		st->reflected_npf++;
+		for (int i = 0; i < 5; i++)
+			if (out->ec & npf_bits[i])
+				st->reflected_npf_bit[i]++;
+		if (out->ec & PFERR_GUEST_FINAL_MASK)
+			st->reflected_final++;
+		else
+			st->reflected_page++;
+		/* GMET judges the CPL */
+		fetch = (out->ec & (PFERR_FETCH_MASK | PFERR_GUEST_FINAL_MASK)) ==
+			(PFERR_FETCH_MASK | PFERR_GUEST_FINAL_MASK);
+		user = vcpu->hw_walk.cpl == 3;
+	}
+	if (fetch && user)
+		st->reflected_exec_user++;
+	else if (fetch)
+		st->reflected_exec_supervisor++;
+}
+
+/*
+ * deliver_fault() - a fault found by one of KVM's software walks: reflected
+ * to L1 when it was found in L1's EPT/NPT, else a #PF for the current
+ * context (kvm_inject_emulated_page_fault picks the MMU the same way).
+ */
+static void deliver_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  const struct x86_exception *fault,
+			  struct tdp_outcome *out)
+{
+	if (fault->nested_page_fault) {
+		reflect_to_l1(e, vcpu, fault, out);
+		return;
+	}
+	out->kind = TDP_OUT_PF;
+	out->ec = fault->error_code & 0xffff;
+	count_injected(e->stats, out->ec);
+	if (vcpu->arch.guest_mode)
+		e->stats->l2_pf++;
+}
+
 /* Emulation of an access KVM could not map (MMIO, write-protected gfn). */
 static void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			   u64 gva, u64 access, struct tdp_outcome *out)
@@ -598,9 +803,7 @@ static void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	vcpu->tdp_stats->walks++;
 	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
 	if (gpa == INVALID_GPA) {
-		out->kind = TDP_OUT_PF;
-		out->ec = exc.error_code & 0xffff;
-		count_injected(e->stats, out->ec);
+		deliver_fault(e, vcpu, &exc, out);
 		return;
 	}
 	if ((access & PFERR_WRITE_MASK) &&
@@ -641,16 +844,17 @@ static int account_ret_pf(struct tdp_engine *e, int r)
 	}
 }
 
-/* take_injected() - the #PF KVM queued for the guest, if any, as the outcome. */
+/*
+ * take_injected() - the fault KVM queued, if any, as the outcome: a #PF for
+ * the guest, or an exit reflected to L1.
+ */
 static bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			  struct tdp_outcome *out)
 {
 	if (!vcpu->exception_pending)
 		return false;
 	vcpu->exception_pending = false;
-	out->kind = TDP_OUT_PF;
-	out->ec = vcpu->exception.error_code & 0xffff;
-	count_injected(e->stats, out->ec);
+	deliver_fault(e, vcpu, &vcpu->exception, out);
 	return true;
 }
 
@@ -834,6 +1038,392 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			   (unsigned long long)gva);
 }
 
+/* ------------------------------------------------------------------ */
+/* nested TDP: L2 on KVM's shadow of L1's EPT/NPT                      */
+/* ------------------------------------------------------------------ */
+
+/* Exits one L2 access may take: one per L2 level and the final GPA, twice. */
+#define NESTED_ACCESS_MAX_TRIES 16
+
+/*
+ * hw_nested_translate() - the CPU's translation of an L2 GPA through KVM's
+ * shadow EPT02 / NPT02 during the hardware model's 2D walk; installed as
+ * vcpu->hw_translate_nested around nested_mmu->gva_to_gpa().  The walker
+ * calls it once per L2 paging structure, top down, then for the final GPA,
+ * which the engine marks with PFERR_GUEST_FINAL_MASK in the access it
+ * walks with (both layouts' walkers pass it on).  Paging-structure
+ * accesses are read+write (docs/NESTED.md).  A miss is an exit to L0:
+ * *@exception gets nested_page_fault, the GPA the CPU reports (the walker
+ * passes page frames; the CPU names the entry or byte accessed) and the
+ * exit qualification (EPT) or EXITINFO1 (NPT) in exit_qualification.
+ */
+static gpa_t hw_nested_translate(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
+				 struct x86_exception *exception, u64 pte_access)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	bool final = access & PFERR_GUEST_FINAL_MASK;
+	struct hw_result res;
+	u64 offset, hw_access, info = 0;
+
+	if (final) {
+		offset = vcpu->hw_walk.gva & (PAGE_SIZE - 1);
+		hw_access = (access & (PFERR_WRITE_MASK | PFERR_FETCH_MASK)) |
+			    PFERR_GUEST_FINAL_MASK;
+	} else {
+		int level = vcpu->hw_walk.level--;
+		u64 gva = vcpu->hw_walk.gva;
+
+		offset = vcpu->hw_walk.pte32 ?
+			 ((gva >> (PAGE_SHIFT + 10 * (level - 1))) & 1023) * 4 :
+			 ((gva >> (PAGE_SHIFT + 9 * (level - 1))) & 511) * 8;
+		hw_access = PFERR_WRITE_MASK | PFERR_GUEST_PAGE_MASK;
+	}
+
+	if (vcpu->kvm->masks.ept) {
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+		/* MBEC: a user-mode linear translation (U/S = 1 at every level) */
+		if (final && (pte_access & ACC_USER_MASK))
+			hw_access |= PFERR_USER_MASK;
+#else
+		(void)pte_access;	/* the pre-series walker passes 0 */
+#endif
+		hw_walk_ept(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
+			    hw_access, mmu_has_mbec(mmu), &res);
+		if (res.fault) {
+			info = res.qual;
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+			/* advanced information: the L2 translation's rights */
+			if (final)
+				info |= (pte_access & ACC_USER_MASK ? EPT_VIOLATION_GVA_USER : 0) |
+					(pte_access & ACC_WRITE_MASK ? EPT_VIOLATION_GVA_WRITABLE : 0) |
+					(pte_access & ACC_EXEC_MASK ? 0 : EPT_VIOLATION_GVA_NX);
+#endif
+		}
+	} else {
+		/* NPT: user walks, unless L1 enabled GMET (then the CPL counts) */
+		bool gmet = vcpu->arch.nested.misc_ctl & SVM_MISC_ENABLE_GMET;
+		bool user = !gmet || !final || (access & PFERR_USER_MASK);
+		enum tdp_access_op op = hw_access & PFERR_WRITE_MASK ? TDP_OP_WRITE :
+					hw_access & PFERR_FETCH_MASK ? TDP_OP_FETCH :
+					TDP_OP_READ;
+
+		hw_walk_legacy(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
+			       op, user, false, false, true, false, false, gmet, &res);
+		if (res.fault) {
+			info = res.ec | (final ? PFERR_GUEST_FINAL_MASK :
+						 PFERR_GUEST_PAGE_MASK);
+			/*
+			 * Erratum 1218: with GMET, EXITINFO1[2] may be set on a
+			 * fetch fault whatever the CPL.  The model sets it, so
+			 * KVM's workaround (npf_interception) is exercised.
+			 */
+			if (gmet && (info & PFERR_FETCH_MASK))
+				info |= PFERR_USER_MASK;
+		}
+	}
+	if (!res.fault)
+		return res.gpa;
+	memset(exception, 0, sizeof(*exception));
+	exception->vector = PF_VECTOR;
+	exception->nested_page_fault = true;
+	exception->address = gpa + offset;
+	exception->exit_qualification = info;
+	return INVALID_GPA;
+}
+
+/*
+ * handle_ept_violation() / npf_interception(): an L2 exit into KVM for a
+ * GPA that its EPT02/NPT02 does not map with the rights needed.  KVM's
+ * fault handler walks L1's table and fixes the shadow entry (the access
+ * is retried), or queues the fault for L1 (reflected: *@out is set).
+ * Returns a RET_PF_* value or a negative TDP_E_* error.
+ */
+static int nested_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			   const struct x86_exception *exit,
+			   struct tdp_outcome *out)
+{
+	u64 ec;
+
+	e->stats->exit_ept_violation++;
+	e->stats->l2_exits++;
+	vcpu->arch.exit_qualification = exit->exit_qualification;
+	if (vcpu->kvm->masks.ept) {
+		ec = vmx_ept_violation_error_code(vcpu->arch.mmu,
+						  exit->exit_qualification);
+	} else {
+		ec = exit->exit_qualification;
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+		/* erratum 1218 workaround (0046): U of a GMET fetch is CPL == 3 */
+		if ((vcpu->arch.nested.misc_ctl & SVM_MISC_ENABLE_GMET) &&
+		    (ec & PFERR_FETCH_MASK)) {
+			ec |= PFERR_USER_MASK;
+			if (vcpu->hw_walk.cpl != 3)
+				ec &= ~PFERR_USER_MASK;
+		}
+#endif
+	}
+	vcpu->exception_pending = false;
+	{
+		int r = kvm_mmu_page_fault(vcpu, exit->address, ec);
+
+		if (take_injected(e, vcpu, out))
+			return RET_PF_RETRY;
+		return account_ret_pf(e, r);
+	}
+}
+
+/*
+ * An L2 access: the CPU's 2D walk -- L2's tables by the port's walker on
+ * nested_mmu, every L2 GPA through KVM's EPT02/NPT02 (hw_nested_translate).
+ * A #PF in L2 is delivered without an exit; an EPT02/NPT02 miss exits to
+ * KVM, which fixes it or reflects it to L1.  A reflected exit is L1
+ * handling it and resuming L2 at once (docs/NESTED.md).
+ */
+static void handle_access_nested(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+				 const struct tdp_event *ev, u64 access,
+				 unsigned cpl, struct tdp_outcome *out, int *err)
+{
+	struct kvm_mmu *w = vcpu->arch.walk_mmu;
+	u64 gva = ev->u.access.gva;
+
+	e->stats->l2_accesses++;
+	vcpu->hw_walk.gva = gva;
+	vcpu->hw_walk.cpl = cpl;
+	vcpu->hw_walk.pte32 = w->cpu_role.base.has_4_byte_gpte;
+	for (int tries = 0; tries < NESTED_ACCESS_MAX_TRIES; tries++) {
+		struct x86_exception exc = { 0 };
+		gpa_t gpa;
+		int r = vcpu_enter_guest(e, vcpu);
+
+		if (r) {
+			*err = engine_fail(e, r, "cannot load the MMU root");
+			return;
+		}
+		/* PAE: the PDPTE comes from the registers, no table access */
+		vcpu->hw_walk.level = w->cpu_role.base.level == PT32E_ROOT_LEVEL ?
+				      PG_LEVEL_2M : w->cpu_role.base.level;
+		vcpu->hw_translate_nested = hw_nested_translate;
+		gpa = w->gva_to_gpa(vcpu, w, gva, access | PFERR_GUEST_FINAL_MASK,
+				    &exc);
+		vcpu->hw_translate_nested = NULL;
+		if (gpa != INVALID_GPA) {
+			out->kind = TDP_OUT_OK;
+			out->gpa = gpa;
+			return;
+		}
+		if (!exc.nested_page_fault) {
+			deliver_fault(e, vcpu, &exc, out);	/* #PF in L2 */
+			return;
+		}
+		r = nested_tdp_exit(e, vcpu, &exc, out);
+		if (r < 0) {
+			*err = r;
+			return;
+		}
+		if (out->kind != TDP_OUT_NONE)
+			return;				/* reflected to L1 */
+		if (r == RET_PF_EMULATE) {
+			emulate_access(e, vcpu, gva, access, out);
+			return;
+		}
+	}
+	e->stats->pf_livelock++;
+	*err = engine_fail(e, TDP_E_INTERNAL, "L2 access at 0x%llx not resolved",
+			   (unsigned long long)gva);
+}
+
+/* nested_vmx_check_eptp() (vmx/nested.c), for the EPT capabilities offered. */
+static bool nested_vmx_check_eptp(const struct kvm_vcpu *vcpu, u64 eptp)
+{
+	u64 mt = eptp & 7, pwl = eptp & VMX_EPTP_PWL_MASK;
+
+	if (mt != 0 && mt != 6)			/* UC or WB */
+		return false;
+	if (pwl != VMX_EPTP_PWL_4 && pwl != VMX_EPTP_PWL_5)
+		return false;
+	if ((eptp >> 7) & 0x1f)			/* bits 11:7 reserved */
+		return false;
+	return !(eptp >> vcpu->maxphyaddr);	/* kvm_vcpu_is_legal_gpa() */
+}
+
+/*
+ * The `vmenter` event: L1's VMLAUNCH/VMRESUME or VMRUN of L2 with nested
+ * EPT/NPT -- nested_vmx_enter_non_root_mode() + nested_ept_init_mmu_context()
+ * (intel) or enter_svm_guest_mode() + nested_svm_init_mmu_context() (amd).
+ * L1's registers are saved; L2 starts with paging off.
+ */
+static int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  const struct tdp_event *ev)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_nested_state *n = &a->nested;
+	struct kvm_mmu *g = &a->guest_mmu;
+	int r;
+
+	if (a->guest_mode)
+		return engine_fail(e, TDP_E_STATE, "vmenter while already running L2");
+	if (vcpu->vendor == KVM_VENDOR_INTEL) {
+		u64 eptp = ev->u.vmenter.eptp;
+
+		if (ev->u.vmenter.mbec && !vcpu->host_mbec)
+			return engine_fail(e, TDP_E_UNSUPP,
+					   "'mbec=1' needs 'config mbec=1' (MBEC is not offered to L1)");
+		if (!nested_vmx_check_eptp(vcpu, eptp))
+			return engine_fail(e, TDP_E_RANGE,
+					   "eptp 0x%llx is invalid (memory type, walk length, reserved or address bits)",
+					   (unsigned long long)eptp);
+		n->eptp = eptp;
+		n->mbec = ev->u.vmenter.mbec;
+	} else {
+		u64 ncr3 = ev->u.vmenter.ncr3;
+
+		if (ev->u.vmenter.gmet && !vcpu->host_gmet)
+			return engine_fail(e, TDP_E_UNSUPP,
+					   "'gmet=1' needs 'config gmet=1' (GMET is not offered to L1)");
+		if (ncr3 >> vcpu->maxphyaddr)
+			return engine_fail(e, TDP_E_RANGE,
+					   "ncr3 0x%llx is beyond MAXPHYADDR",
+					   (unsigned long long)ncr3);
+		/* the NPT format follows L1's CR4/EFER: tdpsim shadows 4/5-level */
+		if (!(a->efer & EFER_LMA))
+			return engine_fail(e, TDP_E_UNSUPP,
+					   "nested NPT needs L1 in long mode (legacy/PAE NPT formats are not simulated)");
+		n->nested_cr3 = ncr3;
+		n->misc_ctl = SVM_MISC_ENABLE_NP |
+			      (ev->u.vmenter.gmet ? SVM_MISC_ENABLE_GMET : 0);
+	}
+
+	/* VMCS01 / VMCB01 keep L1's state */
+	n->l1_cr0 = a->cr0;
+	n->l1_cr3 = a->cr3;
+	n->l1_cr4 = a->cr4;
+	n->l1_efer = a->efer;
+	n->l1_pkru = a->pkru;
+	n->l1_cpl = a->cpl;
+	a->guest_mode = true;
+	a->cr0 = X86_CR0_PE;
+	a->cr3 = 0;
+	a->cr4 = 0;
+	a->efer = 0;
+	a->pkru = 0;
+	a->cpl = 0;
+
+	a->mmu = g;
+	if (vcpu->vendor == KVM_VENDOR_INTEL) {
+		r = kvm_init_shadow_ept_mmu(vcpu, true, PG_LEVEL_1G,
+					    n->eptp & VMX_EPTP_AD_ENABLE_BIT,
+					    n->mbec, n->eptp);
+		g->get_guest_pgd = nested_ept_get_eptp;
+		g->get_pdptr = NULL;
+	} else {
+		r = kvm_init_shadow_npt_mmu(vcpu, n->l1_cr4, n->l1_efer,
+					    n->nested_cr3, n->misc_ctl);
+		g->get_guest_pgd = nested_svm_get_tdp_cr3;
+		g->get_pdptr = nested_svm_get_tdp_pdptr;
+	}
+	if (r)
+		return engine_fail(e, r, "cannot set up the shadow %s for L2",
+				   vcpu->vendor == KVM_VENDOR_INTEL ? "EPT" : "NPT");
+	kvm_mmu_init_fault_callbacks(vcpu, g);
+	/* kvm_init_shadow_{ept,npt}_mmu() end with kvm_mmu_new_pgd() */
+	kvm_mmu_new_pgd(vcpu, vcpu->vendor == KVM_VENDOR_INTEL ? n->eptp :
+								 n->nested_cr3);
+	a->walk_mmu = &a->nested_mmu;
+	kvm_init_mmu(vcpu);
+	/*
+	 * nested_svm_transition_tlb_flush(): on every VMRUN KVM syncs the
+	 * NPT02 shadow pages (ASIDs may invalidate nested translations); for
+	 * EPT, stale translations are L1's to flush with INVEPT.
+	 */
+	if (vcpu->vendor == KVM_VENDOR_AMD) {
+		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	}
+	e->stats->nested_vmenter++;
+	return 0;
+}
+
+/* The `vmexit` event: nested_vmx_vmexit() / nested_svm_vmexit(), back to L1. */
+static int handle_vmexit(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_nested_state *n = &a->nested;
+
+	if (!a->guest_mode)
+		return engine_fail(e, TDP_E_STATE, "vmexit while running L1");
+	a->guest_mode = false;
+	a->cr0 = n->l1_cr0;
+	a->cr3 = n->l1_cr3;
+	a->cr4 = n->l1_cr4;
+	a->efer = n->l1_efer;
+	a->pkru = n->l1_pkru;
+	a->cpl = n->l1_cpl;
+	/* nested_ept_uninit_mmu_context() / nested_svm_uninit_mmu_context() */
+	a->mmu = &a->root_mmu;
+	a->walk_mmu = &a->root_mmu;
+	kvm_init_mmu(vcpu);
+	kvm_mmu_init_fault_callbacks(vcpu, a->mmu);
+	if (vcpu->vendor == KVM_VENDOR_AMD) {
+		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	}
+	e->stats->nested_vmexit++;
+	return 0;
+}
+
+/* nested_ept_root_matches() (vmx/nested.c) */
+static bool nested_ept_root_matches(hpa_t root_hpa, u64 root_eptp, u64 eptp)
+{
+	const u64 pa_mask = GENMASK_ULL(51, 12);
+
+	return VALID_PAGE(root_hpa) && (root_eptp & pa_mask) == (eptp & pa_mask);
+}
+
+/*
+ * The `invept` event.  intel: handle_invept() (vmx/nested.c) frees the
+ * guest_mmu roots for the EPTP (single-context) or all of them (global);
+ * the shadow pages stay hashed and are synced when a root is loaded
+ * again.  amd: L1's TLB_CONTROL flush of L2's ASID, which KVM turns into
+ * an NPT02 sync (nested_svm_transition_tlb_flush).
+ */
+static int handle_invept(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			 const struct tdp_event *ev)
+{
+	struct kvm_mmu *mmu = &vcpu->arch.guest_mmu;
+	unsigned long roots_to_free = 0;
+
+	if (vcpu->vendor == KVM_VENDOR_AMD) {
+		e->stats->nested_invept_global++;
+		if (vcpu->arch.guest_mode) {
+			kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+			kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+		}
+		return 0;
+	}
+	if (TDP_HAS(ev, INVEPT, eptp)) {
+		u64 eptp = ev->u.invept.eptp;
+
+		/* an invalid operand makes INVEPT fail (VMfailValid) */
+		if (!nested_vmx_check_eptp(vcpu, eptp))
+			return engine_fail(e, TDP_E_RANGE,
+					   "invept eptp 0x%llx is invalid",
+					   (unsigned long long)eptp);
+		e->stats->nested_invept_single++;
+		if (nested_ept_root_matches(mmu->root.hpa, mmu->root.pgd, eptp))
+			roots_to_free |= KVM_MMU_ROOT_CURRENT;
+		for (int i = 0; i < KVM_MMU_NUM_PREV_ROOTS; i++)
+			if (nested_ept_root_matches(mmu->prev_roots[i].hpa,
+						    mmu->prev_roots[i].pgd, eptp))
+				roots_to_free |= KVM_MMU_ROOT_PREVIOUS(i);
+	} else {
+		e->stats->nested_invept_global++;
+		roots_to_free = KVM_MMU_ROOTS_ALL;
+	}
+	if (roots_to_free)
+		kvm_mmu_free_roots(vcpu->kvm, mmu, roots_to_free);
+	return 0;
+}
+
 static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			const struct tdp_event *ev, struct tdp_outcome *out)
 {
@@ -917,7 +1507,9 @@ static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 
 		e->stats->accesses_by_op[ev->u.access.op % 3]++;
 		vcpu->arch.rflags = ev->u.access.ac ? X86_EFLAGS_AC : 0;
-		if (vcpu->tdp_enabled)
+		if (vcpu->arch.guest_mode)
+			handle_access_nested(e, vcpu, ev, access, cpl, out, &err);
+		else if (vcpu->tdp_enabled)
 			handle_access_tdp(e, vcpu, ev, access, out, &err);
 		else
 			handle_access_shadow(e, vcpu, ev, access, out, &err);
@@ -952,9 +1544,14 @@ static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 	case TDP_EV_VMENTER:
 	case TDP_EV_VMEXIT:
 	case TDP_EV_INVEPT:
-		return engine_fail(e, TDP_E_UNSUPP,
-				   "'%s' needs paging=nested, which replay does not support yet",
-				   tdp_event_name(ev->kind));
+		/* the trace reader accepts them only with paging=nested */
+		if (e->cfg.paging != TDP_PAGING_NESTED)
+			return engine_fail(e, TDP_E_STATE, "'%s' needs paging=nested",
+					   tdp_event_name(ev->kind));
+		err = ev->kind == TDP_EV_VMENTER ? handle_vmenter(e, vcpu, ev) :
+		      ev->kind == TDP_EV_VMEXIT ? handle_vmexit(e, vcpu) :
+		      handle_invept(e, vcpu, ev);
+		break;
 	default:
 		return engine_fail(e, TDP_E_EVENT, "unknown event kind %u", ev->kind);
 	}
@@ -1004,10 +1601,6 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 		return TDP_E_UNSUPP;
 	}
 #endif
-	if (cfg->paging == TDP_PAGING_NESTED) {
-		snprintf(errbuf, errlen, "paging=nested is not supported by replay yet");
-		return TDP_E_UNSUPP;
-	}
 	if (cfg->vcpus > KVM_MAX_VCPUS) {
 		snprintf(errbuf, errlen, "%u vcpus: at most %d are simulated",
 			 cfg->vcpus, KVM_MAX_VCPUS);
@@ -1105,6 +1698,8 @@ static void engine_finish(struct tdp_engine *e)
 		}
 	st->sp_live = ks->sp_live_total;
 	st->sp_peak = ks->sp_peak_total;
+	st->sp_nested_created = ks->sp_nested_created;
+	st->sp_nested_live = ks->sp_nested_live;
 	st->sp_unsync = ks->unsync;
 	st->sp_sync = ks->sync;
 	st->sp_flood_zaps = ks->flooding_zaps;

@@ -28,6 +28,8 @@ struct kvm_nested_state {
 	/* L1's own registers, saved at vmenter (VMCB01 save area / VMCS01) */
 	unsigned long l1_cr0, l1_cr3, l1_cr4;
 	u64 l1_efer;
+	u32 l1_pkru;
+	int l1_cpl;
 };
 
 struct kvm_vcpu_arch {
@@ -54,10 +56,11 @@ struct kvm_vcpu_arch {
 	bool guest_mode;
 	struct kvm_nested_state nested;
 	/*
-	 * Exit qualification of the EPT violation being handled (hardware
-	 * bits); the pre-series walker keeps its GVA bits 8:7 (walk.c).
+	 * Exit information of the EPT violation / NPF being handled: the
+	 * hardware exit qualification (vmx_get_exit_qual; the pre-series
+	 * walker keeps its GVA bits 8:7) or EXITINFO1 (amd).
 	 */
-	unsigned long exit_qualification;
+	u64 exit_qualification;
 };
 
 struct kvm_vcpu {
@@ -88,6 +91,13 @@ struct kvm_vcpu {
 	gpa_t (*hw_translate_nested)(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
 				     struct x86_exception *exception,
 				     u64 pte_access);
+	/* that walk: L2 linear address, level of the next table, CPL */
+	struct {
+		u64 gva;
+		int level;
+		bool pte32;
+		unsigned cpl;
+	} hw_walk;
 };
 
 static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)

@@ -174,6 +174,9 @@ static_assert(_Alignof(struct kvm_mmu_page) == 4096, "page aligned");
 /* Counters (plain increments). Level index = role.level - 1 (0..4). */
 struct kvm_mmu_stats {
 	u64 sp_created[2][PT64_ROOT_MAX_LEVEL];	/* [direct][level-1] */
+	/* shadow EPT/NPT pages: indirect pages of guest_mmu (role.guest_mode) */
+	u64 sp_nested_created;
+	u64 sp_nested_live;
 	u64 sp_zapped[2][PT64_ROOT_MAX_LEVEL];
 	u64 sp_live[2][PT64_ROOT_MAX_LEVEL];
 	u64 sp_peak[2][PT64_ROOT_MAX_LEVEL];

@@ -544,6 +544,10 @@ static void kvm_account_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 
 	kvm->arch.n_used_mmu_pages++;
 	s->sp_created[d][l]++;
+	if (sp->role.guest_mode && !d) {
+		s->sp_nested_created++;
+		s->sp_nested_live++;
+	}
 	if (++s->sp_live[d][l] > s->sp_peak[d][l])
 		s->sp_peak[d][l] = s->sp_live[d][l];
 	if (++s->sp_live_total > s->sp_peak_total)
@@ -555,6 +559,8 @@ static void kvm_unaccount_mmu_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	kvm->arch.n_used_mmu_pages--;
 	kvm->stats.sp_live[sp->role.direct][sp->role.level - 1]--;
+	if (sp->role.guest_mode && !sp->role.direct)
+		kvm->stats.sp_nested_live--;
 	kvm->stats.sp_live_total--;
 }
 
