@@ -1458,22 +1458,40 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 
 /*
  * check_synced_gptes() - every synced indirect 4K shadow page agrees with
- * the guest's page table (FNAME(check_sp_gptes)); shadow paging only.
+ * the guest's page table (FNAME(check_sp_gptes)): the shadow pages of the
+ * guest's own tables (shadow paging), and while L2 runs, the shadow
+ * EPT02/NPT02 pages of the MMU role in use (their gPTEs are read with
+ * that role's rules: MBEC, execute-only, A/D).
  */
 static const char *check_synced_gptes(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
+	union kvm_mmu_page_role want = vcpu->arch.mmu->root_role;
 	struct list_head *pos;
 
 	for (pos = e->kvm.arch.active_mmu_pages.next;
 	     pos != &e->kvm.arch.active_mmu_pages; pos = pos->next) {
 		struct kvm_mmu_page *sp = container_of(pos, struct kvm_mmu_page, link);
+		union kvm_mmu_page_role r = sp->role;
 		const char *why;
 
 		if (!sp_has_gptes(sp) || sp->unsync || sp->role.level != PG_LEVEL_4K ||
-		    sp->role.guest_mode || is_obsolete_sp(&e->kvm, sp))
+		    is_obsolete_sp(&e->kvm, sp))
 			continue;
-		why = sp->role.has_4_byte_gpte ? paging32_check_sp_gptes(vcpu, sp) :
-						 paging64_check_sp_gptes(vcpu, sp);
+		if (sp->role.guest_mode) {
+			r.level = want.level;
+			r.access = want.access;
+			if (!vcpu->arch.guest_mode || r.word != want.word)
+				continue;
+			why = vcpu->vendor == KVM_VENDOR_INTEL ?
+			      ept_check_sp_gptes(vcpu, sp) :
+			      paging64_check_sp_gptes(vcpu, sp);
+		} else if (vcpu->tdp_enabled) {
+			continue;
+		} else {
+			why = sp->role.has_4_byte_gpte ?
+			      paging32_check_sp_gptes(vcpu, sp) :
+			      paging64_check_sp_gptes(vcpu, sp);
+		}
 		if (why)
 			return why;
 	}
@@ -1561,7 +1579,7 @@ static int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 	if (e->check) {
 		const char *why = kvm_mmu_check_invariants(&e->kvm);
 
-		if (!why && !vcpu->tdp_enabled)
+		if (!why && (!vcpu->tdp_enabled || vcpu->arch.guest_mode))
 			why = check_synced_gptes(e, vcpu);
 		if (why)
 			return engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: %s", why);
