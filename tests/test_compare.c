@@ -5,9 +5,13 @@
  * from running the code: see the comments in the tests/data/compare traces.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <tdpsim/report.h>
 
 #include "helpers/run.h"
 
@@ -164,5 +168,158 @@ Test(compare, overall_table_sums_traces)
 	cr_assert_eq(line_value(overall, "\nsp.created", &a, &b), 0, "%s", overall);
 	cr_expect_eq(b - a, 4, "old %ld new %ld", a, b);
 	cr_expect(strstr(overall, "overall: outcomes or counts differ"), "%s", overall);
+	run_result_free(&r);
+}
+
+/* The text of a table row's A and B columns ("walk p50 (ns)   7764.8 ..."). */
+static int row_texts(const char *text, const char *metric, char *a, char *b)
+{
+	const char *p = strstr(text, metric);
+
+	return p && sscanf(p + strlen(metric), " %31s %31s", a, b) == 2 ? 0 : -1;
+}
+
+/* No "<name>.tmp.<pid>" left next to @dir's files. */
+static void expect_no_temp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	cr_assert(d);
+	while ((e = readdir(d)))
+		cr_expect_null(strstr(e->d_name, ".tmp."), "left behind: %s", e->d_name);
+	closedir(d);
+}
+
+/*
+ * --json saves what the table compared: per trace the old then the new
+ * layout's report, counts of the first repetition (smep-flip: 4 and 8
+ * shadow pages, see above), timing fields the medians the table prints,
+ * their spread, and the repetition count.
+ */
+Test(compare, json_saves_the_compared_reports)
+{
+	struct run_result r;
+	const char *json = test_path("cmp.json");
+	const char *argv[] = { "compare", "--repeat", "3", "--json", json,
+			       src_path("tests/data/compare/smep-flip.txt"), NULL };
+	struct tdp_report *rep;
+	char a[32], b[32], want[32];
+	size_t n;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 1, "counts differ -> exit 1; stderr: %s", r.err);
+	cr_assert_eq(tdp_report_load(json, &rep, &n), 0);
+	cr_assert_eq(n, 2);
+	for (int l = 0; l < 2; l++) {
+		cr_expect_str_eq(rep[l].tool_layout, l ? "new" : "old");
+		cr_expect(strstr(rep[l].trace_path, "smep-flip.txt"));
+		cr_expect_eq(rep[l].repetitions, 3);
+		cr_expect(rep[l].has_spread, "3 repetitions have a spread");
+		cr_expect(rep[l].timing);
+		cr_expect_geq(rep[l].spread.walk_p50, 0);
+		cr_expect(rep[l].has_nested);
+		cr_expect_not(rep[l].paging_nested);
+	}
+	cr_expect_eq(rep[0].sp.created, 4);
+	cr_expect_eq(rep[1].sp.created, 8);
+	/* the medians are what the table shows */
+	cr_assert_eq(row_texts(r.out, "\nwalk p50 (ns)", a, b), 0, "%s", r.out);
+	snprintf(want, sizeof(want), "%.1f", rep[0].t.walk_p50);
+	cr_expect_str_eq(a, want);
+	snprintf(want, sizeof(want), "%.1f", rep[1].t.walk_p50);
+	cr_expect_str_eq(b, want);
+	cr_assert_eq(row_texts(r.out, "\nns/perm check", a, b), 0, "%s", r.out);
+	snprintf(want, sizeof(want), "%.2f", rep[1].t.perm_mean_ns);
+	cr_expect_str_eq(b, want);
+	tdp_report_free_array(rep, n);
+	expect_no_temp(test_tmpdir());
+	run_result_free(&r);
+}
+
+/* Several traces: old, new per trace in order; one repetition, no spread. */
+Test(compare, json_holds_every_trace_in_order)
+{
+	struct run_result r;
+	const char *json = test_path("two.json");
+	const char *argv[] = { "compare", "--repeat", "1", "--no-timing", "-j", json,
+			       src_path("traces/hello-shadow.zst"),
+			       src_path("tests/data/compare/smep-flip.txt"), NULL };
+	struct tdp_report *rep;
+	size_t n;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	cr_assert_eq(tdp_report_load(json, &rep, &n), 0);
+	cr_assert_eq(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		cr_expect_str_eq(rep[i].tool_layout, i % 2 ? "new" : "old");
+		cr_expect(strstr(rep[i].trace_path, i < 2 ? "hello-shadow" : "smep-flip"),
+			  "%s", rep[i].trace_path);
+		cr_expect_eq(rep[i].repetitions, 1);
+		cr_expect_not(rep[i].has_spread);
+		cr_expect_not(rep[i].timing);
+	}
+	cr_expect_eq(rep[3].sp.created - rep[2].sp.created, 4);
+	tdp_report_free_array(rep, n);
+	run_result_free(&r);
+}
+
+/* A layout that refuses the trace has no report in the file. */
+Test(compare, json_without_refused_layout)
+{
+	struct run_result r;
+	const char *json = test_path("mbec.json");
+	const char *argv[] = { "compare", "--repeat", "1", "--no-timing", "--json", json,
+			       src_path("tests/data/compare/mbec.txt"), NULL };
+	struct tdp_report *rep;
+	size_t n;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	cr_assert_eq(tdp_report_load(json, &rep, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_str_eq(rep[0].tool_layout, "new");
+	tdp_report_free_array(rep, n);
+	run_result_free(&r);
+}
+
+/* An error leaves the previous file as it was and no temporary behind. */
+Test(compare, json_is_atomic)
+{
+	static const char old[] = "previous content\n";
+	struct run_result r;
+	const char *json = test_path("keep.json");
+	const char *argv[] = { "compare", "--repeat", "1", "--no-timing", "--json", json,
+			       src_path("tests/data/compare/smep-flip.txt"),
+			       "/nonexistent/t.zst", NULL };
+	char *text;
+
+	cr_assert_eq(write_file(json, old, sizeof(old) - 1), 0);
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	text = read_file(json, NULL);
+	cr_assert(text);
+	cr_expect_str_eq(text, old);
+	free(text);
+	expect_no_temp(test_tmpdir());
+	run_result_free(&r);
+}
+
+Test(compare, json_usage_errors)
+{
+	struct run_result r;
+	const char *to_stdout[] = { "compare", "--json", "-",
+				    src_path("tests/data/compare/smep-flip.txt"), NULL };
+	const char *reports[] = { "compare", "--json", test_path("x.json"), "a.json",
+				  "b.json", NULL };
+
+	cr_assert_eq(run_tdpsim(&r, to_stdout), 0);
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "--json"), "%s", r.err);
+	run_result_free(&r);
+	cr_assert_eq(run_tdpsim(&r, reports), 0);
+	cr_expect_eq(r.status, 2);
+	cr_expect(strstr(r.err, "--json"), "%s", r.err);
 	run_result_free(&r);
 }

@@ -144,4 +144,24 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 			     const struct tdp_report *b, const char *label_a,
 			     const char *label_b);
 
+/*
+ * Writing a comparison file ("tdpsim_compare": 1, docs/report-schema.md):
+ * tdp_compare_json_begin() opens it on @fp, tdp_compare_json_add() appends
+ * the report of one replay (@res, as tdp_report_write_json() writes it)
+ * whose timing fields are @fold's (fold->t: the medians over the
+ * repetitions), with measurement.repetitions = fold->repetitions and, if
+ * fold->has_spread, fold->spread as the report's "spread" mirror.
+ * tdp_compare_json_end() closes the file: 0, or TDP_E_IO / TDP_E_INTERNAL
+ * from the JSON writer.
+ */
+struct tdp_json;
+struct tdp_config;
+struct tdp_replay_result;
+void tdp_compare_json_begin(struct tdp_json *j, FILE *fp);
+void tdp_compare_json_add(struct tdp_json *j, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res,
+			  const struct tdp_report *fold);
+int tdp_compare_json_end(struct tdp_json *j);
+
 #endif /* TDPSIM_REPORT_H */

@@ -3,7 +3,8 @@
  * tdpsim compare: what does the MBEC/GMET series cost or save?
  *
  *   compare [OPTIONS] TRACE...   replay each trace under the old and the new
- *                                ACC layout, interleaved --repeat times
+ *                                ACC layout, interleaved --repeat times;
+ *                                --json FILE saves the reports compared
  *   compare A.json B.json        compare two saved reports
  *
  * Counts come from the first repetition (they are deterministic; a later
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/json.h>
 #include <tdpsim/jsonread.h>
 #include <tdpsim/plot.h>
 #include <tdpsim/replay.h>
@@ -241,6 +243,7 @@ struct compare_opts {
 	int repeat;
 	bool timing;
 	const char *plot_dir;
+	struct tdp_json *json;	/* --json: the comparison file being written */
 };
 
 /*
@@ -250,7 +253,7 @@ struct compare_opts {
 static int compare_trace(const char *trace, const struct compare_opts *co,
 			 struct tdp_report overall[2])
 {
-	struct tdp_replay_result *res = NULL;
+	struct tdp_replay_result *res = NULL, *first = NULL;
 	struct tdp_report reps[2] = { 0 };
 	struct tdp_report_timing times[2][MAX_REPEAT];
 	char logs[2][PATH_MAX], la[512], lb[512], err[TDP_ERRBUF_SIZE];
@@ -261,6 +264,14 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 	res = malloc(sizeof(*res));
 	if (!res)
 		return TDP_E_NOMEM;
+	/* --json writes each layout's first repetition with the folded timings */
+	if (co->json) {
+		first = malloc(2 * sizeof(*first));
+		if (!first) {
+			free(res);
+			return TDP_E_NOMEM;
+		}
+	}
 	for (int l = 0; l < 2; l++)
 		snprintf(logs[l], sizeof(logs[l]), "%s/tdpsim-compare-%ld-%s.log",
 			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(),
@@ -296,6 +307,8 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 				if (ret)
 					goto out;
 				times[l][0] = reps[l].t;
+				if (first)
+					memcpy(&first[l], res, sizeof(*res));
 				continue;
 			}
 			ret = result_to_report(trace, &cfg, layout_names[l], res, &tmp);
@@ -313,16 +326,23 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 			tdp_report_release(&tmp);
 		}
 	}
+	for (int l = 0; l < 2; l++) {
+		if (refused[l])
+			continue;
+		fold_timings(&reps[l], times[l], co->repeat);
+		/* a refusing layout has no report: the file holds the other */
+		if (co->json)
+			tdp_compare_json_add(co->json, trace, &cfg, layout_names[l],
+					     &first[l], &reps[l]);
+	}
 	if (refused[0] || refused[1]) {
 		printf("outcome logs differ: layout %s cannot replay '%s'\n",
 		       refused[0] ? "old" : "new", trace);
 		ret = 1;
 		goto out;
 	}
-	for (int l = 0; l < 2; l++) {
-		fold_timings(&reps[l], times[l], co->repeat);
+	for (int l = 0; l < 2; l++)
 		add_counts(&overall[l], &reps[l]);
-	}
 
 	printf("%s (%d repetition%s)\n", trace, co->repeat, co->repeat > 1 ? "s" : "");
 	diff = tdp_report_compare_print(stdout, &reps[0], &reps[1], "old", "new");
@@ -355,6 +375,7 @@ out:
 		unlink(logs[l]);
 		tdp_report_release(&reps[l]);
 	}
+	free(first);
 	free(res);
 	return ret;
 }
@@ -386,15 +407,19 @@ int cmd_compare(int argc, char **argv)
 		{ "plot", required_argument, NULL, 'p' },
 		{ "layouts", required_argument, NULL, 'L' },
 		{ "no-timing", no_argument, NULL, 'T' },
+		{ "json", required_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct compare_opts co = { .repeat = 3, .timing = true };
 	struct tdp_report overall[2] = { 0 };
+	struct tdp_outfile jf = { 0 };
+	struct tdp_json json;
+	const char *json_path = NULL;
 	bool any_diff = false;
 	uint64_t v;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "r:p:L:T", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:p:L:Tj:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (tdp_parse_u64(optarg, &v) || v < 1 || v > MAX_REPEAT)
@@ -414,6 +439,13 @@ int cmd_compare(int argc, char **argv)
 		case 'T':
 			co.timing = false;
 			break;
+		case 'j':
+			/* the table owns stdout */
+			if (!strcmp(optarg, "-"))
+				return cmd_usage_error("compare",
+						       "--json needs a file, not '-'");
+			json_path = optarg;
+			break;
 		default:
 			return cmd_usage_error("compare", "invalid option");
 		}
@@ -421,11 +453,21 @@ int cmd_compare(int argc, char **argv)
 	if (optind == argc)
 		return cmd_usage_error("compare", "missing TRACE or REPORT.json");
 	if (argc - optind == 2 && ends_with(argv[optind], ".json") &&
-	    ends_with(argv[optind + 1], ".json"))
+	    ends_with(argv[optind + 1], ".json")) {
+		if (json_path)
+			return cmd_usage_error("compare",
+					       "--json writes the replays of TRACEs, not saved reports");
 		return compare_reports(argv[optind], argv[optind + 1]);
+	}
 	if (co.plot_dir && mkdir(co.plot_dir, 0777) && errno != EEXIST)
 		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
 				 strerror(errno));
+	if (json_path) {
+		if (tdp_outfile_open(&jf, json_path, "w"))
+			return EXIT_USAGE;
+		tdp_compare_json_begin(&json, jf.fp);
+		co.json = &json;
+	}
 	for (int i = optind; i < argc; i++) {
 		ret = compare_trace(argv[i], &co, overall);
 		if (ret < 0)
@@ -446,7 +488,17 @@ int cmd_compare(int argc, char **argv)
 		       "outcomes and counts identical");
 	}
 	ret = 0;
+	/* complete (differences included) or not at all */
+	if (json_path) {
+		ret = tdp_compare_json_end(&json);
+		if (ret)
+			tdp_error(ret, "cannot write '%s'", json_path);
+		else
+			ret = tdp_outfile_commit(&jf);	/* says why if not */
+	}
 out_release:
+	if (ret < 0 && json_path)
+		tdp_outfile_abort(&jf);
 	for (int l = 0; l < 2; l++)
 		tdp_report_release(&overall[l]);
 	if (ret < 0)

@@ -121,6 +121,7 @@ static const struct tdp_cmd commands[] = {
 	  "  -h, --help          this text\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
 	  "usage: tdpsim help [CMD]\n" },
+	  "  -j, --json FILE     also save the compared reports (medians, spread)\n"
 	{ "version", cmd_version, "print the version",
 	  "usage: tdpsim version\n" },
 };

@@ -10,6 +10,7 @@
 #include <tdpsim/errors.h>
 #include <tdpsim/json.h>
 #include <tdpsim/replay.h>
+#include <tdpsim/report.h>
 #include <tdpsim/trace.h>
 
 static const char *const pf_bit_names[6] = { "P", "W", "U", "RSVD", "ID", "PK" };
@@ -255,216 +256,297 @@ static void machine_name(char *buf, size_t len)
 	}
 }
 
+/* The timing fields of a report as measured by one replay. */
+static struct tdp_report_timing measured_timing(const struct tdp_replay_result *res)
+{
+	const struct tdp_stats *s = &res->stats;
+	const struct tdp_hist *h = &s->walk_ticks;
+
+	return (struct tdp_report_timing){
+		.walk_p50 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
+		.walk_p90 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)),
+		.walk_p99 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
+		.walk_max = ticks_to_ns(res, h->count ? (double)h->max : 0),
+		.walk_mean = ticks_to_ns(res, ratio(h->sum, h->count)),
+		.perm_mean_ns = s->perm_ns_mean,
+		.events_per_s = res->wall_s > 0 ? (double)s->events / res->wall_s : 0,
+		.wall_s = res->wall_s,
+	};
+}
+
+/* The "spread" mirror: the timing fields in the report's own shape. */
+static void spread_json(struct tdp_json *j, const struct tdp_report_timing *t)
+{
+	tdp_json_obj_open(j, "spread");
+	tdp_json_obj_open(j, "walks");
+	tdp_json_obj_open(j, "latency_ns");
+	tdp_json_double(j, "p50", t->walk_p50);
+	tdp_json_double(j, "p90", t->walk_p90);
+	tdp_json_double(j, "p99", t->walk_p99);
+	tdp_json_double(j, "max", t->walk_max);
+	tdp_json_double(j, "mean", t->walk_mean);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+	tdp_json_obj_open(j, "permission");
+	tdp_json_double(j, "mean_ns", t->perm_mean_ns);
+	tdp_json_obj_close(j);
+	tdp_json_obj_open(j, "throughput");
+	tdp_json_double(j, "events_per_s", t->events_per_s);
+	tdp_json_double(j, "wall_s", t->wall_s);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+}
+
+/*
+ * One report object at @j's current position.  @fold, if given, carries
+ * what a comparison folded over its repetitions: the median timing fields
+ * replace the measured ones, its spread becomes the top-level "spread"
+ * mirror, and measurement.repetitions is its count.
+ */
+static void report_json(struct tdp_json *j, const char *trace_path,
+			const struct tdp_config *cfg, const char *layout,
+			const struct tdp_replay_result *res,
+			const struct tdp_report *fold)
+{
+	const struct tdp_stats *s = &res->stats;
+	const struct tdp_hist *h = &s->walk_ticks;
+	struct tdp_report_timing t = fold ? fold->t : measured_timing(res);
+	char machine[160];
+
+	tdp_json_obj_open(j, NULL);
+	tdp_json_u64(j, "tdpsim_report", 1);
+
+	tdp_json_obj_open(j, "tool");
+	tdp_json_str(j, "version", TDPSIM_VERSION);
+#ifdef NDEBUG
+	tdp_json_str(j, "build", "release");
+#else
+	tdp_json_str(j, "build", "debug");
+#endif
+	tdp_json_str(j, "layout", layout);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "trace");
+	tdp_json_str(j, "path", trace_path);
+	tdp_json_obj_open(j, "config");
+	tdp_json_str(j, "vendor", vendor_name(cfg));
+	tdp_json_str(j, "paging", paging_name(cfg));
+	tdp_json_u64(j, "vcpus", cfg->vcpus);
+	tdp_json_u64(j, "maxphyaddr", cfg->maxphyaddr);
+	tdp_json_u64(j, "mem", cfg->mem);
+	tdp_json_u64(j, "mbec", cfg->mbec);
+	tdp_json_u64(j, "gmet", cfg->gmet);
+	tdp_json_u64(j, "ept_ad", cfg->ept_ad);
+	tdp_json_u64(j, "la57", cfg->la57);
+	tdp_json_u64(j, "max_mmu_pages", cfg->max_mmu_pages);
+	tdp_json_u64(j, "nx_huge_pages", cfg->nx_huge_pages);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+
+	machine_name(machine, sizeof(machine));
+	tdp_json_obj_open(j, "measurement");
+	tdp_json_str(j, "machine", machine);
+	tdp_json_double(j, "tsc_mhz", res->tsc_mhz);
+	tdp_json_bool(j, "timing", h->count > 0);
+	tdp_json_u64(j, "repetitions", fold ? fold->repetitions : 1);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "events");
+	tdp_json_u64(j, "total", s->events);
+	tdp_json_obj_open(j, "by_kind");
+	for (unsigned k = 0; k < TDP_EV__COUNT; k++)
+		tdp_json_u64(j, tdp_event_name(k), s->ev_by_kind[k]);
+	tdp_json_obj_close(j);
+	tdp_json_obj_open(j, "accesses");
+	tdp_json_u64(j, "r", s->accesses_by_op[0]);
+	tdp_json_u64(j, "w", s->accesses_by_op[1]);
+	tdp_json_u64(j, "x", s->accesses_by_op[2]);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "exits");
+	tdp_json_u64(j, "total", tdp_stats_exits(s));
+	tdp_json_u64(j, "pf", s->exit_pf);
+	tdp_json_u64(j, "ept_violation", s->exit_ept_violation);
+	tdp_json_u64(j, "ept_misconfig", s->exit_ept_misconfig);
+	tdp_json_u64(j, "emulated_write", s->exit_emulated_write);
+	tdp_json_u64(j, "cr", s->exit_cr);
+	tdp_json_u64(j, "invlpg", s->exit_invlpg);
+	tdp_json_u64(j, "recorded", s->exit_recorded);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "faults");
+	tdp_json_u64(j, "fixed", s->pf_fixed);
+	tdp_json_u64(j, "spurious", s->pf_spurious);
+	tdp_json_u64(j, "emulated", s->pf_emulate);
+	tdp_json_u64(j, "retry", s->pf_retry);
+	tdp_json_u64(j, "prefetched", s->pf_prefetched);
+	tdp_json_u64(j, "livelock", s->pf_livelock);
+	tdp_json_u64(j, "injected", s->pf_injected);
+	tdp_json_obj_open(j, "injected_by_bit");
+	for (int b = 0; b < 6; b++)
+		tdp_json_u64(j, pf_bit_names[b], s->pf_injected_by_bit[b]);
+	tdp_json_obj_close(j);
+	tdp_json_u64(j, "reflected_to_l1", s->nested_reflected);
+	tdp_json_obj_close(j);
+
+	/* always written (zeros off paging=nested): one shape for every report */
+	tdp_json_obj_open(j, "nested");
+	tdp_json_u64(j, "vmenter", s->nested_vmenter);
+	tdp_json_u64(j, "vmexit", s->nested_vmexit);
+	tdp_json_u64(j, "invept_single", s->nested_invept_single);
+	tdp_json_u64(j, "invept_global", s->nested_invept_global);
+	tdp_json_u64(j, "l2_accesses", s->l2_accesses);
+	tdp_json_u64(j, "l2_pf", s->l2_pf);
+	tdp_json_u64(j, "l2_exits", s->l2_exits);
+	tdp_json_obj_open(j, "reflected");
+	tdp_json_u64(j, "total", s->nested_reflected);
+	tdp_json_u64(j, "ept_violation", s->reflected_ept_violation);
+	tdp_json_u64(j, "ept_misconfig", s->reflected_ept_misconfig);
+	tdp_json_u64(j, "npf", s->reflected_npf);
+	tdp_json_u64(j, "final", s->reflected_final);
+	tdp_json_u64(j, "paging_structure", s->reflected_page);
+	tdp_json_u64(j, "exec_user", s->reflected_exec_user);
+	tdp_json_u64(j, "exec_supervisor", s->reflected_exec_supervisor);
+	tdp_json_arr_open(j, "qual_by_bit");
+	for (int b = 0; b < 12; b++)
+		tdp_json_u64(j, NULL, s->reflected_qual_bit[b]);
+	tdp_json_arr_close(j);
+	tdp_json_obj_open(j, "exitinfo1_by_bit");
+	for (int b = 0; b < 5; b++)
+		tdp_json_u64(j, npf_bit_names[b], s->reflected_npf_bit[b]);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+	tdp_json_obj_open(j, "shadow_pages");
+	tdp_json_u64(j, "created", s->sp_nested_created);
+	tdp_json_u64(j, "live", s->sp_nested_live);
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "shadow_pages");
+	tdp_json_u64(j, "created", sum_sp(s->sp_created));
+	tdp_json_u64(j, "zapped", sum_sp(s->sp_zapped));
+	tdp_json_u64(j, "live", s->sp_live);
+	tdp_json_u64(j, "peak", s->sp_peak);
+	tdp_json_arr_open(j, "by_level");
+	for (int l = 0; l < TDP_MAX_LEVEL; l++) {
+		tdp_json_obj_open(j, NULL);
+		tdp_json_u64(j, "level", l + 1);
+		tdp_json_u64(j, "indirect_created", s->sp_created[l][0]);
+		tdp_json_u64(j, "direct_created", s->sp_created[l][1]);
+		tdp_json_u64(j, "indirect_zapped", s->sp_zapped[l][0]);
+		tdp_json_u64(j, "direct_zapped", s->sp_zapped[l][1]);
+		tdp_json_obj_close(j);
+	}
+	tdp_json_arr_close(j);
+	tdp_json_u64(j, "unsync", s->sp_unsync);
+	tdp_json_u64(j, "sync", s->sp_sync);
+	tdp_json_u64(j, "flood_zaps", s->sp_flood_zaps);
+	tdp_json_u64(j, "misaligned_zaps", s->sp_misaligned_zaps);
+	tdp_json_u64(j, "root_allocs", s->root_allocs);
+	tdp_json_obj_open(j, "prev_roots");
+	tdp_json_u64(j, "hits", s->prev_root_hits);
+	tdp_json_u64(j, "misses", s->prev_root_misses);
+	tdp_json_double(j, "hit_rate",
+			ratio(s->prev_root_hits, s->prev_root_hits + s->prev_root_misses));
+	tdp_json_obj_close(j);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "walks");
+	tdp_json_u64(j, "count", s->walks);
+	tdp_json_double(j, "mem_refs_per_walk", ratio(s->walk_mem_refs, s->walks));
+	tdp_json_obj_open(j, "latency_ns");
+	tdp_json_double(j, "p50", t.walk_p50);
+	tdp_json_double(j, "p90", t.walk_p90);
+	tdp_json_double(j, "p99", t.walk_p99);
+	tdp_json_double(j, "max", t.walk_max);
+	tdp_json_double(j, "mean", t.walk_mean);
+	tdp_json_obj_close(j);
+	tdp_json_arr_open(j, "hist");
+	for (unsigned b = 0; b < TDP_HIST_BUCKETS; b++) {
+		if (!h->bucket[b])
+			continue;
+		tdp_json_arr_open(j, NULL);
+		tdp_json_double(j, NULL, ticks_to_ns(res, (double)tdp_hist_bucket_upper(b)));
+		tdp_json_u64(j, NULL, h->bucket[b]);
+		tdp_json_arr_close(j);
+	}
+	tdp_json_arr_close(j);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "permission");
+	tdp_json_u64(j, "checks", s->perm_checks);
+	tdp_json_double(j, "mean_ns", t.perm_mean_ns);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "throughput");
+	tdp_json_double(j, "events_per_s", t.events_per_s);
+	tdp_json_double(j, "wall_s", t.wall_s);
+	tdp_json_u64(j, "host_bytes", s->host_bytes);
+	tdp_json_obj_close(j);
+
+	tdp_json_obj_open(j, "timeline");
+	tdp_json_u64(j, "interval", res->interval);
+	tdp_json_arr_open(j, "columns");
+	tdp_json_str(j, NULL, "event");
+	tdp_json_str(j, NULL, "sp_live");
+	tdp_json_str(j, NULL, "exits");
+	tdp_json_arr_close(j);
+	tdp_json_arr_open(j, "rows");
+	for (unsigned i = 0; i < res->nrows; i++) {
+		tdp_json_arr_open(j, NULL);
+		tdp_json_u64(j, NULL, res->rows[i].event);
+		tdp_json_u64(j, NULL, res->rows[i].sp_live);
+		tdp_json_u64(j, NULL, res->rows[i].exits);
+		tdp_json_arr_close(j);
+	}
+	tdp_json_arr_close(j);
+	tdp_json_obj_close(j);
+
+	tdp_json_arr_open(j, "marks");
+	for (unsigned i = 0; i < res->nmarks; i++) {
+		tdp_json_obj_open(j, NULL);
+		tdp_json_u64(j, "event", res->marks[i].event);
+		tdp_json_str(j, "label", res->marks[i].label);
+		tdp_json_obj_close(j);
+	}
+	tdp_json_arr_close(j);
+
+	if (fold && fold->has_spread)
+		spread_json(j, &fold->spread);
+	tdp_json_obj_close(j);
+}
+
 int tdp_report_write_json(FILE *fp, const char *trace_path,
 			  const struct tdp_config *cfg, const char *layout,
 			  const struct tdp_replay_result *res)
 {
-	const struct tdp_stats *s = &res->stats;
-	const struct tdp_hist *h = &s->walk_ticks;
 	struct tdp_json j;
-	char machine[160];
 
 	tdp_json_begin(&j, fp, 2);
-	tdp_json_obj_open(&j, NULL);
-	tdp_json_u64(&j, "tdpsim_report", 1);
-
-	tdp_json_obj_open(&j, "tool");
-	tdp_json_str(&j, "version", TDPSIM_VERSION);
-#ifdef NDEBUG
-	tdp_json_str(&j, "build", "release");
-#else
-	tdp_json_str(&j, "build", "debug");
-#endif
-	tdp_json_str(&j, "layout", layout);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "trace");
-	tdp_json_str(&j, "path", trace_path);
-	tdp_json_obj_open(&j, "config");
-	tdp_json_str(&j, "vendor", vendor_name(cfg));
-	tdp_json_str(&j, "paging", paging_name(cfg));
-	tdp_json_u64(&j, "vcpus", cfg->vcpus);
-	tdp_json_u64(&j, "maxphyaddr", cfg->maxphyaddr);
-	tdp_json_u64(&j, "mem", cfg->mem);
-	tdp_json_u64(&j, "mbec", cfg->mbec);
-	tdp_json_u64(&j, "gmet", cfg->gmet);
-	tdp_json_u64(&j, "ept_ad", cfg->ept_ad);
-	tdp_json_u64(&j, "la57", cfg->la57);
-	tdp_json_u64(&j, "max_mmu_pages", cfg->max_mmu_pages);
-	tdp_json_u64(&j, "nx_huge_pages", cfg->nx_huge_pages);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_close(&j);
-
-	machine_name(machine, sizeof(machine));
-	tdp_json_obj_open(&j, "measurement");
-	tdp_json_str(&j, "machine", machine);
-	tdp_json_double(&j, "tsc_mhz", res->tsc_mhz);
-	tdp_json_bool(&j, "timing", h->count > 0);
-	tdp_json_u64(&j, "repetitions", 1);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "events");
-	tdp_json_u64(&j, "total", s->events);
-	tdp_json_obj_open(&j, "by_kind");
-	for (unsigned k = 0; k < TDP_EV__COUNT; k++)
-		tdp_json_u64(&j, tdp_event_name(k), s->ev_by_kind[k]);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_open(&j, "accesses");
-	tdp_json_u64(&j, "r", s->accesses_by_op[0]);
-	tdp_json_u64(&j, "w", s->accesses_by_op[1]);
-	tdp_json_u64(&j, "x", s->accesses_by_op[2]);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "exits");
-	tdp_json_u64(&j, "total", tdp_stats_exits(s));
-	tdp_json_u64(&j, "pf", s->exit_pf);
-	tdp_json_u64(&j, "ept_violation", s->exit_ept_violation);
-	tdp_json_u64(&j, "ept_misconfig", s->exit_ept_misconfig);
-	tdp_json_u64(&j, "emulated_write", s->exit_emulated_write);
-	tdp_json_u64(&j, "cr", s->exit_cr);
-	tdp_json_u64(&j, "invlpg", s->exit_invlpg);
-	tdp_json_u64(&j, "recorded", s->exit_recorded);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "faults");
-	tdp_json_u64(&j, "fixed", s->pf_fixed);
-	tdp_json_u64(&j, "spurious", s->pf_spurious);
-	tdp_json_u64(&j, "emulated", s->pf_emulate);
-	tdp_json_u64(&j, "retry", s->pf_retry);
-	tdp_json_u64(&j, "prefetched", s->pf_prefetched);
-	tdp_json_u64(&j, "livelock", s->pf_livelock);
-	tdp_json_u64(&j, "injected", s->pf_injected);
-	tdp_json_obj_open(&j, "injected_by_bit");
-	for (int b = 0; b < 6; b++)
-		tdp_json_u64(&j, pf_bit_names[b], s->pf_injected_by_bit[b]);
-	tdp_json_obj_close(&j);
-	tdp_json_u64(&j, "reflected_to_l1", s->nested_reflected);
-	tdp_json_obj_close(&j);
-
-	/* always written (zeros off paging=nested): one shape for every report */
-	tdp_json_obj_open(&j, "nested");
-	tdp_json_u64(&j, "vmenter", s->nested_vmenter);
-	tdp_json_u64(&j, "vmexit", s->nested_vmexit);
-	tdp_json_u64(&j, "invept_single", s->nested_invept_single);
-	tdp_json_u64(&j, "invept_global", s->nested_invept_global);
-	tdp_json_u64(&j, "l2_accesses", s->l2_accesses);
-	tdp_json_u64(&j, "l2_pf", s->l2_pf);
-	tdp_json_u64(&j, "l2_exits", s->l2_exits);
-	tdp_json_obj_open(&j, "reflected");
-	tdp_json_u64(&j, "total", s->nested_reflected);
-	tdp_json_u64(&j, "ept_violation", s->reflected_ept_violation);
-	tdp_json_u64(&j, "ept_misconfig", s->reflected_ept_misconfig);
-	tdp_json_u64(&j, "npf", s->reflected_npf);
-	tdp_json_u64(&j, "final", s->reflected_final);
-	tdp_json_u64(&j, "paging_structure", s->reflected_page);
-	tdp_json_u64(&j, "exec_user", s->reflected_exec_user);
-	tdp_json_u64(&j, "exec_supervisor", s->reflected_exec_supervisor);
-	tdp_json_arr_open(&j, "qual_by_bit");
-	for (int b = 0; b < 12; b++)
-		tdp_json_u64(&j, NULL, s->reflected_qual_bit[b]);
-	tdp_json_arr_close(&j);
-	tdp_json_obj_open(&j, "exitinfo1_by_bit");
-	for (int b = 0; b < 5; b++)
-		tdp_json_u64(&j, npf_bit_names[b], s->reflected_npf_bit[b]);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_open(&j, "shadow_pages");
-	tdp_json_u64(&j, "created", s->sp_nested_created);
-	tdp_json_u64(&j, "live", s->sp_nested_live);
-	tdp_json_obj_close(&j);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "shadow_pages");
-	tdp_json_u64(&j, "created", sum_sp(s->sp_created));
-	tdp_json_u64(&j, "zapped", sum_sp(s->sp_zapped));
-	tdp_json_u64(&j, "live", s->sp_live);
-	tdp_json_u64(&j, "peak", s->sp_peak);
-	tdp_json_arr_open(&j, "by_level");
-	for (int l = 0; l < TDP_MAX_LEVEL; l++) {
-		tdp_json_obj_open(&j, NULL);
-		tdp_json_u64(&j, "level", l + 1);
-		tdp_json_u64(&j, "indirect_created", s->sp_created[l][0]);
-		tdp_json_u64(&j, "direct_created", s->sp_created[l][1]);
-		tdp_json_u64(&j, "indirect_zapped", s->sp_zapped[l][0]);
-		tdp_json_u64(&j, "direct_zapped", s->sp_zapped[l][1]);
-		tdp_json_obj_close(&j);
-	}
-	tdp_json_arr_close(&j);
-	tdp_json_u64(&j, "unsync", s->sp_unsync);
-	tdp_json_u64(&j, "sync", s->sp_sync);
-	tdp_json_u64(&j, "flood_zaps", s->sp_flood_zaps);
-	tdp_json_u64(&j, "misaligned_zaps", s->sp_misaligned_zaps);
-	tdp_json_u64(&j, "root_allocs", s->root_allocs);
-	tdp_json_obj_open(&j, "prev_roots");
-	tdp_json_u64(&j, "hits", s->prev_root_hits);
-	tdp_json_u64(&j, "misses", s->prev_root_misses);
-	tdp_json_double(&j, "hit_rate",
-			ratio(s->prev_root_hits, s->prev_root_hits + s->prev_root_misses));
-	tdp_json_obj_close(&j);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "walks");
-	tdp_json_u64(&j, "count", s->walks);
-	tdp_json_double(&j, "mem_refs_per_walk", ratio(s->walk_mem_refs, s->walks));
-	tdp_json_obj_open(&j, "latency_ns");
-	tdp_json_double(&j, "p50", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)));
-	tdp_json_double(&j, "p90", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)));
-	tdp_json_double(&j, "p99", ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)));
-	tdp_json_double(&j, "max", ticks_to_ns(res, h->count ? (double)h->max : 0));
-	tdp_json_double(&j, "mean", ticks_to_ns(res, ratio(h->sum, h->count)));
-	tdp_json_obj_close(&j);
-	tdp_json_arr_open(&j, "hist");
-	for (unsigned b = 0; b < TDP_HIST_BUCKETS; b++) {
-		if (!h->bucket[b])
-			continue;
-		tdp_json_arr_open(&j, NULL);
-		tdp_json_double(&j, NULL, ticks_to_ns(res, (double)tdp_hist_bucket_upper(b)));
-		tdp_json_u64(&j, NULL, h->bucket[b]);
-		tdp_json_arr_close(&j);
-	}
-	tdp_json_arr_close(&j);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "permission");
-	tdp_json_u64(&j, "checks", s->perm_checks);
-	tdp_json_double(&j, "mean_ns", s->perm_ns_mean);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "throughput");
-	tdp_json_double(&j, "events_per_s",
-			res->wall_s > 0 ? (double)s->events / res->wall_s : 0);
-	tdp_json_double(&j, "wall_s", res->wall_s);
-	tdp_json_u64(&j, "host_bytes", s->host_bytes);
-	tdp_json_obj_close(&j);
-
-	tdp_json_obj_open(&j, "timeline");
-	tdp_json_u64(&j, "interval", res->interval);
-	tdp_json_arr_open(&j, "columns");
-	tdp_json_str(&j, NULL, "event");
-	tdp_json_str(&j, NULL, "sp_live");
-	tdp_json_str(&j, NULL, "exits");
-	tdp_json_arr_close(&j);
-	tdp_json_arr_open(&j, "rows");
-	for (unsigned i = 0; i < res->nrows; i++) {
-		tdp_json_arr_open(&j, NULL);
-		tdp_json_u64(&j, NULL, res->rows[i].event);
-		tdp_json_u64(&j, NULL, res->rows[i].sp_live);
-		tdp_json_u64(&j, NULL, res->rows[i].exits);
-		tdp_json_arr_close(&j);
-	}
-	tdp_json_arr_close(&j);
-	tdp_json_obj_close(&j);
-
-	tdp_json_arr_open(&j, "marks");
-	for (unsigned i = 0; i < res->nmarks; i++) {
-		tdp_json_obj_open(&j, NULL);
-		tdp_json_u64(&j, "event", res->marks[i].event);
-		tdp_json_str(&j, "label", res->marks[i].label);
-		tdp_json_obj_close(&j);
-	}
-	tdp_json_arr_close(&j);
-
-	tdp_json_obj_close(&j);
+	report_json(&j, trace_path, cfg, layout, res, NULL);
 	return tdp_json_end(&j);
+}
+
+void tdp_compare_json_begin(struct tdp_json *j, FILE *fp)
+{
+	tdp_json_begin(j, fp, 2);
+	tdp_json_obj_open(j, NULL);
+	tdp_json_u64(j, "tdpsim_compare", 1);
+	tdp_json_arr_open(j, "reports");
+}
+
+void tdp_compare_json_add(struct tdp_json *j, const char *trace_path,
+			  const struct tdp_config *cfg, const char *layout,
+			  const struct tdp_replay_result *res,
+			  const struct tdp_report *fold)
+{
+	report_json(j, trace_path, cfg, layout, res, fold);
+}
+
+int tdp_compare_json_end(struct tdp_json *j)
+{
+	tdp_json_arr_close(j);
+	tdp_json_obj_close(j);
+	return tdp_json_end(j);
 }
