@@ -789,7 +789,8 @@ Test(gen_cli, bad_options_exit_2_and_write_nothing)
 		{ { "--workload", "linux", "--mem", "65M" }, "mem '65M'" },
 		{ { "--workload", "linux", "--seed", "x1" }, "seed 'x1'" },
 		{ { "--workload", "linux", "--vendor", "via" }, "unknown vendor 'via'" },
-		{ { "--workload", "linux", "--paging", "nested" }, "unknown paging 'nested'" },
+		{ { "--workload", "linux", "--paging", "nested" }, "workload 'linux' is not nested" },
+		{ { "--workload", "linux", "--paging", "ept" }, "unknown paging 'ept'" },
 		{ { "--events", "6000" }, "missing --workload" },
 		{ { "--workload", "pae", "--mem", "1G" }, "more than the 896 MiB" },
 	};
@@ -859,17 +860,23 @@ Test(gen, shipped_traces_are_reproducible, .timeout = 60)
 	static const struct {
 		const char *file, *workload;
 		uint64_t seed, events;
+		enum tdp_vendor vendor;
 	} shipped[] = {
-		{ "traces/linux-small.zst", "linux", 1, 100000 },
-		{ "traces/smep-toggle.zst", "smep-toggle", 1, 50000 },
-		{ "traces/pae.zst", "pae", 1, 50000 },
+		{ "traces/linux-small.zst", "linux", 1, 100000, TDP_VENDOR_INTEL },
+		{ "traces/smep-toggle.zst", "smep-toggle", 1, 50000, TDP_VENDOR_INTEL },
+		{ "traces/pae.zst", "pae", 1, 50000, TDP_VENDOR_INTEL },
+		/* paging=nested is implied by the workload */
+		{ "traces/hvci-intel.zst", "hvci", 1, 30000, TDP_VENDOR_INTEL },
+		{ "traces/hvci-amd.zst", "hvci", 1, 30000, TDP_VENDOR_AMD },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {
 		const char *path = src_path(shipped[i].file);
+		const char *fresh = test_path("ship.zst");
 
 		cr_assert(exists(path), "%s is missing", path);
-		expect_same_events(path, gen_simple("ship.zst", shipped[i].workload,
-						    shipped[i].seed, shipped[i].events));
+		gen_to(fresh, shipped[i].workload, shipped[i].seed, shipped[i].events,
+		       shipped[i].vendor, TDP_PAGING_SHADOW, TDP_GEN_MEM_DEFAULT);
+		expect_same_events(path, fresh);
 	}
 }

@@ -15,6 +15,7 @@
 #ifndef TDPSIM_GEN_H
 #define TDPSIM_GEN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <tdpsim/trace.h>
@@ -33,7 +34,7 @@ struct tdp_gen_opts {
 	uint64_t events;		/* target; met within a few hundred */
 	uint64_t mem;			/* bytes: multiple of 2 MiB, in [MIN, MAX] */
 	enum tdp_vendor vendor;
-	enum tdp_paging paging;		/* shadow or tdp */
+	enum tdp_paging paging;		/* shadow or tdp; ignored by nested workloads */
 };
 
 /* What the generator expects the replayer to see (its own reference). */
@@ -45,6 +46,21 @@ struct tdp_gen_stats {
 	uint64_t pf_smap;		/* deliberate supervisor access, AC=0 */
 	uint64_t forks, exits, cr3_loads, cr4_flips;
 	uint64_t pt_pages_reused;	/* table pages that were freed before */
+
+	/*
+	 * Nested workloads (hvci): what struct tdp_stats must show after a
+	 * replay.  Above, accesses counts L1's and L2's; pf_demand, pf_cow,
+	 * forks, exits and cr3_loads are L2's.
+	 */
+	uint64_t vmenters, vmexits;	/* nested_vmenter / nested_vmexit */
+	uint64_t invept_single;		/* intel: invept eptp= */
+	uint64_t invept_global;		/* amd: invept (nested TLB flush) */
+	uint64_t l2_accesses;		/* accesses while in L2 */
+	uint64_t l2_pf;			/* #PF delivered to L2 (demand + COW) */
+	uint64_t reflected;		/* exits reflected to L1, all kinds */
+	uint64_t reflected_exec_user;	/* MBEC XU / GMET: fetch judged user */
+	uint64_t reflected_exec_supervisor;
+	uint64_t wx_flips;		/* EPT/NPT leaves flipped between W and X */
 };
 
 struct tdp_gen_workload {
@@ -52,6 +68,8 @@ struct tdp_gen_workload {
 	const char *summary;
 	int (*gen)(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 		   struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE]);
+	/* runs an L1 hypervisor: writes paging=nested whatever opts->paging says */
+	bool nested;
 };
 
 void tdp_gen_opts_init(struct tdp_gen_opts *opts);

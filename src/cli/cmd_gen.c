@@ -75,6 +75,7 @@ int cmd_gen(int argc, char **argv)
 	struct tdp_gen_opts go;
 	struct tdp_gen_stats st;
 	tdp_writer_t *w = NULL;
+	bool paging_given = false;
 	int c, ret;
 
 	tdp_gen_opts_init(&go);
@@ -113,8 +114,11 @@ int cmd_gen(int argc, char **argv)
 				go.paging = TDP_PAGING_SHADOW;
 			else if (!strcmp(optarg, "tdp"))
 				go.paging = TDP_PAGING_TDP;
+			else if (!strcmp(optarg, "nested"))
+				go.paging = TDP_PAGING_NESTED;
 			else
 				return cmd_usage_error("gen", "unknown paging '%s'", optarg);
+			paging_given = true;
 			break;
 		case 'm':
 			if (parse_size(optarg, &go.mem) || go.mem < TDP_GEN_MEM_MIN ||
@@ -142,6 +146,13 @@ int cmd_gen(int argc, char **argv)
 		return cmd_usage_error("gen", "unexpected argument '%s'", argv[optind]);
 	if (!wl)
 		return cmd_usage_error("gen", "missing --workload");
+	/* a nested workload's L1 picks its paging; the others run unnested */
+	if (paging_given && wl->nested && go.paging != TDP_PAGING_NESTED)
+		return cmd_usage_error("gen", "workload '%s' runs an L1 hypervisor: paging is "
+				       "nested", wl->name);
+	if (!wl->nested && go.paging == TDP_PAGING_NESTED)
+		return cmd_usage_error("gen", "workload '%s' is not nested: paging is shadow "
+				       "or tdp", wl->name);
 	if (!out_path)
 		return cmd_usage_error("gen", "missing -o OUT");
 
@@ -169,6 +180,14 @@ int cmd_gen(int argc, char **argv)
 		wl->name, go.seed, st.events, st.accesses, st.pf_demand, st.pf_cow,
 		st.pf_smap, st.forks, st.exits, st.cr3_loads, st.cr4_flips,
 		st.pt_pages_reused);
+	if (wl->nested)
+		fprintf(stderr, "tdpsim gen: nested: %" PRIu64 " vmenters, %" PRIu64
+			" vmexits, %" PRIu64 " invept, %" PRIu64 " L2 accesses, %" PRIu64
+			" L2 #PF, %" PRIu64 " exits reflected to L1 (exec: %" PRIu64 " user, %"
+			PRIu64 " supervisor), %" PRIu64 " W^X flips\n",
+			st.vmenters, st.vmexits, st.invept_single + st.invept_global,
+			st.l2_accesses, st.l2_pf, st.reflected, st.reflected_exec_user,
+			st.reflected_exec_supervisor, st.wx_flips);
 out_free_writer:
 	tdp_writer_free(w);
 	return ret ? EXIT_USAGE : 0;

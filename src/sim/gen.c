@@ -3,7 +3,8 @@
  * Synthetic workloads: a Linux-like x86-64 guest modelled as the guest OS
  * itself, so every page-table store in the trace is one the guest really
  * makes, to frames it really owns.  The same guest also runs as a 32-bit
- * kernel, with PAE or with 2-level paging (struct pmode below).
+ * kernel, with PAE or with 2-level paging (struct pmode below), and as L2
+ * under an L1 hypervisor that enforces HVCI with MBEC/GMET (hvci, below).
  *
  * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
  *
@@ -146,6 +147,8 @@ struct pmode {
 	unsigned int top_entries, top_user;	/* top-level slots; [0, top_user) is user */
 	uint64_t text_base, heap_base, stack_top;
 	uint64_t kdirect, ktext_va;		/* VA of physical 0; of the kernel text */
+	uint64_t ktext_phys;			/* 4-level: the text's 2 MiB frame */
+	uint64_t kdata_start, kdata_end;	/* slab and stacks (physical) */
 	uint64_t direct_max;			/* end of the direct map */
 };
 
@@ -153,7 +156,8 @@ static const struct pmode mode_4level = {
 	.levels = 4, .bits = 9, .esize = 8, .nx = PT_NX,
 	.top_entries = PT_ENTRIES, .top_user = PT_ENTRIES / 2,
 	.text_base = TEXT_BASE, .heap_base = HEAP_BASE, .stack_top = STACK_TOP,
-	.kdirect = DIRECT_MAP, .ktext_va = KTEXT_VA, .direct_max = TDP_GEN_MEM_MAX,
+	.kdirect = DIRECT_MAP, .ktext_va = KTEXT_VA, .ktext_phys = KTEXT_PHYS,
+	.kdata_start = KDATA_START, .kdata_end = KTEXT_PHYS, .direct_max = TDP_GEN_MEM_MAX,
 };
 
 #define PAE_PAGE_OFFSET	0xc0000000ull
@@ -164,6 +168,7 @@ static const struct pmode mode_pae = {
 	.levels = 3, .bits = 9, .esize = 8, .nx = PT_NX, .top_entries = 4, .top_user = 3,
 	.text_base = 0x8000000ull, .heap_base = PAE_HEAP_BASE, .stack_top = 0xbffff000ull,
 	.kdirect = PAE_PAGE_OFFSET, .ktext_va = PAE_PAGE_OFFSET + KTEXT_PHYS,
+	.ktext_phys = KTEXT_PHYS, .kdata_start = KDATA_START, .kdata_end = KTEXT_PHYS,
 	.direct_max = PAE_MEM_MAX,
 };
 
@@ -184,6 +189,7 @@ static const struct pmode mode_legacy = {
 	.levels = 2, .bits = 10, .esize = 4, .nx = 0, .top_entries = 1024, .top_user = 768,
 	.text_base = 0x8000000ull, .heap_base = LEGACY_HEAP_BASE, .stack_top = 0xbffff000ull,
 	.kdirect = PAE_PAGE_OFFSET, .ktext_va = PAE_PAGE_OFFSET + KTEXT_PHYS,
+	.ktext_phys = KTEXT_PHYS, .kdata_start = KDATA_START, .kdata_end = KTEXT_PHYS,
 	.direct_max = PAE_MEM_MAX,
 };
 
@@ -225,7 +231,7 @@ struct pt_page {
 	uint16_t next_free;
 };
 
-enum gen_kind { GEN_LINUX, GEN_SMEP_TOGGLE };
+enum gen_kind { GEN_LINUX, GEN_SMEP_TOGGLE, GEN_HVCI };
 
 struct gen {
 	tdp_writer_t *w;
@@ -255,6 +261,13 @@ struct gen {
 	uint64_t cr4;
 	uint64_t slices;
 	unsigned int smap_done;
+
+	/* hvci: the guest above is L2, run by an L1 hypervisor */
+	uint64_t phys_base;		/* L1 GPA of the guest's physical 0 */
+	uint64_t l2_mem;		/* size of L2's guest-physical space */
+	uint64_t eptp;			/* EPTP (intel) or nested CR3 (amd) */
+	bool in_l2, l2_paging;
+	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -361,6 +374,8 @@ static void emit_access(struct gen *g, uint64_t gva, int op, int cpl, int ac)
 		ev.present |= TDP_KEY_BIT(ACCESS, ac);
 	ev.u.access.ac = ac > 0;
 	g->stats->accesses++;
+	if (g->in_l2)
+		g->stats->l2_accesses++;
 	emit(g, &ev);
 }
 
@@ -475,7 +490,8 @@ static void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint
 		p->nr_present++;
 	p->e[i] = val;
 	p->child[i] = child;
-	emit_write(g, ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i, val, g->m->esize);
+	emit_write(g, g->phys_base + ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i, val,
+		   g->m->esize);
 }
 
 /* Index of @va in a level-@level table of the guest's paging mode. */
@@ -708,8 +724,11 @@ static int proc_fork(struct gen *g, int parent)
 
 static uint64_t teardown_cost(const struct gen *g)
 {
-	/* mark, final switch; per exit: zaps, <= 9 table frees, 2 kernel entries, 2 switches */
-	uint64_t n = 2;
+	/*
+	 * mark, final switch (hvci: and the final vmexit and L1's work);
+	 * per exit: zaps, <= 9 table frees, 2 kernel entries, 2 switches
+	 */
+	uint64_t n = g->kind == GEN_HVCI ? 7 : 2;
 
 	for (int i = 1; i < MAX_PROCS; i++)
 		if (g->procs[i].live)
@@ -840,7 +859,7 @@ static void touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
 
 static void kernel_work(struct gen *g, unsigned int n)
 {
-	static const uint64_t kdata_frames = (KTEXT_PHYS - KDATA_START) >> PAGE_SHIFT;
+	const uint64_t kdata_frames = (g->m->kdata_end - g->m->kdata_start) >> PAGE_SHIFT;
 
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int r = rng_below(g, 100);
@@ -858,7 +877,7 @@ static void kernel_work(struct gen *g, unsigned int n)
 			/* slab and stacks: mostly a hot 64-page set in kernel data */
 			uint64_t frame = rng_chance(g, 80) ? rng_below(g, 64) :
 					 rng_below(g, kdata_frames);
-			uint64_t gva = direct_map(g, (KDATA_START >> PAGE_SHIFT) + frame) +
+			uint64_t gva = direct_map(g, (g->m->kdata_start >> PAGE_SHIFT) + frame) +
 				       (rng_below(g, 512) << 3);
 
 			emit_access(g, gva, rng_chance(g, 40) ? TDP_OP_WRITE : TDP_OP_READ, 0, -1);
@@ -1062,6 +1081,23 @@ static void slice(struct gen *g)
 /* ------------------------------------------------------------------ */
 /* Boot: swapper_pg_dir with the direct map and kernel text */
 
+/* All of the kernel's paging registers at once, with CR3 = table @pgd. */
+static void load_regs(struct gen *g, uint16_t pgd)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
+		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
+		       X86_CR0_AM | X86_CR0_PG;
+	ev.u.set.cr3 = (uint64_t)g->pt[pgd].frame << PAGE_SHIFT;
+	ev.u.set.cr4 = g->cr4;
+	ev.u.set.efer = g->m->levels == 4 ? EFER_SCE | EFER_LME | EFER_LMA | EFER_NX :
+			g->m->nx ? EFER_NX : 0;
+	ev.u.set.cpl = 0;
+	emit(g, &ev);
+}
+
 /* PAE swapper_pg_dir: PDPTE 3 -> one PD with the direct map, text included. */
 static void boot_pae(struct gen *g)
 {
@@ -1088,7 +1124,6 @@ static void boot_legacy(struct gen *g)
 
 static void boot(struct gen *g)
 {
-	struct tdp_event ev = { .kind = TDP_EV_SET };
 	uint64_t nr_pd = (g->opts->mem + (1ull << 30) - 1) >> 30;
 	uint16_t dm_pdpt, kt_pdpt, kt_pd;
 
@@ -1118,7 +1153,8 @@ static void boot(struct gen *g)
 	kt_pd = kt_pdpt ? pt_link_new(g, kt_pdpt, PT_INDEX(KTEXT_VA, 3), KERNEL_TABLE) : 0;
 	if (!kt_pd)
 		return;
-	pt_set(g, kt_pd, PT_INDEX(KTEXT_VA, 2), KTEXT_PHYS | PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL, 0);
+	pt_set(g, kt_pd, PT_INDEX(KTEXT_VA, 2),
+	       g->m->ktext_phys | PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL, 0);
 
 set_regs:
 	if (g->err)
@@ -1126,16 +1162,8 @@ set_regs:
 	/* KVM_SET_SREGS-like: long mode (or PAE) with paging on swapper_pg_dir */
 	g->cr4 = X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
 		 (g->m->levels > 2 ? X86_CR4_PAE : 0);
-	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
-		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
-	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
-		       X86_CR0_AM | X86_CR0_PG;
-	ev.u.set.cr3 = (uint64_t)g->pt[g->swapper].frame << PAGE_SHIFT;
-	ev.u.set.cr4 = g->cr4;
-	ev.u.set.efer = g->m->levels == 4 ? EFER_SCE | EFER_LME | EFER_LMA | EFER_NX :
-			g->m->nx ? EFER_NX : 0;
-	ev.u.set.cpl = 0;
-	emit(g, &ev);
+	load_regs(g, g->swapper);
+	g->l2_paging = true;
 	kernel_work(g, 64);
 
 	/* init: exec'd from scratch, runs a little before forking */
@@ -1146,6 +1174,342 @@ set_regs:
 	switch_to(g, 0);
 	for (int i = 0; i < 3; i++)
 		slice(g);
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * hvci: the guest above runs as L2 under an L1 hypervisor that enforces
+ * Hyper-V's HVCI policy with MBEC (intel) or GMET (amd).
+ *
+ * L1 guest-physical layout (config mem):
+ *
+ *   0x10000   L1 text        0x100000  L1 PML4, PDPT, PD (identity map of
+ *   0x20000   L1 data                  [0, 4M) in 2 MiB pages)
+ *   0x200000  EPT/NPT: PML4, PDPT, PD, one PT
+ *   4M        L2 guest-physical 0 .. l2_mem (min(mem - 4M, 256M))
+ *
+ * L2 guest-physical layout, in 2 MiB regions, and how L1 maps it:
+ *
+ *   [0, 2M)   kernel text + rodata   EPT R+XS  / NPT U=0 W=0 (2 MiB leaf)
+ *   [2M, 4M)  HV_JIT_PAGES 4K pages  W^X: EPT R+W or R+XS / NPT U=0 W or X
+ *             (a driver load or a kernel JIT), the rest unmapped
+ *   [4M, 6M)  user text              EPT R+XU  / NPT U=1 W=0 (2 MiB leaf)
+ *   [6M, ..)  kernel data, page tables, anonymous pages
+ *                                    EPT R+W   / NPT U=1 W NX (2 MiB leaves)
+ *
+ * L2 is the linux guest (same kernel half, processes, fork/COW, demand
+ * paging, munmap, churn) with its kernel text at L2 GPA 0, its module
+ * area at HV_JIT_VA and user text in [4M, 6M).  L2's page tables never
+ * change L1's policy: an L2 PTE can make anything executable, L1 decides.
+ * Every L2 access is allowed by EPT/NPT except the marked violations.
+ */
+#define HV_L1_CODE	0x10000ull
+#define HV_L1_DATA	0x20000ull
+#define HV_L1_PT	0x100000ull
+#define HV_TDP		0x200000ull	/* EPT/NPT PML4, PDPT, PD, PT */
+#define HV_L2_BASE	(4ull << 20)
+#define HV_L2_MEM_MAX	(256ull << 20)
+#define HV_JIT_GPA	(2ull << 20)
+#define HV_JIT_PAGES	8
+#define HV_UTEXT_GPA	(4ull << 20)
+#define HV_DATA_GPA	(6ull << 20)
+#define HV_ALLOC_GPA	(8ull << 20)
+#define HV_JIT_VA	0xffffffffa0000000ull	/* module area */
+#define HV_KALIAS_VA	0xffffffffa0200000ull	/* a rogue kernel mapping */
+#define HV_UALIAS_VA	0x500000ull		/* a rogue user mapping */
+
+_Static_assert(PT_INDEX(HV_JIT_VA, 4) == 511 && PT_INDEX(HV_JIT_VA, 3) == PT_INDEX(KTEXT_VA, 3) &&
+	       PT_INDEX(HV_JIT_VA, 2) + 1 == PT_INDEX(HV_KALIAS_VA, 2),
+	       "module area and alias in the kernel text PD");
+_Static_assert(PT_INDEX(HV_UALIAS_VA, 2) == PT_INDEX(TEXT_BASE, 2) &&
+	       PT_INDEX(HV_UALIAS_VA, 1) >= TEXT_PAGES, "user alias in the text PT, past the text");
+_Static_assert(HV_L2_BASE % HPAGE_SIZE == 0 && HV_TDP + 4 * PAGE_SIZE <= HV_L2_BASE,
+	       "L1 layout");
+
+/* EPT entries (SDM 29.3.2), with MBEC's XU in bit 10 */
+#define EPT_R		(1ull << 0)
+#define EPT_W		(1ull << 1)
+#define EPT_XS		(1ull << 2)
+#define EPT_WB		(6ull << 3)	/* leaf memory type */
+#define EPT_LARGE	(1ull << 7)
+#define EPT_XU		(1ull << 10)
+/* EPTP: WB, 4-level walk (3 << 3), A/D enabled (bit 6) */
+#define EPTP_FLAGS	(6ull | 3ull << 3 | 1ull << 6)
+
+/*
+ * 4-level, kernel text at L2 GPA 0 (a 2 MiB L2 page, XS-only in EPT),
+ * kernel data right after the user text region.
+ */
+static const struct pmode mode_hvci = {
+	.levels = 4, .bits = 9, .esize = 8, .nx = PT_NX,
+	.top_entries = PT_ENTRIES, .top_user = PT_ENTRIES / 2,
+	.text_base = TEXT_BASE, .heap_base = HEAP_BASE, .stack_top = STACK_TOP,
+	.kdirect = DIRECT_MAP, .ktext_va = KTEXT_VA, .ktext_phys = 0,
+	.kdata_start = HV_DATA_GPA, .kdata_end = HV_ALLOC_GPA, .direct_max = HV_L2_MEM_MAX,
+};
+
+static bool hv_intel(const struct gen *g)
+{
+	return g->opts->vendor == TDP_VENDOR_INTEL;
+}
+
+static void emit_kind(struct gen *g, enum tdp_event_kind kind)
+{
+	struct tdp_event ev = { .kind = kind };
+
+	emit(g, &ev);
+}
+
+/*
+ * VMRESUME / VMRUN.  Architecturally L2's state comes back from the
+ * VMCS/VMCB; in the trace L2 restarts with paging off, so the registers
+ * it had are loaded again at once.
+ */
+static void hv_vmenter(struct gen *g)
+{
+	struct tdp_event ev = { .kind = TDP_EV_VMENTER };
+
+	if (hv_intel(g)) {
+		ev.present = TDP_KEY_BIT(VMENTER, eptp) | TDP_KEY_BIT(VMENTER, mbec);
+		ev.u.vmenter.eptp = g->eptp;
+		ev.u.vmenter.mbec = 1;
+	} else {
+		ev.present = TDP_KEY_BIT(VMENTER, ncr3) | TDP_KEY_BIT(VMENTER, gmet);
+		ev.u.vmenter.ncr3 = g->eptp;
+		ev.u.vmenter.gmet = 1;
+	}
+	emit(g, &ev);
+	g->stats->vmenters++;
+	g->in_l2 = true;
+	if (g->l2_paging)
+		load_regs(g, g->cur >= 0 ? g->procs[g->cur].pml4 : g->swapper);
+}
+
+static void hv_vmexit(struct gen *g)
+{
+	emit_kind(g, TDP_EV_VMEXIT);
+	g->stats->vmexits++;
+	g->in_l2 = false;
+}
+
+/* INVEPT single-context for our EPTP / the NPT TLB flush of the VMCB. */
+static void hv_invept(struct gen *g)
+{
+	struct tdp_event ev = { .kind = TDP_EV_INVEPT };
+
+	if (hv_intel(g)) {
+		ev.present = TDP_KEY_BIT(INVEPT, eptp);
+		ev.u.invept.eptp = g->eptp;
+		g->stats->invept_single++;
+	} else {
+		g->stats->invept_global++;
+	}
+	emit(g, &ev);
+}
+
+/* The hypervisor's own work: its text and data, identity-mapped. */
+static void l1_work(struct gen *g, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (rng_chance(g, 40))
+			emit_access(g, HV_L1_CODE + (rng_below(g, 8192) << 3), TDP_OP_FETCH, 0, -1);
+		else
+			emit_access(g, HV_L1_DATA + (rng_below(g, 28672) << 3),
+				    rng_chance(g, 40) ? TDP_OP_WRITE : TDP_OP_READ, 0, -1);
+	}
+}
+
+/* Upper-level EPT/NPT entries grant everything; the leaves decide. */
+static uint64_t hv_table(const struct gen *g, uint64_t gpa)
+{
+	return gpa | (hv_intel(g) ? EPT_R | EPT_W | EPT_XS | EPT_XU :
+				    PT_PRESENT | PT_WRITABLE | PT_USER);
+}
+
+/* A JIT page's EPT/NPT leaf: writable and not executable, or the reverse. */
+static uint64_t hv_jit_leaf(const struct gen *g, unsigned int i, bool writable)
+{
+	uint64_t gpa = HV_L2_BASE + HV_JIT_GPA + i * PAGE_SIZE;
+
+	if (hv_intel(g))
+		return gpa | EPT_WB | EPT_R | (writable ? EPT_W : EPT_XS);
+	/* U=0: supervisor code under GMET */
+	return gpa | PT_PRESENT | (writable ? PT_WRITABLE | PT_NX : 0);
+}
+
+static void hv_set_jit(struct gen *g, unsigned int first, unsigned int n, bool writable)
+{
+	for (unsigned int i = first; i < first + n; i++) {
+		emit_write(g, HV_TDP + 3 * PAGE_SIZE + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i),
+			   hv_jit_leaf(g, i, writable), 8);
+		g->stats->wx_flips++;
+	}
+}
+
+/*
+ * L1 boots: long mode on its own identity map (on amd the NPT format
+ * follows L1's paging mode), builds L2's EPT/NPT and enters L2.
+ */
+static void hv_boot_l1(struct gen *g)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+	const uint64_t pml4 = HV_L1_PT, pdpt = pml4 + PAGE_SIZE, pd = pdpt + PAGE_SIZE;
+	const uint64_t t4 = HV_TDP, t3 = t4 + PAGE_SIZE, t2 = t3 + PAGE_SIZE, t1 = t2 + PAGE_SIZE;
+	const uint64_t l2 = HV_L2_BASE;
+
+	emit_mark(g, "l1-boot");
+	emit_write(g, pml4, pdpt | KERNEL_TABLE, 8);
+	emit_write(g, pdpt, pd | KERNEL_TABLE, 8);
+	for (uint64_t pa = 0; pa < HV_L2_BASE; pa += HPAGE_SIZE)
+		emit_write(g, pd + 8 * (pa / HPAGE_SIZE),
+			   pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE | PT_GLOBAL, 8);
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
+		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
+	ev.u.set.cr3 = pml4;
+	ev.u.set.cr4 = X86_CR4_PAE | X86_CR4_PGE;
+	ev.u.set.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+	emit(g, &ev);
+	l1_work(g, 16);
+
+	emit_mark(g, hv_intel(g) ? "ept" : "npt");
+	emit_write(g, t4, hv_table(g, t3), 8);
+	emit_write(g, t3, hv_table(g, t2), 8);
+	if (hv_intel(g)) {
+		emit_write(g, t2, l2 | EPT_LARGE | EPT_WB | EPT_R | EPT_XS, 8);
+		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | EPT_LARGE | EPT_WB | EPT_R | EPT_XU, 8);
+	} else {
+		emit_write(g, t2, l2 | PT_PAGE_SIZE | PT_PRESENT, 8);
+		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | PT_PAGE_SIZE | PT_PRESENT | PT_USER, 8);
+	}
+	emit_write(g, t2 + 8, hv_table(g, t1), 8);
+	/* the JIT pages start executable: nothing loaded yet */
+	for (unsigned int i = 0; i < HV_JIT_PAGES; i++)
+		emit_write(g, t1 + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i), hv_jit_leaf(g, i, false), 8);
+	for (uint64_t gpa = HV_DATA_GPA; gpa < g->l2_mem; gpa += HPAGE_SIZE)
+		emit_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) |
+			   (hv_intel(g) ? EPT_LARGE | EPT_WB | EPT_R | EPT_W :
+			    PT_PAGE_SIZE | PT_PRESENT | PT_WRITABLE | PT_USER | PT_NX), 8);
+	g->eptp = hv_intel(g) ? t4 | EPTP_FLAGS : t4;
+	l1_work(g, 4);
+	hv_vmenter(g);
+}
+
+/* After boot(), in L2: map the module area (RWX in L2) and the alias PT. */
+static void hv_boot_l2(struct gen *g)
+{
+	uint16_t kt_pdpt = g->pt[g->swapper].child[PT_INDEX(KTEXT_VA, 4)];
+	uint16_t kt_pd = kt_pdpt ? g->pt[kt_pdpt].child[PT_INDEX(KTEXT_VA, 3)] : 0;
+
+	if (!kt_pd)
+		return;
+	g->jit_pt = pt_link_new(g, kt_pd, PT_INDEX(HV_JIT_VA, 2), KERNEL_TABLE);
+	g->kalias_pt = pt_link_new(g, kt_pd, PT_INDEX(HV_KALIAS_VA, 2), KERNEL_TABLE);
+	for (unsigned int i = 0; i < HV_JIT_PAGES && g->jit_pt; i++)
+		pt_set(g, g->jit_pt, i, (HV_JIT_GPA + i * PAGE_SIZE) | PT_PRESENT | PT_WRITABLE |
+		       PT_GLOBAL, 0);
+}
+
+/* An exit L1 handles (timer, I/O): L1 runs, then resumes L2. */
+static void hv_exit_cycle(struct gen *g)
+{
+	hv_vmexit(g);
+	l1_work(g, 2 + rng_below(g, 6));
+	hv_vmenter(g);
+}
+
+/*
+ * A driver load / kernel JIT under HVCI: L2's kernel asks L1 (a
+ * hypercall) to make some module pages writable, writes the code, asks
+ * again to make them executable, and runs it.  Each request removes a
+ * right from the EPT/NPT leaves, so L1 flushes with INVEPT.
+ */
+static void hv_jit(struct gen *g)
+{
+	unsigned int n = 1 + rng_below(g, 4);
+	unsigned int first = rng_below(g, HV_JIT_PAGES - n + 1);
+
+	emit_mark(g, "wx-load");
+	hv_vmexit(g);
+	hv_set_jit(g, first, n, true);
+	hv_invept(g);
+	l1_work(g, 2);
+	hv_vmenter(g);
+	for (unsigned int i = first; i < first + n; i++)
+		for (unsigned int k = 2 + rng_below(g, 4); k; k--)
+			emit_access(g, HV_JIT_VA + i * PAGE_SIZE + (rng_below(g, 512) << 3),
+				    TDP_OP_WRITE, 0, -1);
+	hv_vmexit(g);
+	hv_set_jit(g, first, n, false);
+	hv_invept(g);
+	l1_work(g, 2);
+	hv_vmenter(g);
+	for (unsigned int i = first; i < first + n; i++)
+		for (unsigned int k = 1 + rng_below(g, 4); k; k--)
+			emit_access(g, HV_JIT_VA + i * PAGE_SIZE + (rng_below(g, 512) << 3),
+				    TDP_OP_FETCH, 0, -1);
+}
+
+/*
+ * A compromised L2 kernel maps a user text page as kernel code (U=0,
+ * executable in L2) and jumps to it.  L2's own checks pass (U=0, so SMEP
+ * does not apply); L1's policy does not: intel, the translation is
+ * supervisor-mode and the page is XU-only; amd, a CPL 0 fetch from a
+ * page with NPT U=1 under GMET.  The exit goes to L1, which leaves L2
+ * where it is; the kernel drops the mapping again.
+ */
+static void hv_violation_kernel(struct gen *g)
+{
+	uint64_t gpa = HV_UTEXT_GPA + rng_below(g, TEXT_PAGES) * PAGE_SIZE;
+
+	if (!g->kalias_pt)
+		return;
+	pt_set(g, g->kalias_pt, 0, gpa | PT_PRESENT, 0);
+	emit_mark(g, "hvci-exec-supervisor");
+	emit_access(g, HV_KALIAS_VA + (rng_below(g, 512) << 3), TDP_OP_FETCH, 0, -1);
+	g->stats->reflected++;
+	g->stats->reflected_exec_supervisor++;
+	pt_set(g, g->kalias_pt, 0, 0, 0);
+	emit_invlpg(g, HV_KALIAS_VA);
+}
+
+/*
+ * The reverse, from user mode: the running process gets a user mapping
+ * (U=1, executable in L2) of a page L1 does not let user mode execute,
+ * and fetches from it at CPL 3.  intel: kernel text, XS-only (the
+ * translation is user-mode: U=1 at every L2 level); amd: a kernel data
+ * page, NX in the NPT.
+ */
+static void hv_violation_user(struct gen *g)
+{
+	struct proc *p = &g->procs[g->cur];
+	uint64_t gpa = hv_intel(g) ? rng_below(g, 64) * PAGE_SIZE :
+		       HV_DATA_GPA + rng_below(g, 64) * PAGE_SIZE;
+	uint16_t t = walk_alloc(g, p, HV_UALIAS_VA);
+	unsigned int i = pt_index(g, HV_UALIAS_VA, 1);
+
+	if (!t)
+		return;
+	pt_set(g, t, i, gpa | PT_PRESENT | PT_USER, 0);
+	emit_mark(g, "hvci-exec-user");
+	emit_access(g, HV_UALIAS_VA + (rng_below(g, 512) << 3), TDP_OP_FETCH, 3, -1);
+	g->stats->reflected++;
+	g->stats->reflected_exec_user++;
+	pt_set(g, t, i, 0, 0);
+	emit_invlpg(g, HV_UALIAS_VA);
+}
+
+/* After each steady-state slice: L1's exits, loads, violations. */
+static void hv_step(struct gen *g, uint64_t s)
+{
+	if (rng_chance(g, 25))
+		hv_exit_cycle(g);
+	if (s % 10 == 4)
+		hv_jit(g);
+	if (s % 25 == 12)
+		hv_violation_kernel(g);
+	if (s % 25 == 24)
+		hv_violation_user(g);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1174,9 +1538,15 @@ static int gen_main(struct gen *g)
 	 * teardown would pass the target.  Forks, the biggest steps (two
 	 * writes per present page), are not started near the end.
 	 */
-	const uint64_t reserve = 120, fork_reserve = 1000;
+	const uint64_t reserve = g->kind == GEN_HVCI ? 220 : 120, fork_reserve = 1000;
 
-	boot(g);
+	if (g->kind == GEN_HVCI) {
+		hv_boot_l1(g);
+		boot(g);
+		hv_boot_l2(g);
+	} else {
+		boot(g);
+	}
 
 	emit_mark(g, "fork");
 	while (!g->err && g->nr_live < g->nproc_target &&
@@ -1200,14 +1570,19 @@ static int gen_main(struct gen *g)
 			g->stats->cr4_flips++;
 		}
 		slice(g);
-		if (g->kind != GEN_LINUX)
+		if (g->kind == GEN_HVCI) {
+			/* no mprotect to RX: L1 does not let user data execute */
+			hv_step(g, s);
+		} else if (g->kind != GEN_LINUX) {
 			continue;
-		if (g->smap_done < 3 && g->stats->events > quarter * (g->smap_done + 1))
-			smap_violation(g);
-		/* each returns to the same process, which goes on running */
-		if (s % 12 == 7) {
-			do_mprotect(g);
-			user_work(g, 4 + rng_below(g, 8));
+		} else {
+			if (g->smap_done < 3 && g->stats->events > quarter * (g->smap_done + 1))
+				smap_violation(g);
+			/* each returns to the same process, which goes on running */
+			if (s % 12 == 7) {
+				do_mprotect(g);
+				user_work(g, 4 + rng_below(g, 8));
+			}
 		}
 		if (s % 16 == 3) {
 			do_munmap(g);
@@ -1228,6 +1603,11 @@ static int gen_main(struct gen *g)
 			proc_exit(g, i);
 	if (!g->err && g->cur != 0)
 		switch_to(g, 0);
+	if (g->kind == GEN_HVCI) {
+		/* L2 shuts down: L1 gets control back for good */
+		hv_vmexit(g);
+		l1_work(g, 4);
+	}
 	return g->err;
 }
 
@@ -1235,18 +1615,33 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 		      const struct tdp_gen_opts *opts, struct tdp_gen_stats *stats,
 		      char errbuf[TDP_ERRBUF_SIZE])
 {
+	struct tdp_gen_opts l2_opts;
 	struct tdp_config cfg;
 	struct gen *g;
-	uint64_t nframes = opts->mem >> PAGE_SHIFT;
-	uint64_t x = opts->seed;
+	uint64_t nframes, x = opts->seed;
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
 	errbuf[0] = '\0';
-	ret = tdp_gen_check_opts(opts, errbuf);
-	if (ret)
-		return ret;
-	if (opts->mem > m->direct_max) {
+	if (kind == GEN_HVCI) {
+		/* the paging check below is for the guest's own modes */
+		l2_opts = *opts;
+		l2_opts.paging = TDP_PAGING_SHADOW;
+		ret = tdp_gen_check_opts(&l2_opts, errbuf);
+		if (ret)
+			return ret;
+		/* the guest model is L2, in L1's memory above HV_L2_BASE */
+		l2_opts.mem = opts->mem - HV_L2_BASE;
+		if (l2_opts.mem > HV_L2_MEM_MAX)
+			l2_opts.mem = HV_L2_MEM_MAX;
+	} else {
+		ret = tdp_gen_check_opts(opts, errbuf);
+		if (ret)
+			return ret;
+		l2_opts = *opts;
+	}
+	nframes = l2_opts.mem >> PAGE_SHIFT;
+	if (opts->mem > m->direct_max && kind != GEN_HVCI) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
 			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
 		return TDP_E_RANGE;
@@ -1266,7 +1661,7 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	}
 
 	g->w = w;
-	g->opts = opts;
+	g->opts = &l2_opts;
 	g->stats = stats;
 	g->errbuf = errbuf;
 	g->kind = kind;
@@ -1278,6 +1673,14 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	g->t = 1000;
 	g->next_frame = ALLOC_START >> PAGE_SHIFT;
 	g->end_frame = nframes;
+	if (kind == GEN_HVCI) {
+		g->phys_base = HV_L2_BASE;
+		g->l2_mem = l2_opts.mem;
+		g->next_frame = HV_ALLOC_GPA >> PAGE_SHIFT;
+		/* user text is file-backed: its page cache is the XU region */
+		for (unsigned int i = 0; i < TEXT_PAGES; i++)
+			g->text_cache[i] = (HV_UTEXT_GPA >> PAGE_SHIFT) + i;
+	}
 	for (unsigned int i = MAX_TABLES - 1; i > 0; i--) {
 		g->pt[i].next_free = g->pt_free;
 		g->pt_free = i;
@@ -1288,6 +1691,12 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	cfg.paging = opts->paging;
 	cfg.mem = opts->mem;
 	cfg.present = 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging | 1u << TDP_CFG_mem;
+	if (kind == GEN_HVCI) {
+		cfg.paging = TDP_PAGING_NESTED;
+		cfg.mbec = opts->vendor == TDP_VENDOR_INTEL;
+		cfg.gmet = opts->vendor == TDP_VENDOR_AMD;
+		cfg.present |= 1u << (cfg.mbec ? TDP_CFG_mbec : TDP_CFG_gmet);
+	}
 	ret = tdp_writer_config(w, &cfg);
 	if (ret)
 		gen_fail(g, ret, "%s", tdp_writer_errmsg(w));
@@ -1326,15 +1735,27 @@ static int gen_legacy32(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 	return gen_common(GEN_LINUX, &mode_legacy, 6, w, opts, stats, errbuf);
 }
 
+static int gen_hvci(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+		    struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	int ret = gen_common(GEN_HVCI, &mode_hvci, 4, w, opts, stats, errbuf);
+
+	/* every #PF L2 takes is a demand or COW fault (no SMAP violations) */
+	stats->l2_pf = stats->pf_demand + stats->pf_cow;
+	return ret;
+}
+
 static const struct tdp_gen_workload workloads[] = {
 	{ "linux", "Linux-like x86-64 guest: processes, fork/COW, demand paging, "
-		   "mprotect/munmap, SMAP", gen_linux },
+		   "mprotect/munmap, SMAP", gen_linux , false },
 	{ "smep-toggle", "three processes while CR4.SMEP flips every few time slices",
-	  gen_smep_toggle },
+	  gen_smep_toggle , false },
 	{ "pae", "the linux workload on a 32-bit PAE kernel (3G/1G split, mem <= 896M)",
-	  gen_pae },
+	  gen_pae , false },
 	{ "legacy32", "the linux workload on 32-bit paging, 4 MiB PSE kernel pages, no NX",
-	  gen_legacy32 },
+	  gen_legacy32 , false },
+	{ "hvci", "nested: an L1 hypervisor enforcing HVCI with MBEC (intel) / GMET (amd) "
+		  "on a linux L2 (W^X loads, violations reflected to L1)", gen_hvci, true },
 };
 
 const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)
