@@ -648,8 +648,8 @@ Test(report_text, nested_ept_section)
 	expect_text_pair(t, "INVEPT single / global", 3, 1);
 	expect_text_u64(t, "L2 accesses", 5000);
 	expect_text_u64(t, "#PF delivered to L2", 9);
-	expect_text_u64(t, "L2 exits handled by L0 (EPT02 miss)", 120);
-	expect_text_u64(t, "L2 exits reflected to L1", 40);
+	expect_text_u64(t, "L2 exits into L0 (EPT02 misses)", 120);
+	expect_text_u64(t, "exits reflected to L1", 40);
 	expect_text_u64(t, "  EPT violations", 37);
 	expect_text_u64(t, "  EPT misconfigurations", 3);
 	cr_expect_null(text_row(t, "  #NPF"), "no NPT rows on intel:\n%s", t);
@@ -686,8 +686,8 @@ Test(report_text, nested_npt_section)
 	expect_text_u64(t, "nested TLB flushes (invept)", 4);
 	expect_text_u64(t, "L2 accesses", 900);
 	expect_text_u64(t, "#PF delivered to L2", 1);
-	expect_text_u64(t, "L2 exits handled by L0 (NPT02 miss)", 33);
-	expect_text_u64(t, "L2 exits reflected to L1", 11);
+	expect_text_u64(t, "L2 exits into L0 (NPT02 misses)", 33);
+	expect_text_u64(t, "exits reflected to L1", 11);
 	expect_text_u64(t, "  #NPF", 11);
 	cr_expect_null(text_row(t, "  EPT violations"), "%s", t);
 	cr_expect_null(strstr(t, "qual bit"), "%s", t);
@@ -723,6 +723,9 @@ Test(report_text, nested_section_only_when_nested)
 	cfg.paging = TDP_PAGING_NESTED;
 	t = render_text(&cfg, res);
 	expect_text_u64(t, "L2 accesses", 0);
+	/* without MBEC offered, no XU/XS in the labels: both need X */
+	expect_text_u64(t, "  fetch of user-mode GVA", 0);
+	cr_expect_null(strstr(t, "MBEC"), "%s", t);
 	expect_text_pair(t, "EPT02 shadow pages created / at end", 0, 0);
 	free(t);
 
@@ -975,4 +978,118 @@ Test(compare, no_nested_rows_for_non_nested_reports)
 	free(t.text);
 	tdp_report_free_array(a, 1);
 	tdp_report_free_array(b, 1);
+}
+
+/*
+ * End to end: `tdpsim replay --json` on the nested scenarios, counters
+ * derived by hand from the traces and their golden logs
+ * (tests/scenarios/nested-ept.{txt,log}):
+ *   L2 accesses: events 18-24, 33, 35, 36, 42, 49, 50 = 13; #PF to L2: 22, 24.
+ *   reflected: 20 21 23 36 42 (violations) + 49 (misconfiguration) = 6;
+ *   final GPA: 20 21 23 36, paging structure: 42.
+ *   qualification bits over 0x18a 0x18c 0x181 0x181 0xab: bit 0 x3, 1 x2,
+ *   2 x1, 3 x3, 5 x1, 7 x5, 8 x4; advanced bits of the final accesses:
+ *   0x6010 (twice) and 0x6000 are supervisor RW pages (R/W), 0x7000 is
+ *   user RW (U/S, R/W): bit 9 x1, bit 10 x4, bit 11 none (no XD).
+ *   the one fetch (21) is of a supervisor GVA.
+ *   L2 exits into L0: 18 misses the 4 L2 tables and 0x5000 (5); 19 writes
+ *   0x5000, mapped read-only while the EPT D bit was clear (6); 20, 21, 23
+ *   miss 0x6000/0x7000 (9); after INVEPT the shadow pages are found again,
+ *   so 33 misses 0x7000 (10), 35 writes it (11), 36 misses 0x6000 (12);
+ *   42 misses the PT page KVM zapped on L1's write 38 (13); 49 misses the
+ *   PT page again (write 44) and 0x5000 (write 45) (15); 50 hits.
+ */
+Test(report_cli, nested_ept_scenario_counters)
+{
+	struct run_result r;
+	const char *json = test_path("nested-ept.json");
+	const char *argv[] = { "replay", "--json", json,
+			       src_path("tests/scenarios/nested-ept.txt"), NULL };
+	static const uint64_t qual[12] = { 3, 2, 1, 3, 0, 1, 0, 5, 4, 1, 4, 0 };
+	struct tdp_report *rep;
+	size_t n;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	expect_width(r.out);
+	cr_expect(strstr(r.out, "\nnested (L2 under L1's EPT)\n"), "%s", r.out);
+	expect_text_u64(r.out, "L2 accesses", 13);
+	expect_text_u64(r.out, "exits reflected to L1", 6);
+	expect_text_u64(r.out, "  fetch of supervisor GVA", 1);
+	expect_text_u64(r.out, "  qual bit 10 GVA writable (R/W)", 4);
+
+	cr_assert_eq(tdp_report_load(json, &rep, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect(rep->has_nested && rep->paging_nested);
+	cr_expect_eq(rep->nested.vmenter, 4);
+	cr_expect_eq(rep->nested.vmexit, 3);
+	cr_expect_eq(rep->nested.invept_single, 1);	/* 31 */
+	cr_expect_eq(rep->nested.invept_global, 2);	/* 39, 46 */
+	cr_expect_eq(rep->nested.l2_accesses, 13);
+	cr_expect_eq(rep->nested.l2_pf, 2);
+	cr_expect_eq(rep->nested.l2_exits, 15);
+	cr_expect_eq(rep->nested.reflected, 6);
+	cr_expect_eq(rep->faults.reflected_to_l1, 6);
+	cr_expect_eq(rep->nested.ept_violation, 5);
+	cr_expect_eq(rep->nested.ept_misconfig, 1);
+	cr_expect_eq(rep->nested.npf, 0);
+	cr_expect_eq(rep->nested.final, 4);
+	cr_expect_eq(rep->nested.paging_structure, 1);
+	cr_expect_eq(rep->nested.exec_user, 0);
+	cr_expect_eq(rep->nested.exec_supervisor, 1);
+	for (int b = 0; b < 12; b++)
+		cr_expect_eq(rep->nested.qual_bit[b], qual[b], "qual bit %d", b);
+	cr_expect_gt(rep->nested.sp_created, 0);
+	cr_expect_leq(rep->nested.sp_live, rep->nested.sp_created);
+	tdp_report_free_array(rep, n);
+	run_result_free(&r);
+}
+
+/*
+ * tests/scenarios/nested-npt.{txt,log}: L2 accesses 20-27, 34, 41, 47, 52
+ * = 12; #PF to L2: 26, 27; reflected #NPFs 23 24 25 34 (final) and 41 47
+ * (L2 paging structure); EXITINFO1 over 0x100000007 0x100000015
+ * 0x100000005 0x100000006 0x200000007 0x200000006: P x4 (23 24 25 41),
+ * W x4 (23 34 41 47), U x6 (no GMET: every NPT access is a user access),
+ * ID x1 (24, a fetch at CPL 0); 4 nested TLB flushes.
+ */
+Test(report_cli, nested_npt_scenario_counters)
+{
+	struct run_result r;
+	const char *json = test_path("nested-npt.json");
+	const char *argv[] = { "replay", "--json", json,
+			       src_path("tests/scenarios/nested-npt.txt"), NULL };
+	static const uint64_t npf[5] = { 4, 4, 6, 0, 1 };
+	struct tdp_report *rep;
+	size_t n;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	expect_width(r.out);
+	cr_expect(strstr(r.out, "\nnested (L2 under L1's NPT)\n"), "%s", r.out);
+	expect_text_u64(r.out, "  #NPF", 6);
+	expect_text_u64(r.out, "  fetch at CPL 0-2 (supervisor)", 1);
+	expect_text_u64(r.out, "nested TLB flushes (invept)", 4);
+
+	cr_assert_eq(tdp_report_load(json, &rep, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_expect_eq(rep->nested.vmenter, 5);
+	cr_expect_eq(rep->nested.vmexit, 4);
+	cr_expect_eq(rep->nested.invept_single + rep->nested.invept_global, 4);
+	cr_expect_eq(rep->nested.l2_accesses, 12);
+	cr_expect_eq(rep->nested.l2_pf, 2);
+	cr_expect_eq(rep->nested.reflected, 6);
+	cr_expect_eq(rep->nested.npf, 6);
+	cr_expect_eq(rep->nested.ept_violation + rep->nested.ept_misconfig, 0);
+	cr_expect_eq(rep->nested.final, 4);
+	cr_expect_eq(rep->nested.paging_structure, 2);
+	cr_expect_eq(rep->nested.exec_user, 0);
+	cr_expect_eq(rep->nested.exec_supervisor, 1);
+	for (int b = 0; b < 5; b++)
+		cr_expect_eq(rep->nested.npf_bit[b], npf[b], "EXITINFO1 bit %d", b);
+	for (int b = 0; b < 12; b++)
+		cr_expect_eq(rep->nested.qual_bit[b], 0);
+	cr_expect_geq(rep->nested.l2_exits, 6, "each reflected #NPF entered L0 first");
+	tdp_report_free_array(rep, n);
+	run_result_free(&r);
 }

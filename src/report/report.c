@@ -107,9 +107,15 @@ static void print_nested(FILE *fp, const struct tdp_config *cfg,
 		    s->nested_invept_global);
 	ROW(fp, "L2 accesses", "%14" PRIu64, s->l2_accesses);
 	ROW(fp, "#PF delivered to L2", "%14" PRIu64, s->l2_pf);
-	snprintf(line, sizeof(line), "L2 exits handled by L0 (%s02 miss)", tdp);
+	/*
+	 * Every EPT02/NPT02 exit enters L0 first; L0 either fixes its shadow
+	 * entry or passes the exit on.  Reflected exits are not a subset of
+	 * these alone (KVM's emulator and recorded faults can reflect too),
+	 * so the two rows are not subtracted.
+	 */
+	snprintf(line, sizeof(line), "L2 exits into L0 (%s02 misses)", tdp);
 	ROW(fp, line, "%14" PRIu64, s->l2_exits);
-	ROW(fp, "L2 exits reflected to L1", "%14" PRIu64, s->nested_reflected);
+	ROW(fp, "exits reflected to L1", "%14" PRIu64, s->nested_reflected);
 	if (!amd || s->reflected_ept_violation)
 		ROW(fp, "  EPT violations", "%14" PRIu64, s->reflected_ept_violation);
 	if (!amd || s->reflected_ept_misconfig)
@@ -128,9 +134,11 @@ static void print_nested(FILE *fp, const struct tdp_config *cfg,
 		ROW(fp, "  fetch at CPL 0-2 (supervisor)", "%14" PRIu64,
 		    s->reflected_exec_supervisor);
 	} else {
-		ROW(fp, "  fetch of user-mode GVA (MBEC: XU)", "%14" PRIu64,
-		    s->reflected_exec_user);
-		ROW(fp, "  fetch of supervisor GVA (MBEC: XS)", "%14" PRIu64,
+		/* without MBEC both need X: the split is still by the GVA's mode */
+		ROW(fp, cfg->mbec ? "  fetch of user-mode GVA (MBEC: XU)" :
+		    "  fetch of user-mode GVA", "%14" PRIu64, s->reflected_exec_user);
+		ROW(fp, cfg->mbec ? "  fetch of supervisor GVA (MBEC: XS)" :
+		    "  fetch of supervisor GVA", "%14" PRIu64,
 		    s->reflected_exec_supervisor);
 	}
 	for (int b = 0; b < 12; b++)
