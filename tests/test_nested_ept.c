@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tdpsim/replay.h>
+
 #include "oracle/nested_oracle.h"
 
 #define EPT_BASE	0x10000ull
@@ -40,6 +42,7 @@ struct ept_env {
 	struct nt_tree ept, l2;
 	struct nt_vm vm;
 	uint64_t leaf_gpa;	/* L1 GPA of the EPT leaf for L2_DATA */
+	unsigned exec_user, exec_super;	/* fetch violations by L2 page */
 };
 
 static void ept_env_init(struct ept_env *e, bool cfg_mbec, bool mbec, bool ad)
@@ -62,6 +65,7 @@ static void ept_env_init(struct ept_env *e, bool cfg_mbec, bool mbec, bool ad)
 	e->leaf_gpa = nt_tree_map(&e->ept, L2_DATA, 1, 0);
 
 	memset(&e->vm, 0, sizeof(e->vm));
+	e->exec_user = e->exec_super = 0;
 	e->vm.eptp = NT_EPTP(e->ept.root, 4, ad);
 	e->vm.mbec = mbec;
 	e->vm.cr0 = NT_CR0_PAGING;
@@ -114,6 +118,14 @@ static void build_enumeration(struct ept_env *e)
 							  e->vm.mbec, (int)(e->vm.eptp >> 6 & 1),
 							  xwr & 1, xwr >> 1 & 1, xwr >> 2 & 1, xu,
 							  pg, cpl, nt_op_name[op]);
+						if (op == NT_FETCH &&
+						    !strncmp(e->t.exp[e->t.nexp - 1].out,
+							     "ept_violation", 13)) {
+							if (pg)
+								e->exec_user++;
+							else
+								e->exec_super++;
+						}
 					}
 				}
 			}
@@ -121,11 +133,12 @@ static void build_enumeration(struct ept_env *e)
 	}
 }
 
-static char *replay_checked(struct ept_env *e, const char *layout)
+static char *replay_checked(struct ept_env *e, const char *layout,
+			    struct tdp_stats *st)
 {
 	char err[1024], msg[4096];
 	char *log;
-	int ret = nt_replay(&e->t, layout, true, &log, err, sizeof(err));
+	int ret = nt_replay(&e->t, layout, true, &log, st, err, sizeof(err));
 
 	cr_assert_eq(ret, 0, "replay (%s): %s", layout, err);
 	cr_assert_eq(nt_check(&e->t, log, msg, sizeof(msg)), 0,
@@ -133,15 +146,47 @@ static char *replay_checked(struct ept_env *e, const char *layout)
 	return log;
 }
 
+/*
+ * The report's nested counters add up to what the expected log says:
+ * every violation/misconfiguration is one exit reflected to L1, every
+ * `pf` one #PF delivered to L2.
+ */
+static void check_counters(const struct ept_env *e, const struct tdp_stats *st)
+{
+	struct nt_counts c;
+
+	nt_count(&e->t, &c);
+	cr_assert_eq(st->l2_accesses, 192);
+	cr_assert_eq(st->nested_vmenter, 192);
+	cr_assert_eq(st->nested_vmexit, 191);
+	cr_assert_eq(st->nested_invept_single, 96, "even cases name the eptp");
+	cr_assert_eq(st->nested_invept_global, 96);
+	cr_assert_eq(st->reflected_ept_violation, c.viol);
+	cr_assert_eq(st->reflected_ept_misconfig, c.misconf);
+	cr_assert_eq(st->reflected_npf, 0);
+	cr_assert_eq(st->nested_reflected, c.viol + c.misconf);
+	cr_assert_eq(st->l2_pf, c.pf);
+	cr_assert_eq(st->reflected_final, c.viol);
+	cr_assert_eq(st->reflected_page, 0);
+	for (int b = 0; b < 9; b++)
+		cr_assert_eq(st->reflected_qual_bit[b], c.qual_bit[b], "qual bit %d", b);
+	/* by the L2 translation's U/S, not the CPL (bit 9, new layout) */
+	cr_assert_eq(st->reflected_exec_user, e->exec_user);
+	cr_assert_eq(st->reflected_exec_supervisor, e->exec_super);
+	cr_assert_gt(st->sp_nested_created, 0);
+}
+
 static void enumerate(bool mbec, bool ad)
 {
 	struct ept_env e;
+	struct tdp_stats st;
 
 	ept_env_init(&e, true, mbec, ad);
 	build_enumeration(&e);
 	/* 16 leaves x 2 pages x 2 CPLs x 3 ops */
 	cr_assert_eq(e.t.nexp, 192);
-	free(replay_checked(&e, "new"));
+	free(replay_checked(&e, "new", &st));
+	check_counters(&e, &st);
 	nt_free(&e.t);
 }
 
@@ -161,8 +206,8 @@ static void old_vs_new(bool ad)
 
 	ept_env_init(&e, false, false, ad);
 	build_enumeration(&e);
-	lo = replay_checked(&e, "old");
-	ln = replay_checked(&e, "new");
+	lo = replay_checked(&e, "old", NULL);
+	ln = replay_checked(&e, "new", NULL);
 	cr_assert_str_eq(lo, ln);
 	free(lo);
 	free(ln);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <tdpsim/replay.h>
+
 #include "oracle/nested_oracle.h"
 
 #define NPT_BASE	0x10000ull
@@ -34,6 +36,7 @@ struct npt_env {
 	struct nt_tree npt, l2;
 	struct nt_vm vm;
 	uint64_t leaf_gpa;
+	unsigned exec_user, exec_super;	/* fetch #NPFs by CPL */
 };
 
 static void npt_env_init(struct npt_env *e, bool cfg_gmet, bool gmet)
@@ -56,6 +59,7 @@ static void npt_env_init(struct npt_env *e, bool cfg_gmet, bool gmet)
 	e->leaf_gpa = nt_tree_map(&e->npt, L2_DATA, 1, 0);
 
 	memset(&e->vm, 0, sizeof(e->vm));
+	e->exec_user = e->exec_super = 0;
 	e->vm.amd = true;
 	e->vm.ncr3 = e->npt.root;
 	e->vm.gmet = gmet;
@@ -96,16 +100,24 @@ static void build_enumeration(struct npt_env *e)
 					  "gmet=%d leaf U=%u W=%u NX=%u cpl=%u op=%s",
 					  e->vm.gmet, bits & 1, bits >> 1 & 1,
 					  bits >> 2 & 1, cpl, nt_op_name[op]);
+				if (op == NT_FETCH &&
+				    !strncmp(e->t.exp[e->t.nexp - 1].out, "npf", 3)) {
+					if (cpl == 3)
+						e->exec_user++;
+					else
+						e->exec_super++;
+				}
 			}
 		}
 	}
 }
 
-static char *replay_checked(struct npt_env *e, const char *layout)
+static char *replay_checked(struct npt_env *e, const char *layout,
+			    struct tdp_stats *st)
 {
 	char err[1024], msg[4096];
 	char *log;
-	int ret = nt_replay(&e->t, layout, true, &log, err, sizeof(err));
+	int ret = nt_replay(&e->t, layout, true, &log, st, err, sizeof(err));
 
 	cr_assert_eq(ret, 0, "replay (%s): %s", layout, err);
 	cr_assert_eq(nt_check(&e->t, log, msg, sizeof(msg)), 0,
@@ -113,14 +125,39 @@ static char *replay_checked(struct npt_env *e, const char *layout)
 	return log;
 }
 
+/* The report's nested counters add up to what the expected log says. */
+static void check_counters(const struct npt_env *e, const struct tdp_stats *st)
+{
+	struct nt_counts c;
+
+	nt_count(&e->t, &c);
+	cr_assert_eq(st->l2_accesses, 48);
+	cr_assert_eq(st->nested_vmenter, 48);
+	cr_assert_eq(st->nested_vmexit, 47);
+	cr_assert_eq(st->reflected_npf, c.npf);
+	cr_assert_eq(st->reflected_ept_violation, 0);
+	cr_assert_eq(st->nested_reflected, c.npf);
+	cr_assert_eq(st->l2_pf, 0, "L2's own PTE allows everything");
+	cr_assert_eq(st->reflected_final, c.npf);
+	cr_assert_eq(st->reflected_page, 0);
+	for (int b = 0; b < 5; b++)
+		cr_assert_eq(st->reflected_npf_bit[b], c.npf_bit[b], "EXITINFO1 bit %d", b);
+	/* fetch faults by CPL: ID|final with CPL 3 vs below */
+	cr_assert_eq(st->reflected_exec_user + st->reflected_exec_supervisor,
+		     e->exec_user + e->exec_super);
+	cr_assert_eq(st->reflected_exec_user, e->exec_user);
+}
+
 static void enumerate(bool gmet)
 {
 	struct npt_env e;
+	struct tdp_stats st;
 
 	npt_env_init(&e, true, gmet);
 	build_enumeration(&e);
 	cr_assert_eq(e.t.nexp, 48);	/* 8 leaves x 2 CPLs x 3 ops */
-	free(replay_checked(&e, "new"));
+	free(replay_checked(&e, "new", &st));
+	check_counters(&e, &st);
 	nt_free(&e.t);
 }
 
@@ -135,8 +172,8 @@ Test(nested_npt, old_layout_same_log)
 
 	npt_env_init(&e, false, false);
 	build_enumeration(&e);
-	lo = replay_checked(&e, "old");
-	ln = replay_checked(&e, "new");
+	lo = replay_checked(&e, "old", NULL);
+	ln = replay_checked(&e, "new", NULL);
 	cr_assert_str_eq(lo, ln);
 	free(lo);
 	free(ln);

@@ -138,7 +138,7 @@ static char *check_layout(struct wenv *e, const char *layout)
 {
 	char err[1024], msg[4096];
 	char *log;
-	int ret = nt_replay(&e->t, layout, true, &log, err, sizeof(err));
+	int ret = nt_replay(&e->t, layout, true, &log, NULL, err, sizeof(err));
 
 	cr_assert_eq(ret, 0, "replay (%s): %s", layout, err);
 	cr_assert_eq(nt_check(&e->t, log, msg, sizeof(msg)), 0,

@@ -596,7 +596,7 @@ static void nt_dump(const struct nt *t, const char *layout, const char *log)
 }
 
 int nt_replay(const struct nt *t, const char *layout, bool check, char **log,
-	      char *err, size_t errlen)
+	      struct tdp_stats *st, char *err, size_t errlen)
 {
 	struct replay_args a = { .layout = layout, .check = check };
 	struct replay_run rr;
@@ -609,7 +609,49 @@ int nt_replay(const struct nt *t, const char *layout, bool check, char **log,
 	} else {
 		*log = rr.log;
 		rr.log = NULL;
+		if (st)
+			*st = rr.res->stats;
 	}
 	replay_run_free(&rr);
 	return ret;
+}
+
+void nt_count(const struct nt *t, struct nt_counts *c)
+{
+	static const uint64_t npf_bits[5] = { NT_EC_P, NT_EC_W, NT_EC_U,
+					      NT_EC_RSVD, NT_EC_ID };
+
+	memset(c, 0, sizeof(*c));
+	for (unsigned i = 0; i < t->nexp; i++) {
+		const char *o = t->exp[i].out, *q;
+		uint64_t v;
+
+		if (!strncmp(o, "ok ", 3)) {
+			c->ok++;
+		} else if (!strncmp(o, "pf ", 3)) {
+			c->pf++;
+		} else if (!strncmp(o, "ept_misconfig ", 14)) {
+			c->misconf++;
+		} else if (!strncmp(o, "ept_violation ", 14)) {
+			c->viol++;
+			q = strstr(o, "qual=");
+			v = strtoull(q + 5, NULL, 16);
+			for (int b = 0; b < 9; b++)
+				c->qual_bit[b] += !!(v & (1ull << b));
+			if (v & NT_Q_FINAL)
+				c->final++;
+			else
+				c->page++;
+		} else if (!strncmp(o, "npf ", 4)) {
+			c->npf++;
+			q = strstr(o, "ec=");
+			v = strtoull(q + 3, NULL, 16);
+			for (int b = 0; b < 5; b++)
+				c->npf_bit[b] += !!(v & npf_bits[b]);
+			if (v & NT_EC_FINAL)
+				c->final++;
+			else
+				c->page++;
+		}
+	}
 }

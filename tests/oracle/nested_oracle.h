@@ -201,7 +201,18 @@ unsigned nt_access(struct nt *t, const struct nt_vm *vm, uint64_t gva,
  * log (malloc'd).  Returns 0, or the replay's error with its message in
  * @err.
  */
+struct tdp_stats;
 int nt_replay(const struct nt *t, const char *layout, bool check, char **log,
-	      char *err, size_t errlen);
+	      struct tdp_stats *st, char *err, size_t errlen);
+
+/* What the expected outcomes add up to, for checking report counters. */
+struct nt_counts {
+	unsigned ok, pf, viol, misconf, npf;
+	unsigned qual_bit[9];	/* EPT violations with qualification bit i */
+	unsigned npf_bit[5];	/* #NPF with EXITINFO1 P, W, U, RSVD, ID */
+	unsigned final, page;	/* reflected on the final GPA / a table */
+};
+
+void nt_count(const struct nt *t, struct nt_counts *c);
 
 #endif
