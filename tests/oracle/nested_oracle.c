@@ -144,6 +144,17 @@ unsigned nt_write(struct nt *t, uint64_t gpa, uint64_t val)
 			(unsigned long long)val);
 }
 
+unsigned nt_peek(struct nt *t, uint64_t gpa, const char *why)
+{
+	unsigned ev = nt_event(t, "peek gpa=0x%llx", (unsigned long long)gpa);
+	char out[64];
+
+	snprintf(out, sizeof(out), "val=0x%llx",
+		 (unsigned long long)nt_mem_read(t, gpa));
+	nt_expect(t, ev, out, "%s", why);
+	return ev;
+}
+
 void nt_expect(struct nt *t, unsigned ev, const char *out, const char *why, ...)
 {
 	struct nt_expect *e;

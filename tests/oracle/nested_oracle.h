@@ -120,6 +120,8 @@ unsigned nt_write(struct nt *t, uint64_t gpa, uint64_t val);
 /* The model's 8-byte word at @gpa (0 if never written). */
 uint64_t nt_mem_read(const struct nt *t, uint64_t gpa);
 void nt_mem_set(struct nt *t, uint64_t gpa, uint64_t val);
+/* `peek gpa=` (8 bytes), expecting the model's value; returns the event. */
+unsigned nt_peek(struct nt *t, uint64_t gpa, const char *why);
 /* Expect outcome @out (printf-formatted @why) for event @ev. */
 void nt_expect(struct nt *t, unsigned ev, const char *out, const char *why, ...)
 	__attribute__((format(printf, 4, 5)));
