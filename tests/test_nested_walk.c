@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Nested TDP beyond the leaf enumeration: faults on L2's paging structures
- * (KVM selftest nested_tdp_fault_test's four rows, every L2 level), 5-level
- * EPT, execute-only EPT, misconfigurations in non-leaf entries, INVEPT
+ * (KVM selftest nested_tdp_fault_test's four rows, every L2 level), 5-level,
+ * execute-only and 2M/1G EPT, misconfigurations in non-leaf entries, INVEPT
  * dropping stale translations, MMIO, L2 with paging off under MBEC, MBEC's
- * user/supervisor from every L2 level, L1's registers across vmexit/vmenter,
- * old vs new layout, the hand-written scenarios, and bad input.
+ * user/supervisor from every L2 level, XU and GMET's U as ANDs over the
+ * EPT/NPT levels, L1's registers across vmexit/vmenter, old vs new layout
+ * (every trace here without MBEC/GMET runs on both), the hand-written
+ * scenarios, and bad input.
  *
  * Every expected outcome here is written by hand (SDM 29.3.3 / 28.2.1,
  * APM 15.25.6, the selftest rows of /work/shared/reference/peers.md §1.2)
