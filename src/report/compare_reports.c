@@ -14,6 +14,11 @@
  * verdict, and when a spread is known a row whose |delta| is within the
  * noise (the larger of the two spreads, i.e. max - min over repetitions) is
  * marked '~' so nobody reads a cover letter's "+3%" that is only jitter.
+ *
+ * Nested rows ("nested.*") join the table only for nested traces (or when
+ * something nested was counted), and their breakdown rows (kinds, stages,
+ * qualification / EXITINFO1 bits) only when non-zero on one side, so a
+ * shadow-paging comparison keeps its short table.
  */
 #include <math.h>
 #include <stddef.h>
