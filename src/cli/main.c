@@ -121,10 +121,10 @@ static const struct tdp_cmd commands[] = {
 	  "  -p, --plot DIR      also write the standard figures (PNG) into DIR\n"
 	  "  -L, --layouts L     old,new (the only pair for now)\n"
 	  "  -T, --no-timing     do not time guest walks\n"
+	  "  -j, --json FILE     also save the compared reports (medians, spread)\n"
 	  "  -h, --help          this text\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
 	  "usage: tdpsim help [CMD]\n" },
-	  "  -j, --json FILE     also save the compared reports (medians, spread)\n"
 	{ "version", cmd_version, "print the version",
 	  "usage: tdpsim version\n" },
 };
