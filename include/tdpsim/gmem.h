@@ -6,15 +6,21 @@
  * untouched pages read as zero.  Memory therefore grows with the pages a
  * trace touches (the guest's page tables, mostly), never with its length.
  *
- * Lookup is a 2-level radix of page pointers, indexed by the gfn:
+ * Lookup is one load: pages[gfn], a flat array of page pointers for the
+ * whole memslot, grouped in leaves of 512 (one leaf maps 2 MiB):
  *
  *   gfn:  [ ...... top index ...... ][ leaf index (9 bits) ]
- *                    |                         |
- *   top[]: one pointer per 2 MiB  ──► leaf[512]: one pointer per 4 KiB page
+ *                    |
+ *   top[]: one pointer per 2 MiB  ──► leaf = &pages[top index * 512]
  *
- * top[] is sized for the memslot when the memory is created (calloc'd, so
- * its untouched part costs no RSS); leaves and pages are allocated by
- * writes.  A read is two loads and two NULL tests, no hashing.
+ * pages[] is reserved address space (mmap MAP_NORESERVE): a leaf becomes
+ * resident, 4 KiB, when a page in its 2 MiB is first written, exactly as a
+ * separately allocated radix leaf would, and an untouched leaf reads as
+ * NULL pointers.  top[] (calloc'd, so its untouched part costs no RSS)
+ * records the leaves in use, for the footprint and for destroy.  Pages are
+ * allocated by writes.  The flat array saves the guest walker a dependent
+ * load per page-table read (a radix read is top[], then leaf[]); a 2D walk
+ * makes 24 dependent reads.
  *
  * Access rule: reads and writes are 1, 2, 4 or 8 bytes, naturally aligned
  * (gpa % size == 0).  A naturally aligned access never crosses a page, so
@@ -45,8 +51,9 @@
 struct tdp_gmem {
 	uint64_t size;			/* bytes, multiple of the page size */
 	uint64_t npages;		/* size >> 12: gfns [0, npages) exist */
-	uint8_t ***top;			/* [npages >> 9 rounded up] leaves */
-	uint64_t ntop;
+	uint8_t **pages;		/* [ntop * 512]: page of each gfn */
+	uint8_t ***top;			/* [ntop]: leaf in use, or NULL */
+	uint64_t ntop;			/* npages >> 9 rounded up */
 	uint64_t pages_allocated;	/* data pages (not leaves) */
 	uint64_t leaves_allocated;
 };
@@ -67,9 +74,7 @@ static inline bool tdp_gmem_gfn_in_slot(const struct tdp_gmem *gm, uint64_t gfn)
 /* Page holding @gfn if it was ever written, else NULL.  @gfn must be in slot. */
 static inline uint8_t *tdp_gmem_page_lookup(const struct tdp_gmem *gm, uint64_t gfn)
 {
-	uint8_t **leaf = gm->top[gfn >> TDP_GMEM_LEAF_BITS];
-
-	return leaf ? leaf[gfn & (TDP_GMEM_LEAF_ENTRIES - 1)] : NULL;
+	return gm->pages[gfn];
 }
 
 /*

@@ -110,20 +110,30 @@ static inline void FNAME(protect_clean_gpte)(struct kvm_mmu *mmu,
 	*access &= mask;
 }
 
-/* FNAME(is_present_gpte) */
-static inline int FNAME(is_present_gpte)(struct kvm_mmu *mmu, u64 pte)
+/*
+ * The bits FNAME(is_present_gpte) tests.  Separate so that the walk loop
+ * reads them once: mmu_has_mbec() is a load from @mmu that the compiler
+ * does not hoist out of the loop itself (it follows the loop's exits).
+ */
+static inline u64 FNAME(gpte_present_mask)(struct kvm_mmu *mmu)
 {
 #if PTTYPE != PTTYPE_EPT
-	return pte & PT_PRESENT_MASK;
+	return PT_PRESENT_MASK;
 #else
 	/*
 	 * For EPT, an entry is present if any of bits 2:0 are set.  With
 	 * mode-based execute control, bit 10 (XU) also indicates presence
 	 * (patch 0037; mmu_has_mbec() is false in the old layout).
 	 */
-	return (pte & (VMX_EPT_RWX_MASK |
-		       (mmu_has_mbec(mmu) ? VMX_EPT_USER_EXECUTABLE_MASK : 0))) != 0;
+	return VMX_EPT_RWX_MASK |
+	       (mmu_has_mbec(mmu) ? VMX_EPT_USER_EXECUTABLE_MASK : 0);
 #endif
+}
+
+/* FNAME(is_present_gpte) */
+static inline int FNAME(is_present_gpte)(struct kvm_mmu *mmu, u64 pte)
+{
+	return (pte & FNAME(gpte_present_mask)(mmu)) != 0;
 }
 
 /* __is_rsvd_bits_set() + FNAME(is_bad_mt_xwr) (spte.h) */
@@ -218,6 +228,28 @@ static inline bool FNAME(is_last_gpte)(struct kvm_mmu *mmu,
 #ifndef PAGING_TMPL_HELPERS_ONLY
 
 /*
+ * kvm_translate_gpa() as this PTE type's walker sees it.  The EPT walker
+ * only ever walks guest_mmu (L1's EPT12: kvm_init_shadow_ept_mmu() is its
+ * sole user, nested_mmu walks L2's x86 tables), for which
+ * kvm_translate_gpa() is the identity.  Folding that at compile time keeps
+ * the opaque nested-translation call out of ept's walk: otherwise the
+ * walker escapes through &walker->fault and, after the call, every level
+ * reloads mmu and gmem fields; a 2D walk runs five EPT walks.
+ */
+static inline gpa_t FNAME(translate_gpa)(struct kvm_vcpu *vcpu,
+					 struct kvm_mmu *mmu, gpa_t gpa,
+					 u64 access,
+					 struct x86_exception *exception,
+					 u64 pte_access)
+{
+#if PTTYPE == PTTYPE_EPT
+	return gpa;
+#else
+	return kvm_translate_gpa(vcpu, mmu, gpa, access, exception, pte_access);
+#endif
+}
+
+/*
  * FNAME(update_accessed_dirty_bits): set A on every level of the walk and
  * D on the leaf for writes, with cmpxchg so a concurrent change is noticed.
  * Returns 0, 1 (a gPTE changed under us: retry the walk) or a negative
@@ -225,10 +257,11 @@ static inline bool FNAME(is_last_gpte)(struct kvm_mmu *mmu,
  * bits set and the retries are bounded (this also covers a self-referencing
  * table, whose A update at one level changes the gPTE of another).
  */
-static int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
-					     struct kvm_mmu *mmu,
-					     struct guest_walker *walker,
-					     gpa_t addr, int write_fault)
+static inline __attribute__((always_inline))
+int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
+				      struct kvm_mmu *mmu,
+				      struct guest_walker *walker,
+				      gpa_t addr, int write_fault)
 {
 	unsigned level;
 	pt_element_t pte, orig_pte;
@@ -277,7 +310,15 @@ static int FNAME(update_accessed_dirty_bits)(struct kvm_vcpu *vcpu,
 /*
  * FNAME(walk_addr_generic): fetch the guest PTEs for a GVA (or for an L2
  * GPA when @mmu is guest_mmu), see paging.h for the contract.
+ *
+ * Inlined into its callers in this file (the exported symbol remains),
+ * as is update_accessed_dirty_bits: a 2D walk runs ept_gva_to_gpa five
+ * times (each L2 table and the final GPA), and with the walker a local of
+ * gva_to_gpa that nothing else sees (see FNAME(translate_gpa)), the
+ * compiler drops the stores to fields gva_to_gpa never reads (table_gfn,
+ * pte_gpa, pt_access) and keeps the walk's state in registers.
  */
+inline __attribute__((always_inline))
 int FNAME(walk_addr_generic)(struct guest_walker *walker,
 			     struct kvm_vcpu *vcpu, struct kvm_mmu *mmu,
 			     gpa_t addr, u64 access)
@@ -292,6 +333,8 @@ int FNAME(walk_addr_generic)(struct guest_walker *walker,
 	bool have_ad;
 	int offset;
 	u64 walk_nx_mask = 0;
+	/* FNAME(is_present_gpte)(mmu, pte) is pte & present_mask */
+	const u64 present_mask = FNAME(gpte_present_mask)(mmu);
 	const int write_fault = access & PFERR_WRITE_MASK;
 	const int user_fault  = access & PFERR_USER_MASK;
 	const int fetch_fault = access & PFERR_FETCH_MASK;
@@ -346,8 +389,9 @@ retry_walk:
 		walker->table_gfn[walker->level - 1] = table_gfn;
 		walker->pte_gpa[walker->level - 1] = pte_gpa;
 
-		real_gpa = kvm_translate_gpa(vcpu, mmu, table_gfn << PAGE_SHIFT,
-					     nested_access, &walker->fault, 0);
+		real_gpa = FNAME(translate_gpa)(vcpu, mmu,
+						table_gfn << PAGE_SHIFT,
+						nested_access, &walker->fault, 0);
 		if (real_gpa == INVALID_GPA)
 			return 0;
 
@@ -377,7 +421,7 @@ retry_walk:
 		/* Inverting NX lets us AND it like the other permission bits. */
 		pte_access = pt_access & (pte ^ walk_nx_mask);
 
-		if (!FNAME(is_present_gpte)(mmu, pte))
+		if (!(pte & present_mask))
 			goto error;
 
 		if (FNAME(is_rsvd_bits_set)(mmu, pte, walker->level)) {
@@ -411,12 +455,12 @@ retry_walk:
 #endif
 
 #if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
-	real_gpa = kvm_translate_gpa(vcpu, mmu, gfn << PAGE_SHIFT,
-				     access | PFERR_GUEST_FINAL_MASK,
-				     &walker->fault, walker->pte_access);
+	real_gpa = FNAME(translate_gpa)(vcpu, mmu, gfn << PAGE_SHIFT,
+					access | PFERR_GUEST_FINAL_MASK,
+					&walker->fault, walker->pte_access);
 #else
-	real_gpa = kvm_translate_gpa(vcpu, mmu, gfn << PAGE_SHIFT, access,
-				     &walker->fault, 0);
+	real_gpa = FNAME(translate_gpa)(vcpu, mmu, gfn << PAGE_SHIFT, access,
+					&walker->fault, 0);
 #endif
 	if (real_gpa == INVALID_GPA)
 		return 0;

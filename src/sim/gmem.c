@@ -3,20 +3,27 @@
  * Sparse guest-physical memory (see include/tdpsim/gmem.h for the radix
  * layout and the access rule).
  *
- * Invariants: top[i] is NULL or a leaf of TDP_GMEM_LEAF_ENTRIES page
- * pointers; a page pointer is NULL (never written: reads as zero) or a
- * zeroed-on-allocation 4 KiB page.  Nothing is freed before destroy, so a
- * pointer returned by tdp_gmem_page_get() stays valid for the memory's life.
+ * Invariants: top[i] is NULL (no page of leaf i was ever allocated: its
+ * pages[] entries are all NULL) or &pages[i * TDP_GMEM_LEAF_ENTRIES]; a page
+ * pointer is NULL (never written: reads as zero) or a zeroed-on-allocation
+ * 4 KiB page.  Nothing is freed before destroy, so a pointer returned by
+ * tdp_gmem_page_get() stays valid for the memory's life.
  */
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/gmem.h>
 
 static_assert(TDP_GMEM_MAX_SIZE >> TDP_GMEM_PAGE_SHIFT >> TDP_GMEM_LEAF_BITS <=
 	      (1ull << 23), "top[] stays at most 64 MiB of address space");
+
+static size_t pages_bytes(const struct tdp_gmem *gm)
+{
+	return gm->ntop * TDP_GMEM_LEAF_ENTRIES * sizeof(*gm->pages);
+}
 
 int tdp_gmem_create(struct tdp_gmem **out, uint64_t size)
 {
@@ -36,9 +43,16 @@ int tdp_gmem_create(struct tdp_gmem **out, uint64_t size)
 	gm->top = calloc(gm->ntop, sizeof(*gm->top));
 	if (!gm->top)
 		goto err_free_gm;
+	/* address space only: a leaf's 4 KiB is committed by its first store */
+	gm->pages = mmap(NULL, pages_bytes(gm), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (gm->pages == MAP_FAILED)
+		goto err_free_top;
 	*out = gm;
 	return 0;
 
+err_free_top:
+	free(gm->top);
 err_free_gm:
 	free(gm);
 	return TDP_E_NOMEM;
@@ -55,8 +69,8 @@ void tdp_gmem_destroy(struct tdp_gmem *gm)
 			continue;
 		for (unsigned j = 0; j < TDP_GMEM_LEAF_ENTRIES; j++)
 			free(leaf[j]);
-		free(leaf);
 	}
+	munmap(gm->pages, pages_bytes(gm));
 	free(gm->top);
 	free(gm);
 }
@@ -71,9 +85,7 @@ uint8_t *tdp_gmem_page_get(struct tdp_gmem *gm, uint64_t gfn)
 	slot = &gm->top[gfn >> TDP_GMEM_LEAF_BITS];
 	leaf = *slot;
 	if (!leaf) {
-		leaf = calloc(TDP_GMEM_LEAF_ENTRIES, sizeof(*leaf));
-		if (!leaf)
-			return NULL;
+		leaf = &gm->pages[gfn & ~(uint64_t)(TDP_GMEM_LEAF_ENTRIES - 1)];
 		*slot = leaf;
 		gm->leaves_allocated++;
 	}
