@@ -413,13 +413,11 @@ Test(nested_walk, npt_mmio) { mmio(true); }
 /* ---- MBEC: user-mode is the L2 translation's U/S, never the CPL ---- */
 
 /*
- * Disabled: the engine reports the violation's GPA with the page offset
- * added twice when L2 paging is off (gva 0x200123 -> gpa=0x200246; the
- * `ok` rows are right).  /tmp/h/engine-bugs-ntest.md has the trace.  With
- * CR0.PG=0 the linear address is the L2 GPA (SDM 28.2.1: the guest-physical
- * address of the access), so the expectation stands.
+ * With CR0.PG=0 the linear address is the L2 GPA (SDM 28.2.1: the
+ * guest-physical address of the access): a violation reports it as is
+ * (an earlier engine added the page offset twice).
  */
-Test(nested_walk, mbec_paging_off_is_user, .disabled = true)
+Test(nested_walk, mbec_paging_off_is_user)
 {
 	struct wenv e;
 	uint64_t leaf;
@@ -443,8 +441,8 @@ Test(nested_walk, mbec_paging_off_is_user, .disabled = true)
 	check(&e);
 }
 
-/* Disabled for the same engine bug as mbec_paging_off_is_user (NPT). */
-Test(nested_walk, npt_paging_off_gpa, .disabled = true)
+/* The same with NPT: the #NPF's EXITINFO2 is the GPA of the access. */
+Test(nested_walk, npt_paging_off_gpa)
 {
 	struct wenv e;
 

@@ -1126,7 +1126,7 @@ static gpa_t hw_nested_translate(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
 	memset(exception, 0, sizeof(*exception));
 	exception->vector = PF_VECTOR;
 	exception->nested_page_fault = true;
-	exception->address = gpa + offset;
+	exception->address = (gpa & PAGE_MASK) + offset;	/* paging off: @gpa has it */
 	exception->exit_qualification = info;
 	return INVALID_GPA;
 }
