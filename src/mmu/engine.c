@@ -1246,6 +1246,36 @@ static bool nested_vmx_check_eptp(const struct kvm_vcpu *vcpu, u64 eptp)
 	return !(eptp >> vcpu->maxphyaddr);	/* kvm_vcpu_is_legal_gpa() */
 }
 
+/* The registers a context switch saves and loads. */
+static const struct kvm_ctx_regs l2_reset_regs = { .cr0 = X86_CR0_PE };
+
+/* Save the current context's registers into @save (if any), load @load. */
+static void swap_ctx_regs(struct kvm_vcpu_arch *a, struct kvm_ctx_regs *save,
+			  const struct kvm_ctx_regs *load)
+{
+	if (save)
+		*save = (struct kvm_ctx_regs){ a->cr0, a->cr3, a->cr4, a->efer,
+					       a->pkru, a->cpl };
+	a->cr0 = load->cr0;
+	a->cr3 = load->cr3;
+	a->cr4 = load->cr4;
+	a->efer = load->efer;
+	a->pkru = load->pkru;
+	a->cpl = load->cpl;
+}
+
+/*
+ * nested_svm_transition_tlb_flush() (svm/nested.c): on every VMRUN and
+ * #VMEXIT -- and for L1's TLB_CONTROL flushes -- KVM syncs the current
+ * MMU's shadow pages (ASIDs may invalidate nested translations) and
+ * flushes.  For EPT, stale translations are L1's to flush with INVEPT.
+ */
+static void nested_svm_transition_tlb_flush(struct kvm_vcpu *vcpu)
+{
+	kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+}
+
 /*
  * The `vmenter` event: L1's VMLAUNCH/VMRESUME or VMRUN of L2 with nested
  * EPT/NPT -- nested_vmx_enter_non_root_mode() + nested_ept_init_mmu_context()
@@ -1293,20 +1323,9 @@ static int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			      (ev->u.vmenter.gmet ? SVM_MISC_ENABLE_GMET : 0);
 	}
 
-	/* VMCS01 / VMCB01 keep L1's state */
-	n->l1_cr0 = a->cr0;
-	n->l1_cr3 = a->cr3;
-	n->l1_cr4 = a->cr4;
-	n->l1_efer = a->efer;
-	n->l1_pkru = a->pkru;
-	n->l1_cpl = a->cpl;
+	/* VMCS01 / VMCB01 keep L1's state; L2 starts with paging off */
+	swap_ctx_regs(a, &n->l1, &l2_reset_regs);
 	a->guest_mode = true;
-	a->cr0 = X86_CR0_PE;
-	a->cr3 = 0;
-	a->cr4 = 0;
-	a->efer = 0;
-	a->pkru = 0;
-	a->cpl = 0;
 
 	a->mmu = g;
 	if (vcpu->vendor == KVM_VENDOR_INTEL) {
@@ -1316,7 +1335,7 @@ static int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		g->get_guest_pgd = nested_ept_get_eptp;
 		g->get_pdptr = NULL;
 	} else {
-		r = kvm_init_shadow_npt_mmu(vcpu, n->l1_cr4, n->l1_efer,
+		r = kvm_init_shadow_npt_mmu(vcpu, n->l1.cr4, n->l1.efer,
 					    n->nested_cr3, n->misc_ctl);
 		g->get_guest_pgd = nested_svm_get_tdp_cr3;
 		g->get_pdptr = nested_svm_get_tdp_pdptr;
@@ -1330,15 +1349,8 @@ static int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 								 n->nested_cr3);
 	a->walk_mmu = &a->nested_mmu;
 	kvm_init_mmu(vcpu);
-	/*
-	 * nested_svm_transition_tlb_flush(): on every VMRUN KVM syncs the
-	 * NPT02 shadow pages (ASIDs may invalidate nested translations); for
-	 * EPT, stale translations are L1's to flush with INVEPT.
-	 */
-	if (vcpu->vendor == KVM_VENDOR_AMD) {
-		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
-		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
-	}
+	if (vcpu->vendor == KVM_VENDOR_AMD)
+		nested_svm_transition_tlb_flush(vcpu);
 	e->stats->nested_vmenter++;
 	return 0;
 }
@@ -1347,26 +1359,18 @@ static int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 static int handle_vmexit(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvm_nested_state *n = &a->nested;
 
 	if (!a->guest_mode)
 		return engine_fail(e, TDP_E_STATE, "vmexit while running L1");
 	a->guest_mode = false;
-	a->cr0 = n->l1_cr0;
-	a->cr3 = n->l1_cr3;
-	a->cr4 = n->l1_cr4;
-	a->efer = n->l1_efer;
-	a->pkru = n->l1_pkru;
-	a->cpl = n->l1_cpl;
+	swap_ctx_regs(a, NULL, &a->nested.l1);
 	/* nested_ept_uninit_mmu_context() / nested_svm_uninit_mmu_context() */
 	a->mmu = &a->root_mmu;
 	a->walk_mmu = &a->root_mmu;
 	kvm_init_mmu(vcpu);
 	kvm_mmu_init_fault_callbacks(vcpu, a->mmu);
-	if (vcpu->vendor == KVM_VENDOR_AMD) {
-		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
-		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
-	}
+	if (vcpu->vendor == KVM_VENDOR_AMD)
+		nested_svm_transition_tlb_flush(vcpu);
 	e->stats->nested_vmexit++;
 	return 0;
 }
@@ -1394,10 +1398,8 @@ static int handle_invept(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 
 	if (vcpu->vendor == KVM_VENDOR_AMD) {
 		e->stats->nested_invept_global++;
-		if (vcpu->arch.guest_mode) {
-			kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
-			kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
-		}
+		if (vcpu->arch.guest_mode)
+			nested_svm_transition_tlb_flush(vcpu);
 		return 0;
 	}
 	if (TDP_HAS(ev, INVEPT, eptp)) {

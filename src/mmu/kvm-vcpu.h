@@ -26,10 +26,12 @@ struct kvm_nested_state {
 	u64 misc_ctl;		/* amd: SVM_MISC_ENABLE_NP | _GMET */
 	bool mbec;		/* intel: SECONDARY_EXEC_MODE_BASED_EPT_EXEC */
 	/* L1's own registers, saved at vmenter (VMCB01 save area / VMCS01) */
-	unsigned long l1_cr0, l1_cr3, l1_cr4;
-	u64 l1_efer;
-	u32 l1_pkru;
-	int l1_cpl;
+	struct kvm_ctx_regs {
+		unsigned long cr0, cr3, cr4;
+		u64 efer;
+		u32 pkru;
+		int cpl;
+	} l1;
 };
 
 struct kvm_vcpu_arch {
