@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
+ * Execute permission in KVM's own TDP tables and in reflected #NPFs.
+ *
  * KVM's own use of MBEC / GMET under paging=tdp (new layout only: the old
  * one refuses mbec=1/gmet=1).
  *
@@ -98,4 +100,47 @@ Test(tdp_exec, old_layout_refuses_gmet)
 	cr_expect_neq(rr.ret, 0);
 	cr_expect(strstr(rr.err, "gmet"), "%s", rr.err);
 	replay_run_free(&rr);
+}
+
+/*
+ * The I/D bit of a reflected #NPF (has_pferr_fetch, patch 0041): set for a
+ * fetch when L1 -- whose CR4/EFER give the NPT its format -- has EFER.NXE
+ * or CR4.SMEP, as for a #PF.  L2 fetches from a page L1's NPT maps U=0
+ * without GMET (every NPT access is a user access): P|U, final GPA.
+ */
+static void npf_id(const char *l1_cr4_efer, const char *want)
+{
+	char text[2048];
+	struct replay_run rr = { 0 };
+	struct replay_args a = { .layout = "new", .check = true };
+
+	snprintf(text, sizeof(text),
+		 "tdpsim-trace 1\n"
+		 "config vendor=amd paging=nested mem=0x1000000\n"
+		 "set cr0=0x80010001 cr3=0x50000 %s\n"
+		 /* NPT: 0-2M -> 0x400000 (2M page), 2M-4M by a PT; 0x200000 U=0 */
+		 "write gpa=0x100000 val=0x101007\n"
+		 "write gpa=0x101000 val=0x102007\n"
+		 "write gpa=0x102000 val=0x4000e7\n"
+		 "write gpa=0x102008 val=0x103007\n"
+		 "write gpa=0x103000 val=0x600003\n"
+		 /* L2: GVA 0x10000 -> L2 GPA 0x200000, supervisor */
+		 "write gpa=0x401000 val=0x2007\n"
+		 "write gpa=0x402000 val=0x3007\n"
+		 "write gpa=0x403000 val=0x4007\n"
+		 "write gpa=0x404080 val=0x200003\n"
+		 "vmenter ncr3=0x100000\n"
+		 "set cr0=0x80010001 cr3=0x1000 cr4=0x20 efer=0xd00\n"
+		 "access gva=0x10000 op=x\n", l1_cr4_efer);
+	replay_text(&rr, text, &a);
+	cr_assert_eq(rr.ret, 0, "%s: %s", l1_cr4_efer, rr.err);
+	cr_expect_str_eq(rr.log, want, "L1 %s", l1_cr4_efer);
+	replay_run_free(&rr);
+}
+
+Test(tdp_exec, npf_id_follows_l1_nxe_or_smep)
+{
+	npf_id("cr4=0x20 efer=0x500", "13 npf gpa=0x200000 ec=0x100000005\n");
+	npf_id("cr4=0x20 efer=0xd00", "13 npf gpa=0x200000 ec=0x100000015\n");
+	npf_id("cr4=0x100020 efer=0x500", "13 npf gpa=0x200000 ec=0x100000015\n");
 }
