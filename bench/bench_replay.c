@@ -2,7 +2,7 @@
 /*
  * Replay throughput and memory.
  *
- *   bench_replay [--reps N] TRACE [LONG_TRACE]
+ *   bench_replay [--reps N] [--layout old|new] TRACE [LONG_TRACE]
  *   bench_replay [--reps N] --synth-hits EVENTS OUT.zst
  *
  * --synth-hits writes a hit-dominated shadow-paging trace first: a 4-level
@@ -14,7 +14,8 @@
  * and the new/old ratio.  With LONG_TRACE (the same workload, ~10x the
  * events), each trace is also replayed once in a child process and the
  * child's peak RSS is compared: memory must follow the working set, not
- * the trace length.
+ * the trace length.  --layout replays only that layout, for TRACE alone
+ * (a trace with mbec=1 or gmet=1 runs under the series' layout only).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,14 +161,19 @@ static long child_peak_rss(const char *path, const char *layout)
 
 int main(int argc, char **argv)
 {
-	static const char *const layouts[2] = { "old", "new" };
-	int reps = 5, ai = 1;
+	const char *layouts[2] = { "old", "new" };
+	int reps = 5, ai = 1, nl = 2;
 	double eps[2][64], med[2];
 	uint64_t events = 0;
 
 	if (argc > 2 && !strcmp(argv[1], "--reps")) {
 		reps = atoi(argv[2]);
 		ai = 3;
+	}
+	if (ai + 1 < argc && !strcmp(argv[ai], "--layout")) {
+		layouts[0] = argv[ai + 1];
+		nl = 1;
+		ai += 2;
 	}
 	if (ai + 2 < argc && !strcmp(argv[ai], "--synth-hits")) {
 		uint64_t n = strtoull(argv[ai + 1], NULL, 0);
@@ -178,24 +184,30 @@ int main(int argc, char **argv)
 		argc = ai + 1;	/* benchmark just that trace */
 	}
 	if (ai >= argc || reps < 1 || reps > 64) {
-		fprintf(stderr, "usage: bench_replay [--reps N] TRACE [LONG_TRACE]\n"
+		fprintf(stderr, "usage: bench_replay [--reps N] [--layout L] TRACE [LONG_TRACE]\n"
 				"       bench_replay [--reps N] --synth-hits EVENTS OUT.zst\n");
 		return 2;
 	}
 	printf("trace %s, %d interleaved repetitions per layout, timing off\n",
 	       argv[ai], reps);
 	for (int r = 0; r < reps; r++)
-		for (int l = 0; l < 2; l++) {
+		for (int l = 0; l < nl; l++) {
 			if (replay_once(argv[ai], layouts[l], &eps[l][r], &events))
 				return 1;
 			printf("  rep %d %-3s %8.2f M events/s\n", r, layouts[l],
 			       eps[l][r] / 1e6);
 		}
-	for (int l = 0; l < 2; l++) {
+	for (int l = 0; l < nl; l++) {
 		qsort(eps[l], reps, sizeof(double), cmp_double);
 		med[l] = eps[l][reps / 2];
 	}
 	printf("events %llu\n", (unsigned long long)events);
+	if (nl == 1) {
+		printf("median %s %.2f M events/s, spread %.1f%% (max-min over median)\n",
+		       layouts[0], med[0] / 1e6,
+		       100 * (eps[0][reps - 1] - eps[0][0]) / med[0]);
+		return 0;
+	}
 	printf("median old %.2f M events/s, new %.2f M events/s, new/old %.3f\n",
 	       med[0] / 1e6, med[1] / 1e6, med[1] / med[0]);
 	printf("spread old %.1f%%, new %.1f%% (max-min over median)\n",
