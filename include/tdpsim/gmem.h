@@ -145,7 +145,7 @@ int tdp_gmem_read_bytes(const struct tdp_gmem *gm, uint64_t gpa, void *buf,
 int tdp_gmem_write_bytes(struct tdp_gmem *gm, uint64_t gpa, const void *buf,
 			 uint64_t len);
 
-/* Bytes of host memory held for guest pages and radix leaves. */
+/* Bytes of host memory held for guest pages, leaves of pages[] and top[]. */
 uint64_t tdp_gmem_footprint(const struct tdp_gmem *gm);
 
 #endif /* TDPSIM_GMEM_H */

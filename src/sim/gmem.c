@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Sparse guest-physical memory (see include/tdpsim/gmem.h for the radix
+ * Sparse guest-physical memory (see include/tdpsim/gmem.h for the lookup
  * layout and the access rule).
  *
  * Invariants: top[i] is NULL (no page of leaf i was ever allocated: its
