@@ -13,10 +13,12 @@
  *                    |
  *   top[]: one pointer per 2 MiB  ──► leaf = &pages[top index * 512]
  *
- * pages[] is reserved address space (mmap MAP_NORESERVE): a leaf becomes
- * resident, 4 KiB, when a page in its 2 MiB is first written, exactly as a
- * separately allocated radix leaf would, and an untouched leaf reads as
- * NULL pointers.  top[] (calloc'd, so its untouched part costs no RSS)
+ * pages[] is reserved address space (mmap MAP_NORESERVE, 8 bytes per 4 KiB
+ * of slot): a leaf becomes resident, 4 KiB, when a page in its 2 MiB is
+ * first written, exactly as a separately allocated radix leaf would, and
+ * an untouched leaf reads as NULL pointers.  Only strict overcommit
+ * (vm.overcommit_memory=2) charges the reservation up front; there a huge
+ * slot can fail with TDP_E_NOMEM.  top[] (calloc'd, so its untouched part costs no RSS)
  * records the leaves in use, for the footprint and for destroy.  Pages are
  * allocated by writes.  The flat array saves the guest walker a dependent
  * load per page-table read (a radix read is top[], then leaf[]); a 2D walk
