@@ -748,9 +748,12 @@ static void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			st->reflected_final++;
 		else
 			st->reflected_page++;
-		/* MBEC judges the U/S of the L2 translation */
+		/*
+		 * MBEC judges the U/S of the L2 translation: the hardware's
+		 * advanced information (the old layout does not pass it to L1)
+		 */
 		fetch = out->qual & EPT_VIOLATION_ACC_INSTR;
-		user = out->qual & EPT_VIOLATION_GVA_USER;
+		user = vcpu->arch.exit_qualification & EPT_VIOLATION_GVA_USER;
 	} else {
 		nested_svm_inject_npf_exit(vcpu, fault, out);
 		st->reflected_npf++;
@@ -1001,7 +1004,7 @@ static void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				return;
 			}
 			ntables = gw.ntables;
-			memcpy(tables, gw.tables, sizeof(tables));
+			memcpy(tables, gw.tables, ntables * sizeof(tables[0]));
 			gpa = (gw.gfn << PAGE_SHIFT) | (gva & (PAGE_SIZE - 1));
 		}
 		/* paging-structure reads (and A/D writes) go through TDP */
@@ -1080,25 +1083,18 @@ static gpa_t hw_nested_translate(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
 	}
 
 	if (vcpu->kvm->masks.ept) {
-#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
 		/* MBEC: a user-mode linear translation (U/S = 1 at every level) */
 		if (final && (pte_access & ACC_USER_MASK))
 			hw_access |= PFERR_USER_MASK;
-#else
-		(void)pte_access;	/* the pre-series walker passes 0 */
-#endif
 		hw_walk_ept(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
 			    hw_access, mmu_has_mbec(mmu), &res);
-		if (res.fault) {
+		/* advanced information: the L2 translation's rights */
+		if (res.fault && final)
+			res.qual |= (pte_access & ACC_USER_MASK ? EPT_VIOLATION_GVA_USER : 0) |
+				    (pte_access & ACC_WRITE_MASK ? EPT_VIOLATION_GVA_WRITABLE : 0) |
+				    (pte_access & ACC_EXEC_MASK ? 0 : EPT_VIOLATION_GVA_NX);
+		if (res.fault)
 			info = res.qual;
-#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
-			/* advanced information: the L2 translation's rights */
-			if (final)
-				info |= (pte_access & ACC_USER_MASK ? EPT_VIOLATION_GVA_USER : 0) |
-					(pte_access & ACC_WRITE_MASK ? EPT_VIOLATION_GVA_WRITABLE : 0) |
-					(pte_access & ACC_EXEC_MASK ? 0 : EPT_VIOLATION_GVA_NX);
-#endif
-		}
 	} else {
 		/* NPT: user walks, unless L1 enabled GMET (then the CPL counts) */
 		bool gmet = vcpu->arch.nested.misc_ctl & SVM_MISC_ENABLE_GMET;

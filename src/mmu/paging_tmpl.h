@@ -459,8 +459,14 @@ retry_walk:
 					access | PFERR_GUEST_FINAL_MASK,
 					&walker->fault, walker->pte_access);
 #else
+	/*
+	 * Pre-series KVM had no pte_access argument; the old vendor
+	 * translate_nested_gpa ignores it.  It is passed anyway for the
+	 * replay engine's hardware model, whose 2D walk reads the L2
+	 * translation's rights from it (EPT advanced exit information).
+	 */
 	real_gpa = FNAME(translate_gpa)(vcpu, mmu, gfn << PAGE_SHIFT, access,
-					&walker->fault, 0);
+					&walker->fault, walker->pte_access);
 #endif
 	if (real_gpa == INVALID_GPA)
 		return 0;
