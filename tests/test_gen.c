@@ -258,6 +258,10 @@ static void walk_user(struct checker *c, uint64_t table, int level, uint64_t *an
 	/* PAE PDPTEs: bits 2:1, 8:5 and NX are reserved (SDM 4.4.1) */
 	bool pdpte = c->levels == 3 && level == 3;
 
+	if (nanc >= 4) {	/* at most 4 levels: keeps anc[] in bounds */
+		FAIL(s, "event %lu: user-half walk deeper than 4 levels", s->nev);
+		return;
+	}
 	anc[nanc++] = table;
 	add_frame(c, table >> 12, 0);
 	note_role(c, table >> 12, 1);
@@ -407,7 +411,7 @@ static void check_kernel_tables(struct checker *c)
 static void checkpoint(struct checker *c, uint64_t cr3, bool all)
 {
 	struct scan *s = c->s;
-	uint64_t anc[4];
+	uint64_t anc[4];	/* one per level, see walk_user() */
 	uint64_t live = 0;
 
 	c->nframes = 0;
