@@ -48,9 +48,9 @@ struct tdp_gen_stats {
 	uint64_t pt_pages_reused;	/* table pages that were freed before */
 
 	/*
-	 * Nested workloads (hvci): what struct tdp_stats must show after a
-	 * replay.  Above, accesses counts L1's and L2's; pf_demand, pf_cow,
-	 * forks, exits and cr3_loads are L2's.
+	 * Nested workloads (hvci, nested): what struct tdp_stats must show
+	 * after a replay.  Above, accesses counts L1's and L2's; pf_demand,
+	 * pf_cow, forks, exits and cr3_loads are L2's.
 	 */
 	uint64_t vmenters, vmexits;	/* nested_vmenter / nested_vmexit */
 	uint64_t invept_single;		/* intel: invept eptp= */
@@ -58,7 +58,8 @@ struct tdp_gen_stats {
 	uint64_t l2_accesses;		/* accesses while in L2 */
 	uint64_t l2_pf;			/* #PF delivered to L2 (demand + COW) */
 	uint64_t reflected;		/* exits reflected to L1, all kinds */
-	uint64_t reflected_exec_user;	/* MBEC XU / GMET: fetch judged user */
+	/* fetches judged user: intel by the L2 translation's U/S, amd by CPL 3 */
+	uint64_t reflected_exec_user;
 	uint64_t reflected_exec_supervisor;
 	uint64_t wx_flips;		/* EPT/NPT leaves flipped between W and X */
 };

@@ -4,7 +4,8 @@
  * itself, so every page-table store in the trace is one the guest really
  * makes, to frames it really owns.  The same guest also runs as a 32-bit
  * kernel, with PAE or with 2-level paging (struct pmode below), and as L2
- * under an L1 hypervisor that enforces HVCI with MBEC/GMET (hvci, below).
+ * under an L1 hypervisor, either enforcing HVCI with MBEC/GMET (hvci) or
+ * with plain nested EPT/NPT (nested, below).
  *
  * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
  *
@@ -231,7 +232,8 @@ struct pt_page {
 	uint16_t next_free;
 };
 
-enum gen_kind { GEN_LINUX, GEN_SMEP_TOGGLE, GEN_HVCI };
+/* GEN_HVCI and GEN_NESTED run the guest as L2 (gen_l2() below) */
+enum gen_kind { GEN_LINUX, GEN_SMEP_TOGGLE, GEN_HVCI, GEN_NESTED };
 
 struct gen {
 	tdp_writer_t *w;
@@ -262,13 +264,19 @@ struct gen {
 	uint64_t slices;
 	unsigned int smap_done;
 
-	/* hvci: the guest above is L2, run by an L1 hypervisor */
+	/* hvci, nested: the guest above is L2, run by an L1 hypervisor */
 	uint64_t phys_base;		/* L1 GPA of the guest's physical 0 */
 	uint64_t l2_mem;		/* size of L2's guest-physical space */
 	uint64_t eptp;			/* EPTP (intel) or nested CR3 (amd) */
 	bool in_l2, l2_paging;
 	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
 };
+
+/* The guest is L2 under an L1 hypervisor (the config says paging=nested). */
+static bool gen_l2(const struct gen *g)
+{
+	return g->kind == GEN_HVCI || g->kind == GEN_NESTED;
+}
 
 /* ------------------------------------------------------------------ */
 /* PRNG: xoshiro256** seeded through splitmix64 (Blackman & Vigna). */
@@ -725,10 +733,10 @@ static int proc_fork(struct gen *g, int parent)
 static uint64_t teardown_cost(const struct gen *g)
 {
 	/*
-	 * mark, final switch (hvci: and the final vmexit and L1's work);
+	 * mark, final switch (nested: and the final vmexit and L1's work);
 	 * per exit: zaps, <= 9 table frees, 2 kernel entries, 2 switches
 	 */
-	uint64_t n = g->kind == GEN_HVCI ? 7 : 2;
+	uint64_t n = gen_l2(g) ? 7 : 2;
 
 	for (int i = 1; i < MAX_PROCS; i++)
 		if (g->procs[i].live)
@@ -1202,6 +1210,15 @@ set_regs:
  * area at HV_JIT_VA and user text in [4M, 6M).  L2's page tables never
  * change L1's policy: an L2 PTE can make anything executable, L1 decides.
  * Every L2 access is allowed by EPT/NPT except the marked violations.
+ *
+ * nested: the same L1 and L2 without MBEC/GMET (no mbec=/gmet= in the
+ * config or at vmenter), so that both ACC layouts can replay it.  L1's
+ * EPT/NPT grant ordinary rights: text R+X (EPT bit 2, no XU anywhere;
+ * NPT U=1 without NX, since every NPT access is a user access), data R+W
+ * without execute (EPT X=0 / NPT NX=1), the module pages still W^X with
+ * INVEPT.  With one execute right for both modes the HVCI violations are
+ * allowed, so the marked violations fetch a data page instead: from a
+ * rogue kernel mapping at CPL 0 and from a rogue user mapping at CPL 3.
  */
 #define HV_L1_CODE	0x10000ull
 #define HV_L1_DATA	0x20000ull
@@ -1229,7 +1246,7 @@ _Static_assert(HV_L2_BASE % HPAGE_SIZE == 0 && HV_TDP + 4 * PAGE_SIZE <= HV_L2_B
 /* EPT entries (SDM 29.3.2), with MBEC's XU in bit 10 */
 #define EPT_R		(1ull << 0)
 #define EPT_W		(1ull << 1)
-#define EPT_XS		(1ull << 2)
+#define EPT_XS		(1ull << 2)	/* X without MBEC */
 #define EPT_WB		(6ull << 3)	/* leaf memory type */
 #define EPT_LARGE	(1ull << 7)
 #define EPT_XU		(1ull << 10)
@@ -1253,6 +1270,27 @@ static bool hv_intel(const struct gen *g)
 	return g->opts->vendor == TDP_VENDOR_INTEL;
 }
 
+/* hvci: L1 uses MBEC (intel) / GMET (amd); nested: neither */
+static bool hv_mbec_gmet(const struct gen *g)
+{
+	return g->kind == GEN_HVCI;
+}
+
+/*
+ * The execute right of L2 code in an EPT/NPT leaf: intel, XS (MBEC) or X,
+ * both bit 2; amd, U=0 (supervisor code under GMET) or, without GMET, U=1
+ * as on every NPT entry.  User code: XU (MBEC) or X; NPT U=1.
+ */
+static uint64_t hv_kexec(const struct gen *g)
+{
+	return hv_intel(g) ? EPT_XS : hv_mbec_gmet(g) ? 0 : PT_USER;
+}
+
+static uint64_t hv_uexec(const struct gen *g)
+{
+	return hv_intel(g) ? (hv_mbec_gmet(g) ? EPT_XU : EPT_XS) : PT_USER;
+}
+
 static void emit_kind(struct gen *g, enum tdp_event_kind kind)
 {
 	struct tdp_event ev = { .kind = kind };
@@ -1270,13 +1308,19 @@ static void hv_vmenter(struct gen *g)
 	struct tdp_event ev = { .kind = TDP_EV_VMENTER };
 
 	if (hv_intel(g)) {
-		ev.present = TDP_KEY_BIT(VMENTER, eptp) | TDP_KEY_BIT(VMENTER, mbec);
+		ev.present = TDP_KEY_BIT(VMENTER, eptp);
 		ev.u.vmenter.eptp = g->eptp;
-		ev.u.vmenter.mbec = 1;
+		if (hv_mbec_gmet(g)) {
+			ev.present |= TDP_KEY_BIT(VMENTER, mbec);
+			ev.u.vmenter.mbec = 1;
+		}
 	} else {
-		ev.present = TDP_KEY_BIT(VMENTER, ncr3) | TDP_KEY_BIT(VMENTER, gmet);
+		ev.present = TDP_KEY_BIT(VMENTER, ncr3);
 		ev.u.vmenter.ncr3 = g->eptp;
-		ev.u.vmenter.gmet = 1;
+		if (hv_mbec_gmet(g)) {
+			ev.present |= TDP_KEY_BIT(VMENTER, gmet);
+			ev.u.vmenter.gmet = 1;
+		}
 	}
 	emit(g, &ev);
 	g->stats->vmenters++;
@@ -1319,10 +1363,13 @@ static void l1_work(struct gen *g, unsigned int n)
 	}
 }
 
-/* Upper-level EPT/NPT entries grant everything; the leaves decide. */
+/*
+ * Upper-level EPT/NPT entries grant everything; the leaves decide.  (XU
+ * only with MBEC: without it bit 10 is ignored, L1 leaves it clear.)
+ */
 static uint64_t hv_table(const struct gen *g, uint64_t gpa)
 {
-	return gpa | (hv_intel(g) ? EPT_R | EPT_W | EPT_XS | EPT_XU :
+	return gpa | (hv_intel(g) ? EPT_R | EPT_W | EPT_XS | (hv_mbec_gmet(g) ? EPT_XU : 0) :
 				    PT_PRESENT | PT_WRITABLE | PT_USER);
 }
 
@@ -1332,9 +1379,9 @@ static uint64_t hv_jit_leaf(const struct gen *g, unsigned int i, bool writable)
 	uint64_t gpa = HV_L2_BASE + HV_JIT_GPA + i * PAGE_SIZE;
 
 	if (hv_intel(g))
-		return gpa | EPT_WB | EPT_R | (writable ? EPT_W : EPT_XS);
-	/* U=0: supervisor code under GMET */
-	return gpa | PT_PRESENT | (writable ? PT_WRITABLE | PT_NX : 0);
+		return gpa | EPT_WB | EPT_R | (writable ? EPT_W : hv_kexec(g));
+	/* NX, not U, takes execute away: the U bit is GMET's (or always 1) */
+	return gpa | PT_PRESENT | hv_kexec(g) | (writable ? PT_WRITABLE | PT_NX : 0);
 }
 
 static void hv_set_jit(struct gen *g, unsigned int first, unsigned int n, bool writable)
@@ -1376,11 +1423,13 @@ static void hv_boot_l1(struct gen *g)
 	emit_write(g, t4, hv_table(g, t3), 8);
 	emit_write(g, t3, hv_table(g, t2), 8);
 	if (hv_intel(g)) {
-		emit_write(g, t2, l2 | EPT_LARGE | EPT_WB | EPT_R | EPT_XS, 8);
-		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | EPT_LARGE | EPT_WB | EPT_R | EPT_XU, 8);
+		emit_write(g, t2, l2 | EPT_LARGE | EPT_WB | EPT_R | hv_kexec(g), 8);
+		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | EPT_LARGE | EPT_WB | EPT_R |
+			   hv_uexec(g), 8);
 	} else {
-		emit_write(g, t2, l2 | PT_PAGE_SIZE | PT_PRESENT, 8);
-		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | PT_PAGE_SIZE | PT_PRESENT | PT_USER, 8);
+		emit_write(g, t2, l2 | PT_PAGE_SIZE | PT_PRESENT | hv_kexec(g), 8);
+		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | PT_PAGE_SIZE | PT_PRESENT |
+			   hv_uexec(g), 8);
 	}
 	emit_write(g, t2 + 8, hv_table(g, t1), 8);
 	/* the JIT pages start executable: nothing loaded yet */
@@ -1456,16 +1505,19 @@ static void hv_jit(struct gen *g)
  * does not apply); L1's policy does not: intel, the translation is
  * supervisor-mode and the page is XU-only; amd, a CPL 0 fetch from a
  * page with NPT U=1 under GMET.  The exit goes to L1, which leaves L2
- * where it is; the kernel drops the mapping again.
+ * where it is; the kernel drops the mapping again.  nested: user text is
+ * executable for the kernel too, so the kernel maps a data page (EPT X=0
+ * / NPT NX) instead.
  */
 static void hv_violation_kernel(struct gen *g)
 {
-	uint64_t gpa = HV_UTEXT_GPA + rng_below(g, TEXT_PAGES) * PAGE_SIZE;
+	uint64_t gpa = (hv_mbec_gmet(g) ? HV_UTEXT_GPA : HV_DATA_GPA) +
+		       rng_below(g, hv_mbec_gmet(g) ? TEXT_PAGES : 64) * PAGE_SIZE;
 
 	if (!g->kalias_pt)
 		return;
 	pt_set(g, g->kalias_pt, 0, gpa | PT_PRESENT, 0);
-	emit_mark(g, "hvci-exec-supervisor");
+	emit_mark(g, hv_mbec_gmet(g) ? "hvci-exec-supervisor" : "nx-exec-supervisor");
 	emit_access(g, HV_KALIAS_VA + (rng_below(g, 512) << 3), TDP_OP_FETCH, 0, -1);
 	g->stats->reflected++;
 	g->stats->reflected_exec_supervisor++;
@@ -1478,12 +1530,12 @@ static void hv_violation_kernel(struct gen *g)
  * (U=1, executable in L2) of a page L1 does not let user mode execute,
  * and fetches from it at CPL 3.  intel: kernel text, XS-only (the
  * translation is user-mode: U=1 at every L2 level); amd: a kernel data
- * page, NX in the NPT.
+ * page, NX in the NPT.  nested: a kernel data page on both (EPT X=0).
  */
 static void hv_violation_user(struct gen *g)
 {
 	struct proc *p = &g->procs[g->cur];
-	uint64_t gpa = hv_intel(g) ? rng_below(g, 64) * PAGE_SIZE :
+	uint64_t gpa = hv_intel(g) && hv_mbec_gmet(g) ? rng_below(g, 64) * PAGE_SIZE :
 		       HV_DATA_GPA + rng_below(g, 64) * PAGE_SIZE;
 	uint16_t t = walk_alloc(g, p, HV_UALIAS_VA);
 	unsigned int i = pt_index(g, HV_UALIAS_VA, 1);
@@ -1491,7 +1543,7 @@ static void hv_violation_user(struct gen *g)
 	if (!t)
 		return;
 	pt_set(g, t, i, gpa | PT_PRESENT | PT_USER, 0);
-	emit_mark(g, "hvci-exec-user");
+	emit_mark(g, hv_mbec_gmet(g) ? "hvci-exec-user" : "nx-exec-user");
 	emit_access(g, HV_UALIAS_VA + (rng_below(g, 512) << 3), TDP_OP_FETCH, 3, -1);
 	g->stats->reflected++;
 	g->stats->reflected_exec_user++;
@@ -1538,9 +1590,9 @@ static int gen_main(struct gen *g)
 	 * teardown would pass the target.  Forks, the biggest steps (two
 	 * writes per present page), are not started near the end.
 	 */
-	const uint64_t reserve = g->kind == GEN_HVCI ? 220 : 120, fork_reserve = 1000;
+	const uint64_t reserve = gen_l2(g) ? 220 : 120, fork_reserve = 1000;
 
-	if (g->kind == GEN_HVCI) {
+	if (gen_l2(g)) {
 		hv_boot_l1(g);
 		boot(g);
 		hv_boot_l2(g);
@@ -1570,7 +1622,7 @@ static int gen_main(struct gen *g)
 			g->stats->cr4_flips++;
 		}
 		slice(g);
-		if (g->kind == GEN_HVCI) {
+		if (gen_l2(g)) {
 			/* no mprotect to RX: L1 does not let user data execute */
 			hv_step(g, s);
 		} else if (g->kind != GEN_LINUX) {
@@ -1603,7 +1655,7 @@ static int gen_main(struct gen *g)
 			proc_exit(g, i);
 	if (!g->err && g->cur != 0)
 		switch_to(g, 0);
-	if (g->kind == GEN_HVCI) {
+	if (gen_l2(g)) {
 		/* L2 shuts down: L1 gets control back for good */
 		hv_vmexit(g);
 		l1_work(g, 4);
@@ -1623,7 +1675,7 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 
 	memset(stats, 0, sizeof(*stats));
 	errbuf[0] = '\0';
-	if (kind == GEN_HVCI) {
+	if (kind == GEN_HVCI || kind == GEN_NESTED) {
 		/* the paging check below is for the guest's own modes */
 		l2_opts = *opts;
 		l2_opts.paging = TDP_PAGING_SHADOW;
@@ -1641,7 +1693,7 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 		l2_opts = *opts;
 	}
 	nframes = l2_opts.mem >> PAGE_SHIFT;
-	if (opts->mem > m->direct_max && kind != GEN_HVCI) {
+	if (opts->mem > m->direct_max && kind != GEN_HVCI && kind != GEN_NESTED) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
 			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
 		return TDP_E_RANGE;
@@ -1673,7 +1725,7 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	g->t = 1000;
 	g->next_frame = ALLOC_START >> PAGE_SHIFT;
 	g->end_frame = nframes;
-	if (kind == GEN_HVCI) {
+	if (gen_l2(g)) {
 		g->phys_base = HV_L2_BASE;
 		g->l2_mem = l2_opts.mem;
 		g->next_frame = HV_ALLOC_GPA >> PAGE_SHIFT;
@@ -1691,8 +1743,9 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	cfg.paging = opts->paging;
 	cfg.mem = opts->mem;
 	cfg.present = 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging | 1u << TDP_CFG_mem;
-	if (kind == GEN_HVCI) {
+	if (gen_l2(g))
 		cfg.paging = TDP_PAGING_NESTED;
+	if (kind == GEN_HVCI) {
 		cfg.mbec = opts->vendor == TDP_VENDOR_INTEL;
 		cfg.gmet = opts->vendor == TDP_VENDOR_AMD;
 		cfg.present |= 1u << (cfg.mbec ? TDP_CFG_mbec : TDP_CFG_gmet);
@@ -1745,6 +1798,15 @@ static int gen_hvci(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 	return ret;
 }
 
+static int gen_nested(tdp_writer_t *w, const struct tdp_gen_opts *opts,
+		      struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
+{
+	int ret = gen_common(GEN_NESTED, &mode_hvci, 4, w, opts, stats, errbuf);
+
+	stats->l2_pf = stats->pf_demand + stats->pf_cow;
+	return ret;
+}
+
 static const struct tdp_gen_workload workloads[] = {
 	{ "linux", "Linux-like x86-64 guest: processes, fork/COW, demand paging, "
 		   "mprotect/munmap, SMAP", gen_linux , false },
@@ -1756,6 +1818,8 @@ static const struct tdp_gen_workload workloads[] = {
 	  gen_legacy32 , false },
 	{ "hvci", "nested: an L1 hypervisor enforcing HVCI with MBEC (intel) / GMET (amd) "
 		  "on a linux L2 (W^X loads, violations reflected to L1)", gen_hvci, true },
+	{ "nested", "nested: an L1 hypervisor running a linux L2 under plain nested EPT/NPT, "
+		    "no MBEC/GMET (replays under both layouts)", gen_nested, true },
 };
 
 const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)
