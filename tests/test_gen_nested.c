@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * tdpsim gen --workload hvci: an L1 hypervisor with MBEC (intel) / GMET
- * (amd) running a linux L2.  Three views must agree:
+ * (amd) running a linux L2; --workload nested: the same without MBEC/GMET,
+ * so both ACC layouts replay it.  Three views must agree:
  *  - the generator's own expectations (struct tdp_gen_stats);
  *  - an independent two-dimensional walk written here from the SDM/APM
  *    (L2's 4-level tables read through EPT/NPT, L2's permission check,
  *    then the final GPA through EPT/NPT with MBEC's user/supervisor split
- *    or GMET's CPL rule), applied to the trace alone;
- *  - the replay engine (struct tdp_stats and the outcome log).
+ *    or GMET's CPL rule, or plain EPT X / NPT user-access rules without
+ *    them), applied to the trace alone;
+ *  - the replay engine (struct tdp_stats and the outcome log), for nested
+ *    under both layouts, whose outcome logs must be identical.
  * The oracle also checks the workload's shape: every exit reflected to L1
- * is a marked HVCI violation, every #PF in L2 is retried successfully,
- * and L1's own accesses never fault.
+ * is a marked violation, every #PF in L2 is retried successfully, and
+ * L1's own accesses never fault.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -37,11 +40,11 @@
 #define CR4_SMEP	(1ull << 20)
 #define CR4_SMAP	(1ull << 21)
 
-static void gen_hvci(const char *path, enum tdp_vendor vendor, uint64_t seed, uint64_t events,
-		     uint64_t mem, struct tdp_gen_stats *st)
+static void gen_wl(const char *name, const char *path, enum tdp_vendor vendor, uint64_t seed,
+		   uint64_t events, uint64_t mem, struct tdp_gen_stats *st)
 {
 	char errbuf[TDP_ERRBUF_SIZE];
-	const struct tdp_gen_workload *wl = tdp_gen_find("hvci");
+	const struct tdp_gen_workload *wl = tdp_gen_find(name);
 	struct tdp_gen_opts opts;
 	tdp_writer_t *w;
 
@@ -59,6 +62,12 @@ static void gen_hvci(const char *path, enum tdp_vendor vendor, uint64_t seed, ui
 	tdp_writer_free(w);
 }
 
+static void gen_hvci(const char *path, enum tdp_vendor vendor, uint64_t seed, uint64_t events,
+		     uint64_t mem, struct tdp_gen_stats *st)
+{
+	gen_wl("hvci", path, vendor, seed, events, mem, st);
+}
+
 /* ------------------------------------------------------------------ */
 /* The oracle */
 
@@ -73,6 +82,7 @@ struct oscan {
 	uint64_t vmenters, vmexits, invept_single, invept_global;
 	uint64_t l1_accesses, l2_accesses, l2_pf, exec_user, exec_sup, other_exits, retries;
 	uint64_t marks_sup, marks_user;
+	const char *mark_user, *mark_sup;	/* the violations' labels */
 	struct reflected refl[256];
 	unsigned int nrefl;
 	char fail[256];
@@ -82,6 +92,7 @@ struct ctx {
 	struct oscan *s;
 	struct tdp_gmem *gm;
 	bool intel, in_l2;
+	bool mbec, gmet;		/* as the last vmenter set them */
 	uint64_t eptp;
 	struct ref_regs l1, l2;
 };
@@ -106,7 +117,9 @@ static uint64_t rd(struct ctx *c, uint64_t gpa)
  * treats them as writes).  @user: intel, the L2 translation is user-mode
  * (MBEC picks XU); amd, the access is at CPL 3.  Returns true if allowed,
  * else fills *@code with the qualification / EXITINFO1 the SDM / APM
- * give (final access).
+ * give (final access).  Without MBEC a fetch needs X (bit 2) whatever
+ * the mode and bit 10 is ignored; without GMET every NPT access is a user
+ * access (U=0 at any level faults) and EXITINFO1.U is 1.
  */
 static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64_t *l1gpa,
 			  uint64_t *code)
@@ -118,7 +131,7 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 
 	for (level = 4; level >= 1; level--) {
 		e = rd(c, table + 8 * ((gpa >> (12 + 9 * (level - 1))) & 511));
-		if (c->intel ? !(e & 7) && !(e & (1ull << 10)) : !(e & P)) {
+		if (c->intel ? !(e & 7) && !(c->mbec && (e & (1ull << 10))) : !(e & P)) {
 			/* not present: its rights (all 0) are in the AND */
 			r = w = xs = xu = u = present = false;
 			break;
@@ -143,21 +156,25 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 		*l1gpa = (e & ADDR & ~mask) | (gpa & mask);
 	}
 	if (c->intel) {
-		bool ok = op == REF_READ ? r : op == REF_WRITE ? r && w : (user ? xu : xs);
+		bool ok = op == REF_READ ? r : op == REF_WRITE ? r && w :
+			  (c->mbec && user ? xu : xs);
 
 		if (!ok)
 			*code = (op == REF_READ ? 1 : op == REF_WRITE ? 2 : 4) | (uint64_t)r << 3 |
-				(uint64_t)w << 4 | (uint64_t)xs << 5 | (uint64_t)xu << 6 |
-				1ull << 7 | 1ull << 8;
+				(uint64_t)w << 4 | (uint64_t)xs << 5 |
+				(uint64_t)(c->mbec && xu) << 6 | 1ull << 7 | 1ull << 8;
 		return ok;
 	}
-	/* GMET: U=0 restricts nothing; CPL < 3 fetches of all-U pages fault */
-	bool ok = present && (op != REF_WRITE || w) &&
-		  (op != REF_FETCH || (!nx && (user || !u)));
+	/*
+	 * GMET: U=0 restricts nothing; CPL < 3 fetches of all-U pages fault.
+	 * Without it every access is a user one: U=0 anywhere faults.
+	 */
+	bool ok = present && (c->gmet || u) && (op != REF_WRITE || w) &&
+		  (op != REF_FETCH || (!nx && (!c->gmet || user || !u)));
 
 	if (!ok)
-		*code = (uint64_t)present | (op == REF_WRITE ? 2 : 0) | (user ? 4 : 0) |
-			(op == REF_FETCH ? 0x10 : 0) | 1ull << 32;
+		*code = (uint64_t)present | (op == REF_WRITE ? 2 : 0) |
+			(!c->gmet || user ? 4 : 0) | (op == REF_FETCH ? 0x10 : 0) | 1ull << 32;
 	return ok;
 }
 
@@ -228,6 +245,9 @@ static void oracle_scan(const char *path, struct oscan *s)
 	memset(s, 0, sizeof(*s));
 	cr_assert_eq(tdp_trace_open(&t, path, errbuf), 0, "%s", errbuf);
 	s->cfg = *tdp_trace_config(t);
+	/* hvci's violations are MBEC/GMET's; nested's fetch no-execute pages */
+	s->mark_user = s->cfg.mbec || s->cfg.gmet ? "hvci-exec-user" : "nx-exec-user";
+	s->mark_sup = s->cfg.mbec || s->cfg.gmet ? "hvci-exec-supervisor" : "nx-exec-supervisor";
 	c.intel = s->cfg.vendor == TDP_VENDOR_INTEL;
 	cr_assert_eq(tdp_gmem_create(&c.gm, s->cfg.mem), 0);
 	mem = (struct ref_mem){ .ctx = c.gm, .read = mem_read, .write = mem_write };
@@ -259,10 +279,13 @@ static void oracle_scan(const char *path, struct oscan *s)
 				FAIL(s, "event %lu: vmenter in L2", nev);
 			c.in_l2 = true;
 			c.eptp = c.intel ? ev->u.vmenter.eptp : ev->u.vmenter.ncr3;
-			if (c.intel ? !ev->u.vmenter.mbec || (c.eptp & 0xfff) != 0x5e :
-				      !ev->u.vmenter.gmet)
-				FAIL(s, "event %lu: vmenter without MBEC/GMET or a WB 4-level "
-				     "A/D EPTP (%#lx)", nev, c.eptp);
+			c.mbec = c.intel && TDP_HAS(ev, VMENTER, mbec) && ev->u.vmenter.mbec;
+			c.gmet = !c.intel && TDP_HAS(ev, VMENTER, gmet) && ev->u.vmenter.gmet;
+			/* the workloads use MBEC/GMET exactly when the config offers it */
+			if (c.intel ? c.mbec != s->cfg.mbec || (c.eptp & 0xfff) != 0x5e :
+				      c.gmet != s->cfg.gmet)
+				FAIL(s, "event %lu: vmenter MBEC/GMET not as the config, or not "
+				     "a WB 4-level A/D EPTP (%#lx)", nev, c.eptp);
 			/* L2 restarts with paging off (docs/NESTED.md) */
 			memset(&c.l2, 0, sizeof(c.l2));
 			c.l2.cr0 = 1;
@@ -350,17 +373,17 @@ static void oracle_scan(const char *path, struct oscan *s)
 			break;
 		}
 		case TDP_EV_MARK:
-			if (!strcmp(ev->u.mark.label, "hvci-exec-user"))
+			if (!strcmp(ev->u.mark.label, s->mark_user))
 				s->marks_user++;
-			if (!strcmp(ev->u.mark.label, "hvci-exec-supervisor"))
+			if (!strcmp(ev->u.mark.label, s->mark_sup))
 				s->marks_sup++;
 			break;
 		default:
 			break;
 		}
 		marked = ev->kind != TDP_EV_MARK ? V_OK :
-			 !strcmp(ev->u.mark.label, "hvci-exec-user") ? V_EXEC_USER :
-			 !strcmp(ev->u.mark.label, "hvci-exec-supervisor") ? V_EXEC_SUP : V_OK;
+			 !strcmp(ev->u.mark.label, s->mark_user) ? V_EXEC_USER :
+			 !strcmp(ev->u.mark.label, s->mark_sup) ? V_EXEC_SUP : V_OK;
 	}
 	if (!s->fail[0]) {
 		cr_expect_eq(ret, 0, "%s", tdp_trace_errmsg(t));
@@ -390,20 +413,23 @@ static void expect_oracle_matches_gen(const struct oscan *s, const struct tdp_ge
 	cr_expect_eq(s->marks_sup, st->reflected_exec_supervisor);
 }
 
-static void check_vendor(enum tdp_vendor vendor, uint64_t seed, uint64_t events, uint64_t mem)
+static void check_wl(const char *wl, enum tdp_vendor vendor, uint64_t seed, uint64_t events,
+		     uint64_t mem)
 {
 	const char *path = test_path(vendor == TDP_VENDOR_INTEL ? "hvci-i.zst" : "hvci-a.zst");
+	bool hvci = !strcmp(wl, "hvci");
 	struct tdp_gen_stats st;
 	struct oscan s;
 
-	gen_hvci(path, vendor, seed, events, mem, &st);
+	gen_wl(wl, path, vendor, seed, events, mem, &st);
 	oracle_scan(path, &s);
 	cr_assert_str_empty(s.fail, "%s", s.fail);
 	cr_expect_eq(s.cfg.paging, TDP_PAGING_NESTED);
 	cr_expect_eq(s.cfg.vendor, vendor);
 	cr_expect_eq(s.cfg.mem, mem);
-	cr_expect_eq(s.cfg.mbec, vendor == TDP_VENDOR_INTEL);
-	cr_expect_eq(s.cfg.gmet, vendor == TDP_VENDOR_AMD);
+	/* nested: nothing the old layout refuses */
+	cr_expect_eq(s.cfg.mbec, hvci && vendor == TDP_VENDOR_INTEL);
+	cr_expect_eq(s.cfg.gmet, hvci && vendor == TDP_VENDOR_AMD);
 	expect_oracle_matches_gen(&s, &st);
 	/* the workload's shape */
 	cr_expect_geq(s.exec_user, 2, "user-mode exec violations: %lu", s.exec_user);
@@ -414,6 +440,11 @@ static void check_vendor(enum tdp_vendor vendor, uint64_t seed, uint64_t events,
 	cr_expect_gt(s.invept_single + s.invept_global, 5);
 	cr_expect_eq(vendor == TDP_VENDOR_INTEL ? s.invept_global : s.invept_single, 0);
 	cr_expect_gt(st.cr3_loads, 50, "L2 context switches");
+}
+
+static void check_vendor(enum tdp_vendor vendor, uint64_t seed, uint64_t events, uint64_t mem)
+{
+	check_wl("hvci", vendor, seed, events, mem);
 }
 
 Test(gen_nested, hvci_intel_agrees_with_an_independent_2d_walk, .timeout = 60)
@@ -432,56 +463,113 @@ Test(gen_nested, hvci_at_minimum_mem_and_events, .timeout = 60)
 	check_vendor(TDP_VENDOR_AMD, 6, 30000, TDP_GEN_MEM_MIN);
 }
 
+Test(gen_nested, nested_intel_agrees_with_an_independent_2d_walk, .timeout = 60)
+{
+	check_wl("nested", TDP_VENDOR_INTEL, 3, 20000, TDP_GEN_MEM_DEFAULT);
+}
+
+Test(gen_nested, nested_amd_agrees_with_an_independent_2d_walk, .timeout = 60)
+{
+	check_wl("nested", TDP_VENDOR_AMD, 4, 20000, TDP_GEN_MEM_DEFAULT);
+}
+
+Test(gen_nested, nested_at_minimum_mem_and_events, .timeout = 60)
+{
+	check_wl("nested", TDP_VENDOR_INTEL, 5, 30000, TDP_GEN_MEM_MIN);
+	check_wl("nested", TDP_VENDOR_AMD, 6, 30000, TDP_GEN_MEM_MIN);
+}
+
 /* ------------------------------------------------------------------ */
 /* Replay: the engine sees what the generator and the oracle expect */
 
-static void replay_matches(enum tdp_vendor vendor, uint64_t seed, uint64_t events)
+/*
+ * Replay @path (generated with expectations @st, scanned by the oracle
+ * into @s) under @layout with the invariant checker; return the outcome
+ * log (malloc'd).
+ */
+static char *replay_layout(const char *path, const char *layout, const struct tdp_gen_stats *st,
+			   const struct oscan *s, bool intel)
 {
-	const char *path = test_path(vendor == TDP_VENDOR_INTEL ? "rp-i.zst" : "rp-a.zst");
-	struct replay_args args = { .layout = "new", .check = true };
-	struct tdp_gen_stats st;
+	struct replay_args args = { .layout = layout, .check = true };
 	struct replay_run rr;
 	const struct tdp_stats *x;
-	struct oscan s;
-	bool intel = vendor == TDP_VENDOR_INTEL;
+	char *log;
 
-	gen_hvci(path, vendor, seed, events, TDP_GEN_MEM_DEFAULT, &st);
-	oracle_scan(path, &s);
-	cr_assert_str_empty(s.fail, "%s", s.fail);
-	cr_assert_eq(replay_file(&rr, path, &args), 0, "%s", rr.err);
+	cr_assert_eq(replay_file(&rr, path, &args), 0, "layout %s: %s", layout, rr.err);
 	x = &rr.res->stats;
-	cr_expect_eq(x->nested_vmenter, st.vmenters);
-	cr_expect_eq(x->nested_vmexit, st.vmexits);
-	cr_expect_eq(x->nested_invept_single, st.invept_single);
-	cr_expect_eq(x->nested_invept_global, st.invept_global);
-	cr_expect_eq(x->l2_accesses, st.l2_accesses, "replay %lu, gen %lu", x->l2_accesses,
-		     st.l2_accesses);
-	cr_expect_eq(x->l2_pf, st.l2_pf, "replay %lu, gen %lu", x->l2_pf, st.l2_pf);
-	cr_expect_eq(x->reflected_exec_user, st.reflected_exec_user);
-	cr_expect_eq(x->reflected_exec_supervisor, st.reflected_exec_supervisor);
-	cr_expect_eq(x->nested_reflected, st.reflected);
-	cr_expect_eq(intel ? x->reflected_ept_violation : x->reflected_npf, st.reflected);
+	cr_expect_eq(x->nested_vmenter, st->vmenters);
+	cr_expect_eq(x->nested_vmexit, st->vmexits);
+	cr_expect_eq(x->nested_invept_single, st->invept_single);
+	cr_expect_eq(x->nested_invept_global, st->invept_global);
+	cr_expect_eq(x->l2_accesses, st->l2_accesses, "replay %lu, gen %lu", x->l2_accesses,
+		     st->l2_accesses);
+	cr_expect_eq(x->l2_pf, st->l2_pf, "replay %lu, gen %lu", x->l2_pf, st->l2_pf);
+	cr_expect_eq(x->reflected_exec_user, st->reflected_exec_user);
+	cr_expect_eq(x->reflected_exec_supervisor, st->reflected_exec_supervisor);
+	cr_expect_eq(x->nested_reflected, st->reflected);
+	cr_expect_eq(intel ? x->reflected_ept_violation : x->reflected_npf, st->reflected);
 	cr_expect_eq(intel ? x->reflected_npf : x->reflected_ept_violation, 0);
 	cr_expect_eq(x->reflected_ept_misconfig, 0);
-	cr_expect_eq(x->reflected_final, st.reflected);
+	cr_expect_eq(x->reflected_final, st->reflected);
 	cr_expect_eq(x->reflected_page, 0);
 	cr_expect_eq(x->accesses_by_op[0] + x->accesses_by_op[1] + x->accesses_by_op[2],
-		     st.accesses);
+		     st->accesses);
 	/* each violation's outcome line: the L2 GPA and the hardware's code */
-	for (unsigned int i = 0; i < s.nrefl; i++) {
+	for (unsigned int i = 0; i < s->nrefl; i++) {
 		char want[96], buf[128];
-		const char *got = replay_outcome(&rr, s.refl[i].event, buf, sizeof(buf));
+		const char *got = replay_outcome(&rr, s->refl[i].event, buf, sizeof(buf));
 
 		if (intel)
 			snprintf(want, sizeof(want), "ept_violation gpa=%#lx qual=%#lx",
-				 s.refl[i].gpa, s.refl[i].code);
+				 s->refl[i].gpa, s->refl[i].code);
 		else
-			snprintf(want, sizeof(want), "npf gpa=%#lx ec=%#lx", s.refl[i].gpa,
-				 s.refl[i].code);
+			snprintf(want, sizeof(want), "npf gpa=%#lx ec=%#lx", s->refl[i].gpa,
+				 s->refl[i].code);
 		cr_expect(got && !strcmp(got, want), "event %lu: got '%s', want '%s'",
-			  s.refl[i].event, got ? got : "(none)", want);
+			  s->refl[i].event, got ? got : "(none)", want);
 	}
+	log = strdup(rr.log);
+	cr_assert_not_null(log);
 	replay_run_free(&rr);
+	return log;
+}
+
+/*
+ * Generate @wl, check it with the oracle, replay it under @layouts (NULL
+ * terminated): every layout shows the generator's counters and the
+ * oracle's reflected exits, and all their outcome logs are identical.
+ */
+static void replay_matches_wl(const char *wl, enum tdp_vendor vendor, uint64_t seed,
+			      uint64_t events, const char *const *layouts)
+{
+	const char *path = test_path(vendor == TDP_VENDOR_INTEL ? "rp-i.zst" : "rp-a.zst");
+	struct tdp_gen_stats st;
+	struct oscan s;
+	char *first = NULL;
+
+	gen_wl(wl, path, vendor, seed, events, TDP_GEN_MEM_DEFAULT, &st);
+	oracle_scan(path, &s);
+	cr_assert_str_empty(s.fail, "%s", s.fail);
+	cr_assert_gt(s.nrefl, 0);
+	for (const char *const *l = layouts; *l; l++) {
+		char *log = replay_layout(path, *l, &st, &s, vendor == TDP_VENDOR_INTEL);
+
+		if (!first) {
+			first = log;
+			continue;
+		}
+		cr_expect(!strcmp(first, log), "outcome logs of layouts %s and %s differ",
+			  layouts[0], *l);
+		free(log);
+	}
+	free(first);
+}
+
+static void replay_matches(enum tdp_vendor vendor, uint64_t seed, uint64_t events)
+{
+	static const char *const new_only[] = { "new", NULL };
+
+	replay_matches_wl("hvci", vendor, seed, events, new_only);
 }
 
 Test(gen_nested, hvci_intel_replays_with_the_expected_nested_counters, .timeout = 120)
@@ -492,6 +580,22 @@ Test(gen_nested, hvci_intel_replays_with_the_expected_nested_counters, .timeout 
 Test(gen_nested, hvci_amd_replays_with_the_expected_nested_counters, .timeout = 120)
 {
 	replay_matches(TDP_VENDOR_AMD, 8, 20000);
+}
+
+/*
+ * nested: no MBEC/GMET, so the pre-series layout runs it too, with the
+ * same outcome for every event (nothing in it depends on the ACC layout).
+ */
+static const char *const both_layouts[] = { "old", "new", NULL };
+
+Test(gen_nested, nested_intel_replays_identically_under_both_layouts, .timeout = 240)
+{
+	replay_matches_wl("nested", TDP_VENDOR_INTEL, 7, 20000, both_layouts);
+}
+
+Test(gen_nested, nested_amd_replays_identically_under_both_layouts, .timeout = 240)
+{
+	replay_matches_wl("nested", TDP_VENDOR_AMD, 8, 20000, both_layouts);
 }
 
 Test(gen_nested, old_layout_refuses_mbec_and_gmet)
@@ -536,15 +640,46 @@ static bool same_file(const char *a, const char *b)
 
 Test(gen_nested, same_seed_same_bytes_other_seed_other_bytes, .timeout = 60)
 {
-	for (int v = 0; v < 2; v++) {
-		struct tdp_gen_stats st;
-		const char *a = test_path("a.txt"), *b = test_path("b.txt"), *c = test_path("c.txt");
+	static const char *const wls[] = { "hvci", "nested" };
 
-		gen_hvci(a, (enum tdp_vendor)v, 42, 8000, TDP_GEN_MEM_DEFAULT, &st);
-		gen_hvci(b, (enum tdp_vendor)v, 42, 8000, TDP_GEN_MEM_DEFAULT, &st);
-		gen_hvci(c, (enum tdp_vendor)v, 43, 8000, TDP_GEN_MEM_DEFAULT, &st);
-		cr_expect(same_file(a, b), "vendor %d: seed 42 twice differs", v);
-		cr_expect_not(same_file(a, c), "vendor %d: seeds 42 and 43 agree", v);
+	for (size_t k = 0; k < ARRAY_SIZE(wls); k++) {
+		for (int v = 0; v < 2; v++) {
+			struct tdp_gen_stats st, st2;
+			const char *a = test_path("a.txt"), *b = test_path("b.txt");
+			const char *c = test_path("c.txt");
+
+			gen_wl(wls[k], a, (enum tdp_vendor)v, 42, 8000, TDP_GEN_MEM_DEFAULT, &st);
+			gen_wl(wls[k], b, (enum tdp_vendor)v, 42, 8000, TDP_GEN_MEM_DEFAULT, &st2);
+			cr_expect_eq(memcmp(&st, &st2, sizeof(st)), 0,
+				     "%s vendor %d: seed 42 twice, other expectations", wls[k], v);
+			gen_wl(wls[k], c, (enum tdp_vendor)v, 43, 8000, TDP_GEN_MEM_DEFAULT, &st);
+			cr_expect(same_file(a, b), "%s vendor %d: seed 42 twice differs",
+				  wls[k], v);
+			cr_expect_not(same_file(a, c), "%s vendor %d: seeds 42 and 43 agree",
+				      wls[k], v);
+		}
+	}
+}
+
+/*
+ * The same seed gives the same guest under hvci and nested: only L1's
+ * policy differs, so L2's history (and the generator's counts) is equal
+ * and the traces differ (config, vmenter keys, EPT/NPT leaves, marks).
+ */
+Test(gen_nested, nested_is_hvci_without_mbec_gmet, .timeout = 60)
+{
+	for (int v = 0; v < 2; v++) {
+		struct tdp_gen_stats sh, sn;
+		const char *a = test_path("h.txt"), *b = test_path("n.txt");
+
+		gen_wl("hvci", a, (enum tdp_vendor)v, 11, 8000, TDP_GEN_MEM_DEFAULT, &sh);
+		gen_wl("nested", b, (enum tdp_vendor)v, 11, 8000, TDP_GEN_MEM_DEFAULT, &sn);
+		cr_expect_eq(sh.events, sn.events);
+		cr_expect_eq(sh.l2_accesses, sn.l2_accesses);
+		cr_expect_eq(sh.l2_pf, sn.l2_pf);
+		cr_expect_eq(sh.reflected_exec_user, sn.reflected_exec_user);
+		cr_expect_eq(sh.reflected_exec_supervisor, sn.reflected_exec_supervisor);
+		cr_expect_not(same_file(a, b), "vendor %d: hvci and nested agree", v);
 	}
 }
 
@@ -581,6 +716,7 @@ Test(gen_nested, cli_paging_must_fit_the_workload)
 		{ { "--workload", "hvci", "--paging", "shadow" }, "workload 'hvci' runs an L1" },
 		{ { "--paging", "tdp", "--workload", "hvci" }, "paging is nested" },
 		{ { "--workload", "linux", "--paging", "nested" }, "workload 'linux' is not nested" },
+		{ { "--workload", "nested", "--paging", "tdp" }, "workload 'nested' runs an L1" },
 	};
 	const char *out = test_path("bad.zst");
 
