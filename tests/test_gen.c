@@ -872,6 +872,8 @@ Test(gen, shipped_traces_are_reproducible, .timeout = 60)
 		/* paging=nested is implied by the workload */
 		{ "traces/hvci-intel.zst", "hvci", 1, 30000, TDP_VENDOR_INTEL },
 		{ "traces/hvci-amd.zst", "hvci", 1, 30000, TDP_VENDOR_AMD },
+		{ "traces/nested-intel.zst", "nested", 1, 30000, TDP_VENDOR_INTEL },
+		{ "traces/nested-amd.zst", "nested", 1, 30000, TDP_VENDOR_AMD },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(shipped); i++) {
