@@ -85,6 +85,12 @@ struct oscan {
 	const char *mark_user, *mark_sup;	/* the violations' labels */
 	struct reflected refl[256];
 	unsigned int nrefl;
+	/*
+	 * intel: reflected final accesses whose L2 translation is user-mode,
+	 * writable, execute-disable: the advanced qualification bits 9-11
+	 * (the series passes them to L1, pre-series KVM does not)
+	 */
+	uint64_t adv[3];
 	char fail[256];
 };
 
@@ -180,7 +186,7 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 
 /* An L2 access: the 2D walk in hardware order (docs/NESTED.md). */
 static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_t *gpa_out,
-			      uint64_t *code)
+			      uint64_t *code, bool adv[3])
 {
 	uint64_t table = c->l2.cr3 & ADDR, e = 0, gpa, l1gpa = 0, ign;
 	bool u = true, w = true, nx = false;
@@ -212,6 +218,9 @@ static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_
 		gpa = (e & ADDR & ~mask) | (a->gva & mask);
 	}
 	*gpa_out = gpa;
+	adv[0] = u;
+	adv[1] = w;
+	adv[2] = nx;
 	if (tdp_translate(c, gpa, a->op, c->intel ? u : a->cpl == 3, &l1gpa, code))
 		return V_OK;
 	if (a->op != REF_FETCH)
@@ -312,6 +321,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 				.cpl = ev->u.access.cpl, .ac = ev->u.access.ac,
 			};
 			uint64_t gpa = 0, code = 0;
+			bool adv[3] = { false };
 			enum verdict v;
 
 			if (!c.in_l2) {
@@ -328,7 +338,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 				FAIL(s, "event %lu: L2 access with paging off", nev);
 				break;
 			}
-			v = l2_access(&c, &a, &gpa, &code);
+			v = l2_access(&c, &a, &gpa, &code, adv);
 			if (have_pending) {
 				/* the #PF handler's own accesses (clear_page, copies) */
 				if (a.gva != pending.gva || a.op != pending.op || a.cpl != pending.cpl) {
@@ -363,6 +373,8 @@ static void oracle_scan(const char *path, struct oscan *s)
 					s->exec_sup++;
 				if (s->nrefl < ARRAY_SIZE(s->refl))
 					s->refl[s->nrefl++] = (struct reflected){ nev, gpa, code };
+				for (int b = 0; b < 3 && c.intel; b++)
+					s->adv[b] += adv[b];
 				break;
 			case V_OTHER_EXIT:
 				s->other_exits++;
@@ -514,6 +526,11 @@ static char *replay_layout(const char *path, const char *layout, const struct td
 	cr_expect_eq(x->reflected_page, 0);
 	cr_expect_eq(x->accesses_by_op[0] + x->accesses_by_op[1] + x->accesses_by_op[2],
 		     st->accesses);
+	/* bits 9-11 reach L1 only with the series (patch 0035); not logged */
+	for (int b = 0; b < 3; b++)
+		cr_expect_eq(x->reflected_qual_bit[9 + b], strcmp(layout, "new") ? 0 : s->adv[b],
+			     "layout %s: qualification bit %d on %lu exits", layout, 9 + b,
+			     x->reflected_qual_bit[9 + b]);
 	/* each violation's outcome line: the L2 GPA and the hardware's code */
 	for (unsigned int i = 0; i < s->nrefl; i++) {
 		char want[96], buf[128];
