@@ -1430,6 +1430,7 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
 	e->stats->exit_recorded++;
+	vcpu->hw_walk.cpl = (unsigned)vcpu->arch.cpl;	/* a reflected fault's mode */
 	vcpu->exception_pending = false;
 	r = kvm_mmu_page_fault(vcpu, ev->u.fault.addr, ev->u.fault.ec);
 	if (take_injected(e, vcpu, out))
