@@ -338,6 +338,9 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 	if (refused[0] || refused[1]) {
 		printf("outcome logs differ: layout %s cannot replay '%s'\n",
 		       refused[0] ? "old" : "new", trace);
+		if (!(refused[0] && refused[1]))
+			printf("(its report under the other layout: tdpsim replay --layout %s %s)\n",
+			       refused[0] ? "new" : "old", trace);
 		ret = 1;
 		goto out;
 	}
