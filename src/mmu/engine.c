@@ -345,7 +345,10 @@ static void hw_tdp(struct kvm_vcpu *vcpu, u64 gpa, u64 access,
 		hw_walk_ept(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
 			    access, mmu_has_mbec(mmu), res);
 		if (res->fault) {
-			/* advanced information: CPL-based U/S for L1 (see above) */
+			/*
+			 * advanced information: L1's own walk is not modelled
+			 * in detail; its U/S is taken from the CPL
+			 */
 			if ((access & (PFERR_GUEST_FINAL_MASK | PFERR_USER_MASK)) ==
 			    (PFERR_GUEST_FINAL_MASK | PFERR_USER_MASK))
 				res->qual |= EPT_VIOLATION_GVA_USER;
@@ -510,13 +513,13 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
 	new_cr3 = TDP_HAS(ev, SET, cr3);
+	if (is_pae_paging(vcpu) && (new_cr3 || reset))
+		load_pdptrs(vcpu);
 	/*
 	 * L2 under nested EPT/NPT: only the role bits are intercepted (the
 	 * MMU must recompute nested_mmu); CR3 loads reach no one but the CPU.
 	 */
 	if (mmu_is_nested(vcpu)) {
-		if (is_pae_paging(vcpu) && (new_cr3 || reset))
-			load_pdptrs(vcpu);
 		if (reset) {
 			e->stats->exit_cr++;
 			kvm_mmu_reset_context(vcpu);
@@ -524,9 +527,6 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return 0;
 	}
 	e->stats->exit_cr++;
-
-	if (is_pae_paging(vcpu) && (new_cr3 || reset))
-		load_pdptrs(vcpu);
 	if (reset) {
 		kvm_mmu_reset_context(vcpu);
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -1076,7 +1076,7 @@ static gpa_t hw_nested_translate(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
 		int level = vcpu->hw_walk.level--;
 		u64 gva = vcpu->hw_walk.gva;
 
-		offset = vcpu->hw_walk.pte32 ?
+		offset = vcpu->arch.nested_mmu.cpu_role.base.has_4_byte_gpte ?
 			 ((gva >> (PAGE_SHIFT + 10 * (level - 1))) & 1023) * 4 :
 			 ((gva >> (PAGE_SHIFT + 9 * (level - 1))) & 511) * 8;
 		hw_access = PFERR_WRITE_MASK | PFERR_GUEST_PAGE_MASK;
@@ -1088,13 +1088,12 @@ static gpa_t hw_nested_translate(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
 			hw_access |= PFERR_USER_MASK;
 		hw_walk_ept(vcpu->kvm, mmu->root.hpa, mmu->root_role.level, gpa,
 			    hw_access, mmu_has_mbec(mmu), &res);
+		info = res.fault ? res.qual : 0;
 		/* advanced information: the L2 translation's rights */
 		if (res.fault && final)
-			res.qual |= (pte_access & ACC_USER_MASK ? EPT_VIOLATION_GVA_USER : 0) |
-				    (pte_access & ACC_WRITE_MASK ? EPT_VIOLATION_GVA_WRITABLE : 0) |
-				    (pte_access & ACC_EXEC_MASK ? 0 : EPT_VIOLATION_GVA_NX);
-		if (res.fault)
-			info = res.qual;
+			info |= (pte_access & ACC_USER_MASK ? EPT_VIOLATION_GVA_USER : 0) |
+				(pte_access & ACC_WRITE_MASK ? EPT_VIOLATION_GVA_WRITABLE : 0) |
+				(pte_access & ACC_EXEC_MASK ? 0 : EPT_VIOLATION_GVA_NX);
 	} else {
 		/* NPT: user walks, unless L1 enabled GMET (then the CPL counts) */
 		bool gmet = vcpu->arch.nested.misc_ctl & SVM_MISC_ENABLE_GMET;
@@ -1139,6 +1138,7 @@ static int nested_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			   struct tdp_outcome *out)
 {
 	u64 ec;
+	int r;
 
 	e->stats->exit_ept_violation++;
 	e->stats->l2_exits++;
@@ -1159,13 +1159,10 @@ static int nested_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 #endif
 	}
 	vcpu->exception_pending = false;
-	{
-		int r = kvm_mmu_page_fault(vcpu, exit->address, ec);
-
-		if (take_injected(e, vcpu, out))
-			return RET_PF_RETRY;
-		return account_ret_pf(e, r);
-	}
+	r = kvm_mmu_page_fault(vcpu, exit->address, ec);
+	if (take_injected(e, vcpu, out))
+		return RET_PF_RETRY;
+	return account_ret_pf(e, r);
 }
 
 /*
@@ -1185,7 +1182,6 @@ static void handle_access_nested(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	e->stats->l2_accesses++;
 	vcpu->hw_walk.gva = gva;
 	vcpu->hw_walk.cpl = cpl;
-	vcpu->hw_walk.pte32 = w->cpu_role.base.has_4_byte_gpte;
 	for (int tries = 0; tries < NESTED_ACCESS_MAX_TRIES; tries++) {
 		struct x86_exception exc = { 0 };
 		gpa_t gpa;
@@ -1401,7 +1397,10 @@ static int handle_invept(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (TDP_HAS(ev, INVEPT, eptp)) {
 		u64 eptp = ev->u.invept.eptp;
 
-		/* an invalid operand makes INVEPT fail (VMfailValid) */
+		/*
+		 * The CPU would VMfail the instruction; a trace that issues
+		 * it is bad input, reported as such
+		 */
 		if (!nested_vmx_check_eptp(vcpu, eptp))
 			return engine_fail(e, TDP_E_RANGE,
 					   "invept eptp 0x%llx is invalid",

@@ -97,7 +97,6 @@ struct kvm_vcpu {
 	struct {
 		u64 gva;
 		int level;
-		bool pte32;
 		unsigned cpl;
 	} hw_walk;
 };
