@@ -9,17 +9,18 @@
  * Lookup is one load: pages[gfn], a flat array of page pointers for the
  * whole memslot, grouped in leaves of 512 (one leaf maps 2 MiB):
  *
- *   gfn:  [ ...... top index ...... ][ leaf index (9 bits) ]
- *                    |
- *   top[]: one pointer per 2 MiB  ──► leaf = &pages[top index * 512]
+ *   gfn:    [ ...... top index ...... ][ leaf index (9 bits) ]
+ *   pages[]: one pointer per 4 KiB page, indexed by the whole gfn
+ *   top[]:   one flag per 2 MiB: leaf pages[top index * 512 ..] holds a page
  *
  * pages[] is reserved address space (mmap MAP_NORESERVE, 8 bytes per 4 KiB
  * of slot): a leaf becomes resident, 4 KiB, when a page in its 2 MiB is
  * first written, exactly as a separately allocated radix leaf would, and
  * an untouched leaf reads as NULL pointers.  Only strict overcommit
  * (vm.overcommit_memory=2) charges the reservation up front; there a huge
- * slot can fail with TDP_E_NOMEM.  top[] (calloc'd, so its untouched part costs no RSS)
- * records the leaves in use, for the footprint and for destroy.  Pages are
+ * slot can fail with TDP_E_NOMEM.  top[] (calloc'd, so its untouched
+ * part costs no RSS) records the leaves in use, for the footprint and so
+ * that destroy visits only those.  Pages are
  * allocated by writes.  The flat array saves the guest walker a dependent
  * load per page-table read (a radix read is top[], then leaf[]); a 2D walk
  * makes 24 dependent reads.
@@ -46,7 +47,7 @@
 #define TDP_GMEM_PAGE_SIZE	(1ull << TDP_GMEM_PAGE_SHIFT)
 #define TDP_GMEM_LEAF_BITS	9
 #define TDP_GMEM_LEAF_ENTRIES	(1u << TDP_GMEM_LEAF_BITS)
-/* Largest memslot: 16 TiB (top[] is then 2^23 pointers of address space). */
+/* Largest memslot: 16 TiB (top[] is then 2^23 bytes of address space). */
 #define TDP_GMEM_MAX_SIZE	(1ull << 44)
 
 /* Fields are private to gmem.c; they are here so lookups can be inlined. */
@@ -54,7 +55,7 @@ struct tdp_gmem {
 	uint64_t size;			/* bytes, multiple of the page size */
 	uint64_t npages;		/* size >> 12: gfns [0, npages) exist */
 	uint8_t **pages;		/* [ntop * 512]: page of each gfn */
-	uint8_t ***top;			/* [ntop]: leaf in use, or NULL */
+	uint8_t *top;			/* [ntop]: 1 if leaf i holds a page */
 	uint64_t ntop;			/* npages >> 9 rounded up */
 	uint64_t pages_allocated;	/* data pages (not leaves) */
 	uint64_t leaves_allocated;

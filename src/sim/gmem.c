@@ -3,8 +3,8 @@
  * Sparse guest-physical memory (see include/tdpsim/gmem.h for the lookup
  * layout and the access rule).
  *
- * Invariants: top[i] is NULL (no page of leaf i was ever allocated: its
- * pages[] entries are all NULL) or &pages[i * TDP_GMEM_LEAF_ENTRIES]; a page
+ * Invariants: top[i] is 0 when no page of leaf i (pages[i * 512] ..) was
+ * ever allocated -- its pages[] entries are all NULL -- else 1; a page
  * pointer is NULL (never written: reads as zero) or a zeroed-on-allocation
  * 4 KiB page.  Nothing is freed before destroy, so a pointer returned by
  * tdp_gmem_page_get() stays valid for the memory's life.
@@ -18,7 +18,7 @@
 #include <tdpsim/gmem.h>
 
 static_assert(TDP_GMEM_MAX_SIZE >> TDP_GMEM_PAGE_SHIFT >> TDP_GMEM_LEAF_BITS <=
-	      (1ull << 23), "top[] stays at most 64 MiB of address space");
+	      (1ull << 23), "top[] stays at most 8 MiB");
 
 static size_t pages_bytes(const struct tdp_gmem *gm)
 {
@@ -63,12 +63,10 @@ void tdp_gmem_destroy(struct tdp_gmem *gm)
 	if (!gm)
 		return;
 	for (uint64_t i = 0; i < gm->ntop; i++) {
-		uint8_t **leaf = gm->top[i];
-
-		if (!leaf)
+		if (!gm->top[i])
 			continue;
 		for (unsigned j = 0; j < TDP_GMEM_LEAF_ENTRIES; j++)
-			free(leaf[j]);
+			free(gm->pages[i * TDP_GMEM_LEAF_ENTRIES + j]);
 	}
 	munmap(gm->pages, pages_bytes(gm));
 	free(gm->top);
@@ -77,19 +75,15 @@ void tdp_gmem_destroy(struct tdp_gmem *gm)
 
 uint8_t *tdp_gmem_page_get(struct tdp_gmem *gm, uint64_t gfn)
 {
-	uint8_t ***slot, **leaf;
 	uint8_t **pagep;
 
 	if (!tdp_gmem_gfn_in_slot(gm, gfn))
 		return NULL;
-	slot = &gm->top[gfn >> TDP_GMEM_LEAF_BITS];
-	leaf = *slot;
-	if (!leaf) {
-		leaf = &gm->pages[gfn & ~(uint64_t)(TDP_GMEM_LEAF_ENTRIES - 1)];
-		*slot = leaf;
+	if (!gm->top[gfn >> TDP_GMEM_LEAF_BITS]) {
+		gm->top[gfn >> TDP_GMEM_LEAF_BITS] = 1;
 		gm->leaves_allocated++;
 	}
-	pagep = &leaf[gfn & (TDP_GMEM_LEAF_ENTRIES - 1)];
+	pagep = &gm->pages[gfn];
 	if (!*pagep) {
 		*pagep = calloc(1, TDP_GMEM_PAGE_SIZE);
 		if (!*pagep)
