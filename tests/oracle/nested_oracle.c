@@ -606,17 +606,19 @@ static void nt_dump(const struct nt *t, const char *layout, const char *log)
 	}
 }
 
-int nt_replay(const struct nt *t, const char *layout, bool check, char **log,
-	      struct tdp_stats *st, char *err, size_t errlen)
+int nt_run(const struct nt *t, const char *layout, char **log,
+	   struct tdp_stats *st, char *msg, size_t len)
 {
-	struct replay_args a = { .layout = layout, .check = check };
+	struct replay_args a = { .layout = layout, .check = true };
 	struct replay_run rr;
 	int ret = replay_text(&rr, t->text, &a);
 
 	*log = NULL;
 	nt_dump(t, layout, ret ? NULL : rr.log);
 	if (ret) {
-		snprintf(err, errlen, "%s", rr.err[0] ? rr.err : "replay failed");
+		snprintf(msg, len, "replay failed: %s", rr.err[0] ? rr.err : "?");
+	} else if (nt_check(t, rr.log, msg, len)) {
+		ret = -1;
 	} else {
 		*log = rr.log;
 		rr.log = NULL;

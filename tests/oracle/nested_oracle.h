@@ -198,14 +198,15 @@ unsigned nt_access(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 	__attribute__((format(printf, 6, 7)));
 
 /*
- * nt_replay() - replay the trace in-process under @layout ("old"/"new"),
- * with the invariant checker if @check; *@log gets the normalized outcome
- * log (malloc'd).  Returns 0, or the replay's error with its message in
- * @err.
+ * nt_run() - replay the trace in-process under @layout ("old"/"new") with
+ * the invariant checker and compare its outcome log with the expectations
+ * (nt_check()).  Returns 0 with *@log the normalized outcome log (malloc'd)
+ * and *@st (if not NULL) the counters; else non-zero, *@log NULL and what
+ * went wrong (the replay's error or the mismatches) in @msg.
  */
 struct tdp_stats;
-int nt_replay(const struct nt *t, const char *layout, bool check, char **log,
-	      struct tdp_stats *st, char *err, size_t errlen);
+int nt_run(const struct nt *t, const char *layout, char **log,
+	   struct tdp_stats *st, char *msg, size_t len);
 
 /* What the expected outcomes add up to, for checking report counters. */
 struct nt_counts {
