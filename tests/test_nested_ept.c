@@ -74,16 +74,6 @@ static void ept_env_init(struct ept_env *e, bool cfg_mbec, bool mbec, bool ad)
 	e->vm.efer = NT_EFER_LME | NT_EFER_NXE;
 }
 
-/* vmenter and L2's registers (CPL comes with each access). */
-static void enter_l2(struct ept_env *e)
-{
-	nt_event(&e->t, "vmenter eptp=0x%llx mbec=%d",
-		 (unsigned long long)e->vm.eptp, e->vm.mbec);
-	nt_event(&e->t, "set cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
-		 (unsigned long long)e->vm.cr0, (unsigned long long)e->vm.cr3,
-		 (unsigned long long)e->vm.cr4, (unsigned long long)e->vm.efer);
-}
-
 /*
  * The whole enumeration for one (MBEC, A/D) in one trace.  Per case: the
  * leaf R/W/XS bits (0-7) and XU, the L2 page (user / supervisor), L2's
@@ -110,7 +100,7 @@ static void build_enumeration(struct ept_env *e)
 						else
 							nt_event(&e->t, "invept eptp=0x%llx",
 								 (unsigned long long)e->vm.eptp);
-						enter_l2(e);
+						nt_vmenter(&e->t, &e->vm, true);
 						nt_access(&e->t, &e->vm,
 							  (pg ? GVA_USER : GVA_SUPER) + 0x123,
 							  op, cpl,

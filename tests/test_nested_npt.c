@@ -70,15 +70,6 @@ static void npt_env_init(struct npt_env *e, bool cfg_gmet, bool gmet)
 	e->vm.efer = NT_EFER_LME | NT_EFER_NXE;
 }
 
-static void enter_l2(struct npt_env *e)
-{
-	nt_event(&e->t, "vmenter ncr3=0x%llx gmet=%d",
-		 (unsigned long long)e->vm.ncr3, e->vm.gmet);
-	nt_event(&e->t, "set cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
-		 (unsigned long long)e->vm.cr0, (unsigned long long)e->vm.cr3,
-		 (unsigned long long)e->vm.cr4, (unsigned long long)e->vm.efer);
-}
-
 static void build_enumeration(struct npt_env *e)
 {
 	unsigned i = 0;
@@ -95,7 +86,7 @@ static void build_enumeration(struct npt_env *e)
 				nt_write(&e->t, e->leaf_gpa, leaf);
 				/* a nested TLB flush: rights may have gone */
 				nt_event(&e->t, "invept");
-				enter_l2(e);
+				nt_vmenter(&e->t, &e->vm, true);
 				nt_access(&e->t, &e->vm, L2_DATA + 0x123, op, cpl,
 					  "gmet=%d leaf U=%u W=%u NX=%u cpl=%u op=%s",
 					  e->vm.gmet, bits & 1, bits >> 1 & 1,

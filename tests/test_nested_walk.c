@@ -100,16 +100,7 @@ static uint64_t tdp_map(struct wenv *e, uint64_t l2gpa, uint64_t val)
 
 static void enter(struct wenv *e, bool set_regs)
 {
-	if (e->vm.amd)
-		nt_event(&e->t, "vmenter ncr3=0x%llx gmet=%d",
-			 (unsigned long long)e->vm.ncr3, e->vm.gmet);
-	else
-		nt_event(&e->t, "vmenter eptp=0x%llx mbec=%d",
-			 (unsigned long long)e->vm.eptp, e->vm.mbec);
-	if (set_regs)
-		nt_event(&e->t, "set cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
-			 (unsigned long long)e->vm.cr0, (unsigned long long)e->vm.cr3,
-			 (unsigned long long)e->vm.cr4, (unsigned long long)e->vm.efer);
+	nt_vmenter(&e->t, &e->vm, set_regs);
 	e->in_l2 = true;
 }
 

@@ -561,6 +561,20 @@ const char *nt_predict(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 	return format(&r, buf, len);
 }
 
+void nt_vmenter(struct nt *t, const struct nt_vm *vm, bool set_regs)
+{
+	if (vm->amd)
+		nt_event(t, "vmenter ncr3=0x%llx gmet=%d",
+			 (unsigned long long)vm->ncr3, vm->gmet);
+	else
+		nt_event(t, "vmenter eptp=0x%llx mbec=%d",
+			 (unsigned long long)vm->eptp, vm->mbec);
+	if (set_regs)
+		nt_event(t, "set cr0=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx",
+			 (unsigned long long)vm->cr0, (unsigned long long)vm->cr3,
+			 (unsigned long long)vm->cr4, (unsigned long long)vm->efer);
+}
+
 unsigned nt_access(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 		   enum nt_op op, unsigned cpl, const char *why, ...)
 {

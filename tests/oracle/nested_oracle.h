@@ -190,6 +190,13 @@ const char *nt_predict(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 		       enum nt_op op, unsigned cpl, char *buf, size_t len);
 
 /*
+ * nt_vmenter() - emit L1's `vmenter` for @vm (eptp= mbec= on intel, ncr3=
+ * gmet= on amd) and, if @set_regs, L2's `set cr0= cr3= cr4= efer=` from
+ * @vm (without it L2 starts with paging off).
+ */
+void nt_vmenter(struct nt *t, const struct nt_vm *vm, bool set_regs);
+
+/*
  * nt_access() - emit `access gva= op= cpl=` in L2 and expect what
  * nt_predict() says; @why describes the case.  Returns the event number.
  */
