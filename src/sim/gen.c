@@ -1468,6 +1468,24 @@ static void hv_exit_cycle(struct gen *g)
 }
 
 /*
+ * One request of a load: L1 makes pages [@first, @first + @n) writable
+ * (or executable), flushes, resumes L2, which writes (or runs) each page
+ * a few times.
+ */
+static void hv_jit_phase(struct gen *g, unsigned int first, unsigned int n, bool writable)
+{
+	hv_vmexit(g);
+	hv_set_jit(g, first, n, writable);
+	hv_invept(g);
+	l1_work(g, 2);
+	hv_vmenter(g);
+	for (unsigned int i = first; i < first + n; i++)
+		for (unsigned int k = (writable ? 2 : 1) + rng_below(g, 4); k; k--)
+			emit_access(g, HV_JIT_VA + i * PAGE_SIZE + (rng_below(g, 512) << 3),
+				    writable ? TDP_OP_WRITE : TDP_OP_FETCH, 0, -1);
+}
+
+/*
  * A driver load / kernel JIT under HVCI: L2's kernel asks L1 (a
  * hypercall) to make some module pages writable, writes the code, asks
  * again to make them executable, and runs it.  Each request removes a
@@ -1479,24 +1497,8 @@ static void hv_jit(struct gen *g)
 	unsigned int first = rng_below(g, HV_JIT_PAGES - n + 1);
 
 	emit_mark(g, "wx-load");
-	hv_vmexit(g);
-	hv_set_jit(g, first, n, true);
-	hv_invept(g);
-	l1_work(g, 2);
-	hv_vmenter(g);
-	for (unsigned int i = first; i < first + n; i++)
-		for (unsigned int k = 2 + rng_below(g, 4); k; k--)
-			emit_access(g, HV_JIT_VA + i * PAGE_SIZE + (rng_below(g, 512) << 3),
-				    TDP_OP_WRITE, 0, -1);
-	hv_vmexit(g);
-	hv_set_jit(g, first, n, false);
-	hv_invept(g);
-	l1_work(g, 2);
-	hv_vmenter(g);
-	for (unsigned int i = first; i < first + n; i++)
-		for (unsigned int k = 1 + rng_below(g, 4); k; k--)
-			emit_access(g, HV_JIT_VA + i * PAGE_SIZE + (rng_below(g, 512) << 3),
-				    TDP_OP_FETCH, 0, -1);
+	hv_jit_phase(g, first, n, true);	/* write the code */
+	hv_jit_phase(g, first, n, false);	/* run it */
 }
 
 /*
