@@ -266,7 +266,6 @@ struct gen {
 
 	/* hvci, nested: the guest above is L2, run by an L1 hypervisor */
 	uint64_t phys_base;		/* L1 GPA of the guest's physical 0 */
-	uint64_t l2_mem;		/* size of L2's guest-physical space */
 	uint64_t eptp;			/* EPTP (intel) or nested CR3 (amd) */
 	bool in_l2, l2_paging;
 	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
@@ -1194,7 +1193,7 @@ set_regs:
  *   0x10000   L1 text        0x100000  L1 PML4, PDPT, PD (identity map of
  *   0x20000   L1 data                  [0, 4M) in 2 MiB pages)
  *   0x200000  EPT/NPT: PML4, PDPT, PD, one PT
- *   4M        L2 guest-physical 0 .. l2_mem (min(mem - 4M, 256M))
+ *   4M        L2 guest-physical 0 .. min(mem - 4M, 256M) (L2's opts->mem)
  *
  * L2 guest-physical layout, in 2 MiB regions, and how L1 maps it:
  *
@@ -1435,7 +1434,7 @@ static void hv_boot_l1(struct gen *g)
 	/* the JIT pages start executable: nothing loaded yet */
 	for (unsigned int i = 0; i < HV_JIT_PAGES; i++)
 		emit_write(g, t1 + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i), hv_jit_leaf(g, i, false), 8);
-	for (uint64_t gpa = HV_DATA_GPA; gpa < g->l2_mem; gpa += HPAGE_SIZE)
+	for (uint64_t gpa = HV_DATA_GPA; gpa < g->opts->mem; gpa += HPAGE_SIZE)
 		emit_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) |
 			   (hv_intel(g) ? EPT_LARGE | EPT_WB | EPT_R | EPT_W :
 			    PT_PAGE_SIZE | PT_PRESENT | PT_WRITABLE | PT_USER | PT_NX), 8);
@@ -1669,7 +1668,8 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 		      const struct tdp_gen_opts *opts, struct tdp_gen_stats *stats,
 		      char errbuf[TDP_ERRBUF_SIZE])
 {
-	struct tdp_gen_opts l2_opts;
+	const bool l2 = kind == GEN_HVCI || kind == GEN_NESTED;
+	struct tdp_gen_opts guest = *opts;	/* the guest model's: L2's when nested */
 	struct tdp_config cfg;
 	struct gen *g;
 	uint64_t nframes, x = opts->seed;
@@ -1677,25 +1677,20 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 
 	memset(stats, 0, sizeof(*stats));
 	errbuf[0] = '\0';
-	if (kind == GEN_HVCI || kind == GEN_NESTED) {
-		/* the paging check below is for the guest's own modes */
-		l2_opts = *opts;
-		l2_opts.paging = TDP_PAGING_SHADOW;
-		ret = tdp_gen_check_opts(&l2_opts, errbuf);
-		if (ret)
-			return ret;
-		/* the guest model is L2, in L1's memory above HV_L2_BASE */
-		l2_opts.mem = opts->mem - HV_L2_BASE;
-		if (l2_opts.mem > HV_L2_MEM_MAX)
-			l2_opts.mem = HV_L2_MEM_MAX;
-	} else {
-		ret = tdp_gen_check_opts(opts, errbuf);
-		if (ret)
-			return ret;
-		l2_opts = *opts;
+	/* a nested workload ignores opts->paging (L1 picks it): check the rest */
+	if (l2)
+		guest.paging = TDP_PAGING_SHADOW;
+	ret = tdp_gen_check_opts(&guest, errbuf);
+	if (ret)
+		return ret;
+	/* L2 lives in L1's memory above HV_L2_BASE, within its direct map */
+	if (l2) {
+		guest.mem = opts->mem - HV_L2_BASE;
+		if (guest.mem > HV_L2_MEM_MAX)
+			guest.mem = HV_L2_MEM_MAX;
 	}
-	nframes = l2_opts.mem >> PAGE_SHIFT;
-	if (opts->mem > m->direct_max && kind != GEN_HVCI && kind != GEN_NESTED) {
+	nframes = guest.mem >> PAGE_SHIFT;
+	if (guest.mem > m->direct_max) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
 			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
 		return TDP_E_RANGE;
@@ -1715,7 +1710,7 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	}
 
 	g->w = w;
-	g->opts = &l2_opts;
+	g->opts = &guest;
 	g->stats = stats;
 	g->errbuf = errbuf;
 	g->kind = kind;
@@ -1727,9 +1722,8 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 	g->t = 1000;
 	g->next_frame = ALLOC_START >> PAGE_SHIFT;
 	g->end_frame = nframes;
-	if (gen_l2(g)) {
+	if (l2) {
 		g->phys_base = HV_L2_BASE;
-		g->l2_mem = l2_opts.mem;
 		g->next_frame = HV_ALLOC_GPA >> PAGE_SHIFT;
 		/* user text is file-backed: its page cache is the XU region */
 		for (unsigned int i = 0; i < TEXT_PAGES; i++)
@@ -1742,11 +1736,9 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 
 	tdp_config_init(&cfg);
 	cfg.vendor = opts->vendor;
-	cfg.paging = opts->paging;
+	cfg.paging = l2 ? TDP_PAGING_NESTED : opts->paging;
 	cfg.mem = opts->mem;
 	cfg.present = 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging | 1u << TDP_CFG_mem;
-	if (gen_l2(g))
-		cfg.paging = TDP_PAGING_NESTED;
 	if (kind == GEN_HVCI) {
 		cfg.mbec = opts->vendor == TDP_VENDOR_INTEL;
 		cfg.gmet = opts->vendor == TDP_VENDOR_AMD;
@@ -1757,6 +1749,9 @@ static int gen_common(enum gen_kind kind, const struct pmode *m, int nproc, tdp_
 		gen_fail(g, ret, "%s", tdp_writer_errmsg(w));
 	else
 		ret = gen_main(g);
+	/* every #PF L2 takes is a demand or COW fault (no SMAP violations) */
+	if (l2)
+		stats->l2_pf = stats->pf_demand + stats->pf_cow;
 
 out_free_model:
 	free(g->ref);
@@ -1793,31 +1788,24 @@ static int gen_legacy32(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 static int gen_hvci(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 		    struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
 {
-	int ret = gen_common(GEN_HVCI, &mode_hvci, 4, w, opts, stats, errbuf);
-
-	/* every #PF L2 takes is a demand or COW fault (no SMAP violations) */
-	stats->l2_pf = stats->pf_demand + stats->pf_cow;
-	return ret;
+	return gen_common(GEN_HVCI, &mode_hvci, 4, w, opts, stats, errbuf);
 }
 
 static int gen_nested(tdp_writer_t *w, const struct tdp_gen_opts *opts,
 		      struct tdp_gen_stats *stats, char errbuf[TDP_ERRBUF_SIZE])
 {
-	int ret = gen_common(GEN_NESTED, &mode_hvci, 4, w, opts, stats, errbuf);
-
-	stats->l2_pf = stats->pf_demand + stats->pf_cow;
-	return ret;
+	return gen_common(GEN_NESTED, &mode_hvci, 4, w, opts, stats, errbuf);
 }
 
 static const struct tdp_gen_workload workloads[] = {
 	{ "linux", "Linux-like x86-64 guest: processes, fork/COW, demand paging, "
-		   "mprotect/munmap, SMAP", gen_linux , false },
+		   "mprotect/munmap, SMAP", gen_linux, false },
 	{ "smep-toggle", "three processes while CR4.SMEP flips every few time slices",
-	  gen_smep_toggle , false },
+	  gen_smep_toggle, false },
 	{ "pae", "the linux workload on a 32-bit PAE kernel (3G/1G split, mem <= 896M)",
-	  gen_pae , false },
+	  gen_pae, false },
 	{ "legacy32", "the linux workload on 32-bit paging, 4 MiB PSE kernel pages, no NX",
-	  gen_legacy32 , false },
+	  gen_legacy32, false },
 	{ "hvci", "nested: an L1 hypervisor enforcing HVCI with MBEC (intel) / GMET (amd) "
 		  "on a linux L2 (W^X loads, violations reflected to L1)", gen_hvci, true },
 	{ "nested", "nested: an L1 hypervisor running a linux L2 under plain nested EPT/NPT, "
