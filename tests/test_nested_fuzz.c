@@ -17,23 +17,20 @@
  */
 #include <criterion/criterion.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers/replay_util.h"
+#include "oracle/nested_oracle.h"
 
 #define NPAGES		1536		/* L2 GPAs 0x200000..0x800000 */
-#define TRACE_MAX	(1u << 20)
 
 struct fz {
 	uint64_t rng;
-	char *buf;
-	size_t len;
+	struct nt t;
 	bool intel, feat;
-	const char *enter, *inv;
-	char enter_buf[64];
+	char enter[64], inv[64];	/* L1's vmenter and flush lines */
 };
 
 static uint64_t rnd(struct fz *f, uint64_t n)
@@ -43,24 +40,6 @@ static uint64_t rnd(struct fz *f, uint64_t n)
 	f->rng ^= f->rng << 25;
 	f->rng ^= f->rng >> 27;
 	return (f->rng * 2685821657736338717ull >> 11) % n;
-}
-
-static void out(struct fz *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(struct fz *f, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(f->buf + f->len, TRACE_MAX - f->len, fmt, ap);
-	va_end(ap);
-	cr_assert(n > 0 && f->len + (size_t)n < TRACE_MAX, "trace buffer full");
-	f->len += (size_t)n;
-}
-
-static void w(struct fz *f, uint64_t gpa, uint64_t val)
-{
-	out(f, "write gpa=%#" PRIx64 " val=%#" PRIx64 "\n", gpa, val);
 }
 
 /* An L1 EPT/NPT leaf for L2 page @i: random rights, L1 GPA 0x600000 + i pages. */
@@ -91,63 +70,60 @@ static void l2_regs(struct fz *f)
 {
 	/* long mode, sometimes SMEP; now and then paging off */
 	if (rnd(f, 10) == 0)
-		out(f, "set cr0=0x10001 cr4=0 efer=0\n");
+		nt_event(&f->t, "set cr0=0x10001 cr4=0 efer=0");
 	else
-		out(f, "set cr0=0x80010001 cr3=0x1000 cr4=%#x efer=0xd00\n",
-		    0x20 | (rnd(f, 3) == 0 ? 0x100000 : 0));
+		nt_event(&f->t, "set cr0=0x80010001 cr3=0x1000 cr4=%#x efer=0xd00",
+			 0x20 | (rnd(f, 3) == 0 ? 0x100000 : 0));
 }
 
 static void build(struct fz *f, uint64_t seed, bool intel, bool feat)
 {
+	struct nt *t = &f->t;
+	char cfg[96];
 	uint64_t nl;
 
 	memset(f, 0, sizeof(*f));
 	f->rng = seed * 0x9e3779b97f4a7c15ull + 1;
-	f->buf = malloc(TRACE_MAX);
-	cr_assert(f->buf);
 	f->intel = intel;
 	f->feat = feat;
-	out(f, "tdpsim-trace 1\nconfig vendor=%s paging=nested mem=0x1000000 %s=%d\n",
-	    intel ? "intel" : "amd", intel ? "mbec" : "gmet", feat);
+	snprintf(cfg, sizeof(cfg), "vendor=%s paging=nested mem=0x1000000 %s=%d",
+		 intel ? "intel" : "amd", intel ? "mbec" : "gmet", feat);
+	nt_init(t, cfg);
 	if (intel) {
 		uint64_t eptp = 0x10001e | (rnd(f, 2) ? 0x40 : 0);
 
 		nl = feat ? 0x407 : 0x7;
-		w(f, 0x100000, 0x101000 | nl);
-		w(f, 0x101000, 0x102000 | nl);
-		w(f, 0x102000, 0x4000b7 | (feat ? 0x400 : 0));	/* 2M: L2 tables */
-		snprintf(f->enter_buf, sizeof(f->enter_buf), "vmenter eptp=%#" PRIx64 "%s\n",
+		nt_write(t, 0x100000, 0x101000 | nl);
+		nt_write(t, 0x101000, 0x102000 | nl);
+		nt_write(t, 0x102000, 0x4000b7 | (feat ? 0x400 : 0));	/* 2M: L2 tables */
+		snprintf(f->enter, sizeof(f->enter), "vmenter eptp=%#" PRIx64 "%s",
 			 eptp, feat ? " mbec=1" : "");
-		f->inv = rnd(f, 2) ? "invept\n" : NULL;
-		if (!f->inv) {
-			static char inv[64];
-
-			snprintf(inv, sizeof(inv), "invept eptp=%#" PRIx64 "\n", eptp);
-			f->inv = inv;
-		}
+		if (rnd(f, 2))
+			snprintf(f->inv, sizeof(f->inv), "invept");
+		else
+			snprintf(f->inv, sizeof(f->inv), "invept eptp=%#" PRIx64, eptp);
 	} else {
 		nl = 0x7;
-		out(f, "set cr0=0x80010001 cr3=0x50000 cr4=0x20 efer=0xd00\n");
-		w(f, 0x100000, 0x101007);
-		w(f, 0x101000, 0x102007);
-		w(f, 0x102000, 0x4000e7);
-		snprintf(f->enter_buf, sizeof(f->enter_buf), "vmenter ncr3=0x100000%s\n",
+		nt_event(t, "set cr0=0x80010001 cr3=0x50000 cr4=0x20 efer=0xd00");
+		nt_write(t, 0x100000, 0x101007);
+		nt_write(t, 0x101000, 0x102007);
+		nt_write(t, 0x102000, 0x4000e7);
+		snprintf(f->enter, sizeof(f->enter), "vmenter ncr3=0x100000%s",
 			 feat ? " gmet=1" : "");
-		f->inv = "invept\n";
+		snprintf(f->inv, sizeof(f->inv), "invept");
 	}
-	f->enter = f->enter_buf;
 	for (unsigned r = 0; r < 3; r++)	/* L1 PDEs -> PTs for 2M..8M */
-		w(f, 0x102008 + 8 * r, (0x103000 + 0x1000 * r) | nl);
+		nt_write(t, 0x102008 + 8 * r, (0x103000 + 0x1000 * r) | nl);
 	/* L2: PML4 0x1000, PDPT 0x2000, PD 0x3000, PTs 0x4000.. (L1 0x400000 + x) */
-	w(f, 0x401000, 0x2007);
-	w(f, 0x402000, 0x3007);
+	nt_write(t, 0x401000, 0x2007);
+	nt_write(t, 0x402000, 0x3007);
 	for (unsigned r = 0; r < 3; r++)
-		w(f, 0x403008 + 8 * r, (0x4000 + 0x1000 * r) | 7);
+		nt_write(t, 0x403008 + 8 * r, (0x4000 + 0x1000 * r) | 7);
 	for (unsigned i = 0; i < NPAGES; i += 1 + rnd(f, 4))
-		w(f, 0x404000 + 8 * i, l2_pte(f, i));
+		nt_write(t, 0x404000 + 8 * i, l2_pte(f, i));
 	for (unsigned i = 0; i < NPAGES; i += 1 + rnd(f, 2))
-		w(f, 0x103000 + 8 * i, tdp_leaf(f, i));
-	out(f, "%s", f->enter);
+		nt_write(t, 0x103000 + 8 * i, tdp_leaf(f, i));
+	nt_event(t, "%s", f->enter);
 	l2_regs(f);
 
 	for (int k = 0; k < 2500; k++) {
@@ -155,21 +131,24 @@ static void build(struct fz *f, uint64_t seed, bool intel, bool feat)
 		uint64_t gva = 0x200000 + (uint64_t)i * 0x1000 + rnd(f, 512) * 8;
 
 		if (x < 60) {
-			out(f, "access gva=%#" PRIx64 " op=%c cpl=%u\n", gva,
-			    "rwx"[rnd(f, 3)], rnd(f, 2) ? 3u : 0u);
+			nt_event(t, "access gva=%#" PRIx64 " op=%c cpl=%u", gva,
+				 "rwx"[rnd(f, 3)], rnd(f, 2) ? 3u : 0u);
 		} else if (x < 75) {
-			w(f, 0x103000 + 8 * i, tdp_leaf(f, i));
+			nt_write(t, 0x103000 + 8 * i, tdp_leaf(f, i));
 			if (rnd(f, 5))
-				out(f, "%s", f->inv);
+				nt_event(t, "%s", f->inv);
 		} else if (x < 85) {
-			w(f, 0x404000 + 8 * i, l2_pte(f, i));
+			nt_write(t, 0x404000 + 8 * i, l2_pte(f, i));
 			if (rnd(f, 2))
-				out(f, "invlpg gva=%#" PRIx64 "\n", gva);
+				nt_event(t, "invlpg gva=%#" PRIx64, gva);
 		} else if (x < 90) {
-			out(f, "peek gpa=%#" PRIx64 "\n", 0x404000 + 8 * (uint64_t)i);
+			nt_event(t, "peek gpa=%#" PRIx64, 0x404000 + 8 * (uint64_t)i);
 		} else if (x < 93) {
-			out(f, "vmexit\naccess gva=%#" PRIx64 " op=r\n%s",
-			    rnd(f, 0x100000) & ~(uint64_t)7, f->enter);
+			/* an L1 access between two runs of L2 */
+			nt_event(t, "vmexit");
+			nt_event(t, "access gva=%#" PRIx64 " op=r",
+				 rnd(f, 0x100000) & ~(uint64_t)7);
+			nt_event(t, "%s", f->enter);
 			l2_regs(f);
 		} else if (x < 95) {
 			l2_regs(f);
@@ -188,10 +167,10 @@ static void build(struct fz *f, uint64_t seed, bool intel, bool feat)
 
 			if (f->intel && f->feat && pd)
 				pd |= 0x400;
-			w(f, 0x102000, pd);
-			out(f, "%s", f->inv);
+			nt_write(t, 0x102000, pd);
+			nt_event(t, "%s", f->inv);
 		} else {
-			out(f, "%s", f->inv);
+			nt_event(t, "%s", f->inv);
 		}
 	}
 }
@@ -240,8 +219,7 @@ static void fuzz(bool intel, bool feat)
 		snprintf(what, sizeof(what), "%s %s=%d seed %" PRIu64,
 			 intel ? "intel" : "amd", intel ? "mbec" : "gmet", feat, seed);
 		build(&f, seed, intel, feat);
-		f.buf[f.len] = 0;
-		replay_text(&rn, f.buf, &a_new);
+		replay_text(&rn, f.t.text, &a_new);
 		cr_assert_eq(rn.ret, 0, "%s, new: %s", what, rn.err);
 		/* the mix reaches every kind of outcome */
 		cr_expect(rn.res->stats.l2_accesses > 1000, "%s: too few L2 accesses", what);
@@ -256,13 +234,13 @@ static void fuzz(bool intel, bool feat)
 			  rn.res->stats.reflected_page);
 		check_reflected_gpas(rn.log, what);
 		if (!feat) {
-			replay_text(&ro, f.buf, &a_old);
+			replay_text(&ro, f.t.text, &a_old);
 			cr_assert_eq(ro.ret, 0, "%s, old: %s", what, ro.err);
 			cr_expect_str_eq(ro.log, rn.log, "%s: old and new logs differ", what);
 			replay_run_free(&ro);
 		}
 		replay_run_free(&rn);
-		free(f.buf);
+		nt_free(&f.t);
 	}
 }
 
