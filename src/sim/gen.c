@@ -1402,6 +1402,9 @@ static void hv_boot_l1(struct gen *g)
 	const uint64_t pml4 = HV_L1_PT, pdpt = pml4 + PAGE_SIZE, pd = pdpt + PAGE_SIZE;
 	const uint64_t t4 = HV_TDP, t3 = t4 + PAGE_SIZE, t2 = t3 + PAGE_SIZE, t1 = t2 + PAGE_SIZE;
 	const uint64_t l2 = HV_L2_BASE;
+	/* a readable 2 MiB leaf; the rights beyond R are the caller's */
+	const uint64_t large = hv_intel(g) ? EPT_LARGE | EPT_WB | EPT_R :
+				PT_PAGE_SIZE | PT_PRESENT;
 
 	emit_mark(g, "l1-boot");
 	emit_write(g, pml4, pdpt | KERNEL_TABLE, 8);
@@ -1421,23 +1424,15 @@ static void hv_boot_l1(struct gen *g)
 	emit_mark(g, hv_intel(g) ? "ept" : "npt");
 	emit_write(g, t4, hv_table(g, t3), 8);
 	emit_write(g, t3, hv_table(g, t2), 8);
-	if (hv_intel(g)) {
-		emit_write(g, t2, l2 | EPT_LARGE | EPT_WB | EPT_R | hv_kexec(g), 8);
-		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | EPT_LARGE | EPT_WB | EPT_R |
-			   hv_uexec(g), 8);
-	} else {
-		emit_write(g, t2, l2 | PT_PAGE_SIZE | PT_PRESENT | hv_kexec(g), 8);
-		emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | PT_PAGE_SIZE | PT_PRESENT |
-			   hv_uexec(g), 8);
-	}
+	emit_write(g, t2, l2 | large | hv_kexec(g), 8);
+	emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | large | hv_uexec(g), 8);
 	emit_write(g, t2 + 8, hv_table(g, t1), 8);
 	/* the JIT pages start executable: nothing loaded yet */
 	for (unsigned int i = 0; i < HV_JIT_PAGES; i++)
 		emit_write(g, t1 + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i), hv_jit_leaf(g, i, false), 8);
 	for (uint64_t gpa = HV_DATA_GPA; gpa < g->opts->mem; gpa += HPAGE_SIZE)
-		emit_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) |
-			   (hv_intel(g) ? EPT_LARGE | EPT_WB | EPT_R | EPT_W :
-			    PT_PAGE_SIZE | PT_PRESENT | PT_WRITABLE | PT_USER | PT_NX), 8);
+		emit_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) | large |
+			   (hv_intel(g) ? EPT_W : PT_WRITABLE | PT_USER | PT_NX), 8);
 	g->eptp = hv_intel(g) ? t4 | EPTP_FLAGS : t4;
 	l1_work(g, 4);
 	hv_vmenter(g);
