@@ -1290,13 +1290,6 @@ static uint64_t hv_uexec(const struct gen *g)
 	return hv_intel(g) ? (hv_mbec_gmet(g) ? EPT_XU : EPT_XS) : PT_USER;
 }
 
-static void emit_kind(struct gen *g, enum tdp_event_kind kind)
-{
-	struct tdp_event ev = { .kind = kind };
-
-	emit(g, &ev);
-}
-
 /*
  * VMRESUME / VMRUN.  Architecturally L2's state comes back from the
  * VMCS/VMCB; in the trace L2 restarts with paging off, so the registers
@@ -1330,7 +1323,9 @@ static void hv_vmenter(struct gen *g)
 
 static void hv_vmexit(struct gen *g)
 {
-	emit_kind(g, TDP_EV_VMEXIT);
+	struct tdp_event ev = { .kind = TDP_EV_VMEXIT };
+
+	emit(g, &ev);
 	g->stats->vmexits++;
 	g->in_l2 = false;
 }
@@ -1531,8 +1526,8 @@ static void hv_violation_kernel(struct gen *g)
 static void hv_violation_user(struct gen *g)
 {
 	struct proc *p = &g->procs[g->cur];
-	uint64_t gpa = hv_intel(g) && hv_mbec_gmet(g) ? rng_below(g, 64) * PAGE_SIZE :
-		       HV_DATA_GPA + rng_below(g, 64) * PAGE_SIZE;
+	uint64_t gpa = (hv_intel(g) && hv_mbec_gmet(g) ? 0 : HV_DATA_GPA) +
+		       rng_below(g, 64) * PAGE_SIZE;
 	uint16_t t = walk_alloc(g, p, HV_UALIAS_VA);
 	unsigned int i = pt_index(g, HV_UALIAS_VA, 1);
 
