@@ -794,6 +794,10 @@ Test(gen_cli, bad_options_exit_2_and_write_nothing)
 		{ { "--workload", "linux", "--seed", "x1" }, "seed 'x1'" },
 		{ { "--workload", "linux", "--vendor", "via" }, "unknown vendor 'via'" },
 		{ { "--workload", "linux", "--paging", "nested" }, "workload 'linux' is not nested" },
+		/* a nested workload's L1 picks paging=nested: no other */
+		{ { "--workload", "hvci", "--paging", "shadow" }, "workload 'hvci' runs an L1" },
+		{ { "--paging", "tdp", "--workload", "hvci" }, "paging is nested" },
+		{ { "--workload", "nested", "--paging", "tdp" }, "workload 'nested' runs an L1" },
 		{ { "--workload", "linux", "--paging", "ept" }, "unknown paging 'ept'" },
 		{ { "--events", "6000" }, "missing --workload" },
 		{ { "--workload", "pae", "--mem", "1G" }, "more than the 896 MiB" },

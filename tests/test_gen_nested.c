@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/gen.h>
@@ -714,43 +713,6 @@ Test(gen_nested, events_target_is_met_within_5_percent, .timeout = 60)
 				  st.events <= targets[i] * 105 / 100,
 				  "vendor %d: %lu events for --events %lu", v, st.events, targets[i]);
 		}
-	}
-}
-
-static bool exists(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
-}
-
-Test(gen_nested, cli_paging_must_fit_the_workload)
-{
-	static const struct {
-		const char *args[6];
-		const char *msg;
-	} cases[] = {
-		{ { "--workload", "hvci", "--paging", "shadow" }, "workload 'hvci' runs an L1" },
-		{ { "--paging", "tdp", "--workload", "hvci" }, "paging is nested" },
-		{ { "--workload", "linux", "--paging", "nested" }, "workload 'linux' is not nested" },
-		{ { "--workload", "nested", "--paging", "tdp" }, "workload 'nested' runs an L1" },
-	};
-	const char *out = test_path("bad.zst");
-
-	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		const char *argv[12] = { "gen" };
-		struct run_result r;
-		size_t n = 1;
-
-		for (size_t k = 0; k < ARRAY_SIZE(cases[i].args) && cases[i].args[k]; k++)
-			argv[n++] = cases[i].args[k];
-		argv[n++] = "-o";
-		argv[n++] = out;
-		cr_assert_eq(run_tdpsim(&r, argv), 0);
-		cr_expect_eq(r.status, 2, "case %zu: exit %d", i, r.status);
-		cr_expect(strstr(r.err, cases[i].msg), "case %zu: stderr: %s", i, r.err);
-		cr_expect_not(exists(out), "case %zu left %s", i, out);
-		run_result_free(&r);
 	}
 }
 
