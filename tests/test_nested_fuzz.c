@@ -189,21 +189,17 @@ static unsigned count(const char *s, const char *needle)
 /* Every reflected exit's GPA lies in what L2 can reach: its tables or data. */
 static void check_reflected_gpas(const char *log, const char *what)
 {
-	const char *p = log;
+	for (const char *p = log, *eol; p; p = eol ? eol + 1 : NULL) {
+		char kind[32];
+		uint64_t gpa;
 
-	while ((p = strstr(p, "gpa=")) != NULL) {
-		uint64_t gpa = strtoull(p + 4, NULL, 16);
-		const char *eol = strchr(p, '\n');
-		bool reflected = false;
-
-		for (const char *q = p; q > log && q[-1] != '\n'; q--)
-			if (!strncmp(q, "ept_", 4) || !strncmp(q, "npf ", 4))
-				reflected = true;
-		if (reflected)
+		/* "N ept_violation gpa=...", "N ept_misconfig gpa=", "N npf gpa=..." */
+		if (sscanf(p, "%*u %31s gpa=%" SCNx64, kind, &gpa) == 2 &&
+		    (!strncmp(kind, "ept_", 4) || !strcmp(kind, "npf")))
 			cr_expect((gpa >= 0x1000 && gpa < 0x7000) ||
 				  (gpa >= 0x200000 && gpa < 0x200000 + NPAGES * 0x1000ull),
 				  "%s: reflected gpa %#" PRIx64 " outside L2's memory", what, gpa);
-		p = eol ? eol : p + 4;
+		eol = strchr(p, '\n');
 	}
 }
 
