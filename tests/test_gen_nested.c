@@ -61,12 +61,6 @@ static void gen_wl(const char *name, const char *path, enum tdp_vendor vendor, u
 	tdp_writer_free(w);
 }
 
-static void gen_hvci(const char *path, enum tdp_vendor vendor, uint64_t seed, uint64_t events,
-		     uint64_t mem, struct tdp_gen_stats *st)
-{
-	gen_wl("hvci", path, vendor, seed, events, mem, st);
-}
-
 /* ------------------------------------------------------------------ */
 /* The oracle */
 
@@ -116,6 +110,14 @@ static uint64_t rd(struct ctx *c, uint64_t gpa)
 	return v;
 }
 
+/* The address @addr maps to through leaf @e at @level (1: 4K, 2: 2M, ...). */
+static uint64_t leaf_addr(uint64_t e, int level, uint64_t addr)
+{
+	uint64_t mask = (1ull << (12 + 9 * (level - 1))) - 1;
+
+	return (e & ADDR & ~mask) | (addr & mask);
+}
+
 /*
  * One EPT/NPT translation of L2 GPA @gpa.  @op is REF_READ/WRITE/FETCH;
  * a paging-structure access is passed as REF_WRITE (EPT A/D on; NPT
@@ -155,11 +157,8 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 			break;
 		table = e & ADDR;
 	}
-	if (present) {
-		uint64_t mask = (1ull << (12 + 9 * (level - 1))) - 1;
-
-		*l1gpa = (e & ADDR & ~mask) | (gpa & mask);
-	}
+	if (present)
+		*l1gpa = leaf_addr(e, level, gpa);
 	if (c->intel) {
 		bool ok = op == REF_READ ? r : op == REF_WRITE ? r && w :
 			  (c->mbec && user ? xu : xs);
@@ -211,11 +210,7 @@ static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_
 	    (a->op == REF_FETCH && a->cpl < 3 && u && (c->l2.cr4 & CR4_SMEP)) ||
 	    (a->op != REF_FETCH && a->cpl < 3 && u && !a->ac && (c->l2.cr4 & CR4_SMAP)))
 		return V_PF;
-	{
-		uint64_t mask = (1ull << (12 + 9 * (level - 1))) - 1;
-
-		gpa = (e & ADDR & ~mask) | (a->gva & mask);
-	}
+	gpa = leaf_addr(e, level, a->gva);
 	*gpa_out = gpa;
 	adv[0] = u;
 	adv[1] = w;
@@ -453,25 +448,20 @@ static void check_wl(const char *wl, enum tdp_vendor vendor, uint64_t seed, uint
 	cr_expect_gt(st.cr3_loads, 50, "L2 context switches");
 }
 
-static void check_vendor(enum tdp_vendor vendor, uint64_t seed, uint64_t events, uint64_t mem)
-{
-	check_wl("hvci", vendor, seed, events, mem);
-}
-
 Test(gen_nested, hvci_intel_agrees_with_an_independent_2d_walk, .timeout = 60)
 {
-	check_vendor(TDP_VENDOR_INTEL, 3, 20000, TDP_GEN_MEM_DEFAULT);
+	check_wl("hvci", TDP_VENDOR_INTEL, 3, 20000, TDP_GEN_MEM_DEFAULT);
 }
 
 Test(gen_nested, hvci_amd_agrees_with_an_independent_2d_walk, .timeout = 60)
 {
-	check_vendor(TDP_VENDOR_AMD, 4, 20000, TDP_GEN_MEM_DEFAULT);
+	check_wl("hvci", TDP_VENDOR_AMD, 4, 20000, TDP_GEN_MEM_DEFAULT);
 }
 
 Test(gen_nested, hvci_at_minimum_mem_and_events, .timeout = 60)
 {
-	check_vendor(TDP_VENDOR_INTEL, 5, 30000, TDP_GEN_MEM_MIN);
-	check_vendor(TDP_VENDOR_AMD, 6, 30000, TDP_GEN_MEM_MIN);
+	check_wl("hvci", TDP_VENDOR_INTEL, 5, 30000, TDP_GEN_MEM_MIN);
+	check_wl("hvci", TDP_VENDOR_AMD, 6, 30000, TDP_GEN_MEM_MIN);
 }
 
 Test(gen_nested, nested_intel_agrees_with_an_independent_2d_walk, .timeout = 60)
@@ -581,21 +571,17 @@ static void replay_matches_wl(const char *wl, enum tdp_vendor vendor, uint64_t s
 	free(first);
 }
 
-static void replay_matches(enum tdp_vendor vendor, uint64_t seed, uint64_t events)
-{
-	static const char *const new_only[] = { "new", NULL };
-
-	replay_matches_wl("hvci", vendor, seed, events, new_only);
-}
+/* hvci: MBEC/GMET, which only the series' layout has */
+static const char *const new_only[] = { "new", NULL };
 
 Test(gen_nested, hvci_intel_replays_with_the_expected_nested_counters, .timeout = 120)
 {
-	replay_matches(TDP_VENDOR_INTEL, 7, 20000);
+	replay_matches_wl("hvci", TDP_VENDOR_INTEL, 7, 20000, new_only);
 }
 
 Test(gen_nested, hvci_amd_replays_with_the_expected_nested_counters, .timeout = 120)
 {
-	replay_matches(TDP_VENDOR_AMD, 8, 20000);
+	replay_matches_wl("hvci", TDP_VENDOR_AMD, 8, 20000, new_only);
 }
 
 /*
@@ -630,7 +616,7 @@ Test(gen_nested, old_layout_refuses_mbec_and_gmet)
 		struct tdp_gen_stats st;
 		struct replay_run rr;
 
-		gen_hvci(path, cases[i].vendor, 1, TDP_GEN_EVENTS_MIN, TDP_GEN_MEM_MIN, &st);
+		gen_wl("hvci", path, cases[i].vendor, 1, TDP_GEN_EVENTS_MIN, TDP_GEN_MEM_MIN, &st);
 		cr_expect_eq(replay_file(&rr, path, &args), TDP_E_UNSUPP, "%s", rr.err);
 		cr_expect(strstr(rr.err, cases[i].msg) && strstr(rr.err, "layout"),
 			  "message: %s", rr.err);
@@ -707,8 +693,8 @@ Test(gen_nested, events_target_is_met_within_5_percent, .timeout = 60)
 		for (size_t i = 0; i < ARRAY_SIZE(targets); i++) {
 			struct tdp_gen_stats st;
 
-			gen_hvci(test_path("n.zst"), (enum tdp_vendor)v, i + 1, targets[i],
-				 TDP_GEN_MEM_DEFAULT, &st);
+			gen_wl("hvci", test_path("n.zst"), (enum tdp_vendor)v, i + 1,
+			       targets[i], TDP_GEN_MEM_DEFAULT, &st);
 			cr_expect(st.events >= targets[i] * 95 / 100 &&
 				  st.events <= targets[i] * 105 / 100,
 				  "vendor %d: %lu events for --events %lu", v, st.events, targets[i]);
@@ -729,6 +715,6 @@ Test(gen_nested, cli_writes_the_library_trace_and_prints_nested_expectations)
 	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
 	cr_expect(strstr(r.err, "exits reflected to L1"), "stderr: %s", r.err);
 	run_result_free(&r);
-	gen_hvci(lib, TDP_VENDOR_AMD, 9, 6000, TDP_GEN_MEM_DEFAULT, &st);
+	gen_wl("hvci", lib, TDP_VENDOR_AMD, 9, 6000, TDP_GEN_MEM_DEFAULT, &st);
 	cr_expect(same_file(out, lib), "CLI and library traces differ");
 }
