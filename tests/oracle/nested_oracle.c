@@ -66,14 +66,10 @@ static void appendf(struct nt *t, const char *fmt, ...)
 
 void nt_init(struct nt *t, const char *config)
 {
-	const char *m;
-
 	memset(t, 0, sizeof(*t));
 	appendf(t, "# SPDX-License-Identifier: GPL-2.0-only");
 	appendf(t, "tdpsim-trace 1");
 	appendf(t, "config %s", config);
-	m = strstr(config, "mem=");
-	t->mem_size = m ? strtoull(m + 4, NULL, 0) : 1ull << 32;
 }
 
 void nt_free(struct nt *t)

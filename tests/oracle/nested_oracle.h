@@ -103,10 +103,9 @@ struct nt {
 	unsigned nexp, capexp;
 	struct nt_word *mem;	/* model of L1 memory: 8-byte words written */
 	unsigned nmem, capmem;
-	uint64_t mem_size;	/* L1 memory size (config mem=) */
 };
 
-/* Start a trace: header and `config @config` (must contain mem=). */
+/* Start a trace: header and `config @config`. */
 void nt_init(struct nt *t, const char *config);
 void nt_free(struct nt *t);
 /* Append one event line (printf format, no newline); returns its number. */
