@@ -153,6 +153,15 @@ static bool show_nested(const struct tdp_report *a, const struct tdp_report *b)
 	return false;
 }
 
+/* A nested row: with its group, and a breakdown row only when non-zero in A or B. */
+static bool row_shown(const struct metric *m, bool nested, const struct tdp_report *a,
+		      const struct tdp_report *b)
+{
+	if (m->kind != M_NESTED)
+		return true;
+	return nested && (m->always || count_of(a, m) || count_of(b, m));
+}
+
 static double double_of(const struct tdp_report *r, const struct metric *m)
 {
 	const char *base = m->kind == M_TIMING ? (const char *)&r->t : (const char *)r;
@@ -226,6 +235,25 @@ static void fmt_pct(char *buf, size_t size, double a, double b)
 	}
 	if (snprintf(buf, size, "%+.1f%%", pct) > PCT_W)
 		snprintf(buf, size, "%+.0e%%", pct);
+}
+
+/*
+ * Whether @r has a value for @m: a report without timing has no
+ * measurement, one written before the nested counters has no nested rows.
+ */
+static bool has_value(const struct tdp_report *r, const struct metric *m)
+{
+	return m->kind == M_TIMING ? r->timing :
+	       m->kind == M_NESTED ? r->has_nested : true;
+}
+
+static void fmt_value(char *buf, size_t size, const struct tdp_report *r,
+		      const struct metric *m)
+{
+	if (m->kind == M_COUNT || m->kind == M_NESTED)
+		fmt_count(buf, size, VAL_W, count_of(r, m));
+	else
+		fmt_double(buf, size, VAL_W, double_of(r, m), m->decimals, false);
 }
 
 /* "A: label (new layout, Release build, 3 reps)", cut to 72 columns. */
@@ -302,30 +330,19 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 		char va[32], vb[32], vd[32], vp[32], vn[32] = "";
 		bool within = false;
 
-		if (m->kind == M_NESTED) {
-			uint64_t x = count_of(a, m), y = count_of(b, m);
-
-			if (!nested || (!m->always && !x && !y))
-				continue;
-			if (!a->has_nested || !b->has_nested) {
-				/* a report older than the counters: no value */
-				snprintf(va, sizeof(va), "-");
-				snprintf(vb, sizeof(vb), "-");
-				if (a->has_nested)
-					fmt_count(va, sizeof(va), VAL_W, x);
-				if (b->has_nested)
-					fmt_count(vb, sizeof(vb), VAL_W, y);
-				snprintf(vd, sizeof(vd), "-");
-				snprintf(vp, sizeof(vp), "-");
-			} else {
-				fmt_count(va, sizeof(va), VAL_W, x);
-				fmt_count(vb, sizeof(vb), VAL_W, y);
-				fmt_count_delta(vd, sizeof(vd), VAL_W, x, y);
-				fmt_pct(vp, sizeof(vp), (double)x, (double)y);
-				if (x != y)
-					diff[ndiff++] = m;
-			}
-		} else if (m->kind == M_COUNT) {
+		if (!row_shown(m, nested, a, b))
+			continue;
+		if (!has_value(a, m) || !has_value(b, m)) {
+			/* nothing measured or counted on one side: no delta */
+			snprintf(va, sizeof(va), "-");
+			snprintf(vb, sizeof(vb), "-");
+			if (has_value(a, m))
+				fmt_value(va, sizeof(va), a, m);
+			if (has_value(b, m))
+				fmt_value(vb, sizeof(vb), b, m);
+			snprintf(vd, sizeof(vd), "-");
+			snprintf(vp, sizeof(vp), "-");
+		} else if (m->kind == M_COUNT || m->kind == M_NESTED) {
 			uint64_t x = count_of(a, m), y = count_of(b, m);
 
 			fmt_count(va, sizeof(va), VAL_W, x);
@@ -334,16 +351,6 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 			fmt_pct(vp, sizeof(vp), (double)x, (double)y);
 			if (x != y)
 				diff[ndiff++] = m;
-		} else if (m->kind == M_TIMING && (!a->timing || !b->timing)) {
-			/* a report without timing has no measurement to compare */
-			snprintf(va, sizeof(va), "%s", a->timing ? "" : "-");
-			snprintf(vb, sizeof(vb), "%s", b->timing ? "" : "-");
-			if (a->timing)
-				fmt_double(va, sizeof(va), VAL_W, double_of(a, m), m->decimals, false);
-			if (b->timing)
-				fmt_double(vb, sizeof(vb), VAL_W, double_of(b, m), m->decimals, false);
-			snprintf(vd, sizeof(vd), "-");
-			snprintf(vp, sizeof(vp), "-");
 		} else {
 			double x = double_of(a, m), y = double_of(b, m);
 
