@@ -165,6 +165,23 @@ static int load_field(void *base, const struct field *f,
 	return TDP_E_INTERNAL;
 }
 
+/* Every one of @fields, by path from @root: a missing one is an error. */
+static int load_fields(struct tdp_report *r, const struct tdp_json_value *root,
+		       const struct field *fields, size_t n, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct tdp_json_value *v = tdp_json_path(root, fields[i].path);
+		int ret;
+
+		if (!v)
+			return field_err(err, errlen, "missing field '%s'", fields[i].path);
+		ret = load_field(r, &fields[i], v, err, errlen);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int load_hist(struct tdp_report *r, const struct tdp_json_value *h,
 		     char *err, size_t errlen)
 {
@@ -351,16 +368,9 @@ static int load_nested(struct tdp_report *r, const struct tdp_json_value *root,
 		return 0;
 	if (nested->type != TDP_JSON_OBJECT)
 		return wrong_type(err, errlen, "nested", nested, "an object");
-	for (size_t i = 0; i < ARRAY_SIZE(nested_fields); i++) {
-		const struct field *f = &nested_fields[i];
-
-		v = tdp_json_path(root, f->path);
-		if (!v)
-			return field_err(err, errlen, "missing field '%s'", f->path);
-		ret = load_field(r, f, v, err, errlen);
-		if (ret)
-			return ret;
-	}
+	ret = load_fields(r, root, nested_fields, ARRAY_SIZE(nested_fields), err, errlen);
+	if (ret)
+		return ret;
 	v = tdp_json_path(root, "nested.reflected.qual_by_bit");
 	if (!v)
 		return field_err(err, errlen,
@@ -403,16 +413,9 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 		return TDP_E_VERSION;
 	}
 
-	for (size_t i = 0; i < ARRAY_SIZE(report_fields); i++) {
-		const struct field *f = &report_fields[i];
-
-		v = tdp_json_path(root, f->path);
-		if (!v)
-			return field_err(err, errlen, "missing field '%s'", f->path);
-		ret = load_field(r, f, v, err, errlen);
-		if (ret)
-			return ret;
-	}
+	ret = load_fields(r, root, report_fields, ARRAY_SIZE(report_fields), err, errlen);
+	if (ret)
+		return ret;
 
 	/* optional: the comparison shows nested rows for nested traces */
 	v = tdp_json_path(root, "trace.config.paging");
