@@ -282,11 +282,9 @@ static struct tdp_report_timing measured_timing(const struct tdp_replay_result *
 	};
 }
 
-/* The "spread" mirror: the timing fields in the report's own shape. */
-static void spread_json(struct tdp_json *j, const struct tdp_report_timing *t)
+/* "latency_ns": in the report and, as its spread, in the "spread" mirror */
+static void latency_json(struct tdp_json *j, const struct tdp_report_timing *t)
 {
-	tdp_json_obj_open(j, "spread");
-	tdp_json_obj_open(j, "walks");
 	tdp_json_obj_open(j, "latency_ns");
 	tdp_json_double(j, "p50", t->walk_p50);
 	tdp_json_double(j, "p90", t->walk_p90);
@@ -294,6 +292,14 @@ static void spread_json(struct tdp_json *j, const struct tdp_report_timing *t)
 	tdp_json_double(j, "max", t->walk_max);
 	tdp_json_double(j, "mean", t->walk_mean);
 	tdp_json_obj_close(j);
+}
+
+/* The "spread" mirror: the timing fields in the report's own shape. */
+static void spread_json(struct tdp_json *j, const struct tdp_report_timing *t)
+{
+	tdp_json_obj_open(j, "spread");
+	tdp_json_obj_open(j, "walks");
+	latency_json(j, t);
 	tdp_json_obj_close(j);
 	tdp_json_obj_open(j, "permission");
 	tdp_json_double(j, "mean_ns", t->perm_mean_ns);
@@ -463,13 +469,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_obj_open(j, "walks");
 	tdp_json_u64(j, "count", s->walks);
 	tdp_json_double(j, "mem_refs_per_walk", ratio(s->walk_mem_refs, s->walks));
-	tdp_json_obj_open(j, "latency_ns");
-	tdp_json_double(j, "p50", t.walk_p50);
-	tdp_json_double(j, "p90", t.walk_p90);
-	tdp_json_double(j, "p99", t.walk_p99);
-	tdp_json_double(j, "max", t.walk_max);
-	tdp_json_double(j, "mean", t.walk_mean);
-	tdp_json_obj_close(j);
+	latency_json(j, &t);
 	tdp_json_arr_open(j, "hist");
 	for (unsigned b = 0; b < TDP_HIST_BUCKETS; b++) {
 		if (!h->bucket[b])
