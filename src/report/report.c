@@ -156,12 +156,31 @@ static void print_nested(FILE *fp, const struct tdp_config *cfg,
 	ROW(fp, line, PAIR, s->sp_nested_created, s->sp_nested_live);
 }
 
+/* The timing fields of a report as measured by one replay. */
+static struct tdp_report_timing measured_timing(const struct tdp_replay_result *res)
+{
+	const struct tdp_stats *s = &res->stats;
+	const struct tdp_hist *h = &s->walk_ticks;
+
+	return (struct tdp_report_timing){
+		.walk_p50 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
+		.walk_p90 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)),
+		.walk_p99 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
+		.walk_max = ticks_to_ns(res, h->count ? (double)h->max : 0),
+		.walk_mean = ticks_to_ns(res, ratio(h->sum, h->count)),
+		.perm_mean_ns = s->perm_ns_mean,
+		.events_per_s = res->wall_s > 0 ? (double)s->events / res->wall_s : 0,
+		.wall_s = res->wall_s,
+	};
+}
+
 int tdp_report_print_text(FILE *fp, const char *trace_path,
 			  const struct tdp_config *cfg, const char *layout,
 			  const struct tdp_replay_result *res)
 {
 	const struct tdp_stats *s = &res->stats;
 	const struct tdp_hist *h = &s->walk_ticks;
+	struct tdp_report_timing t = measured_timing(res);
 	char line[80];
 
 	snprintf(line, sizeof(line), "%s", trace_path);
@@ -221,19 +240,15 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	ROW(fp, "walks", "%14" PRIu64, s->walks);
 	ROW(fp, "memory references per walk", "%14.2f", ratio(s->walk_mem_refs, s->walks));
 	if (h->count) {
-		ROW(fp, "latency ns p50 / p90", "%6.0f / %5.0f",
-		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
-		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)));
-		ROW(fp, "latency ns p99 / max", "%6.0f / %5.0f",
-		    ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
-		    ticks_to_ns(res, (double)h->max));
+		ROW(fp, "latency ns p50 / p90", "%6.0f / %5.0f", t.walk_p50, t.walk_p90);
+		ROW(fp, "latency ns p99 / max", "%6.0f / %5.0f", t.walk_p99, t.walk_max);
 	}
 	ROW(fp, "permission checks", "%14" PRIu64, s->perm_checks);
-	if (s->perm_ns_mean > 0)
-		ROW(fp, "ns per permission check", "%14.2f", s->perm_ns_mean);
+	if (t.perm_mean_ns > 0)
+		ROW(fp, "ns per permission check", "%14.2f", t.perm_mean_ns);
 	fprintf(fp, "\nthroughput\n");
-	ROW(fp, "wall time (s)", "%14.3f", res->wall_s);
-	ROW(fp, "events/s", "%14.0f", res->wall_s > 0 ? (double)s->events / res->wall_s : 0);
+	ROW(fp, "wall time (s)", "%14.3f", t.wall_s);
+	ROW(fp, "events/s", "%14.0f", t.events_per_s);
 	ROW(fp, "host memory at end (KiB)", "%14" PRIu64, s->host_bytes / 1024);
 	return ferror(fp) ? TDP_E_IO : 0;
 }
@@ -262,24 +277,6 @@ static void machine_name(char *buf, size_t len)
 
 		snprintf(buf + n, len - n, " (%s %s)", u.sysname, u.machine);
 	}
-}
-
-/* The timing fields of a report as measured by one replay. */
-static struct tdp_report_timing measured_timing(const struct tdp_replay_result *res)
-{
-	const struct tdp_stats *s = &res->stats;
-	const struct tdp_hist *h = &s->walk_ticks;
-
-	return (struct tdp_report_timing){
-		.walk_p50 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
-		.walk_p90 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)),
-		.walk_p99 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
-		.walk_max = ticks_to_ns(res, h->count ? (double)h->max : 0),
-		.walk_mean = ticks_to_ns(res, ratio(h->sum, h->count)),
-		.perm_mean_ns = s->perm_ns_mean,
-		.events_per_s = res->wall_s > 0 ? (double)s->events / res->wall_s : 0,
-		.wall_s = res->wall_s,
-	};
 }
 
 /* "latency_ns": in the report and, as its spread, in the "spread" mirror */
