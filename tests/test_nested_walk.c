@@ -6,8 +6,8 @@
  * dropping stale translations, MMIO, L2 with paging off under MBEC, MBEC's
  * user/supervisor from every L2 level, XU and GMET's U as ANDs over the
  * EPT/NPT levels, L1's registers across vmexit/vmenter, old vs new layout
- * (every trace here without MBEC/GMET runs on both), the hand-written
- * scenarios, and bad input.
+ * (every trace here without MBEC/GMET runs on both), and bad input.  The
+ * hand-written nested scenarios run in test_replay_scenarios.c.
  *
  * Every expected outcome here is written by hand (SDM 29.3.3 / 28.2.1,
  * APM 15.25.6, the selftest rows of /work/shared/reference/peers.md §1.2)
@@ -581,39 +581,6 @@ Test(nested_walk, vmexit_restores_l1)
 	nt_expect(&e.t, ev, "ok gpa=0x600008", "L2 after vmenter: CR0.PG=0");
 	check(&e);
 }
-
-/* ---- the hand-written scenarios (both layouts, checker on) ---- */
-
-static void scenario(const char *name)
-{
-	static const char *layouts[2] = { "old", "new" };
-	char rel[128];
-	char *text, *want_raw, *want;
-
-	snprintf(rel, sizeof(rel), "tests/scenarios/%s.txt", name);
-	text = read_file(src_path(rel), NULL);
-	cr_assert_not_null(text, "%s", rel);
-	snprintf(rel, sizeof(rel), "tests/scenarios/%s.log", name);
-	want_raw = read_file(src_path(rel), NULL);
-	cr_assert_not_null(want_raw, "%s", rel);
-	want = log_normalize(want_raw);
-	for (int i = 0; i < 2; i++) {
-		struct replay_args a = { .layout = layouts[i], .check = true };
-		struct replay_run rr;
-
-		replay_text(&rr, text, &a);
-		cr_assert_eq(rr.ret, 0, "%s (%s): %s", name, layouts[i], rr.err);
-		cr_assert_str_eq(rr.log, want, "%s, layout %s:\n--- got\n%s--- want\n%s",
-				 name, layouts[i], rr.log, want);
-		replay_run_free(&rr);
-	}
-	free(want);
-	free(want_raw);
-	free(text);
-}
-
-Test(nested_walk, scenario_nested_ept) { scenario("nested-ept"); }
-Test(nested_walk, scenario_nested_npt) { scenario("nested-npt"); }
 
 /* ---- bad input: non-zero exit, the message names the line ---- */
 

@@ -347,6 +347,21 @@ Test(replay_scenarios, architectural_scenarios_under_tdp)
 	}
 }
 
+/*
+ * Nested EPT / NPT (no MBEC/GMET, so both layouts): L1 builds its tables,
+ * L2 walks through them; golden logs derived by hand from the SDM/APM
+ * rules in docs/NESTED.md (each line's reason is in the .log file).
+ */
+Test(replay_scenarios, nested_ept)
+{
+	scenario("nested-ept", NULL, NULL);
+}
+
+Test(replay_scenarios, nested_npt)
+{
+	scenario("nested-npt", NULL, NULL);
+}
+
 Test(replay_scenarios, recorded_faults_shadow)
 {
 	struct tdp_stats o, n;
