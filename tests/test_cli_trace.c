@@ -27,13 +27,6 @@ static int run(struct run_result *r, const char *a0, const char *a1, const char 
 	return run_tdpsim(r, argv);
 }
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
 /* No "<name>.tmp.*" left in the scratch directory. */
 static bool no_temporaries(void)
 {
@@ -255,7 +248,7 @@ Test(cli_trace, option_errors_exit_2)
 		cr_expect(strstr(r.err, "tdpsim "), "case %zu: %s", i, r.err);
 		run_result_free(&r);
 	}
-	cr_expect(!exists("x.zst"));
+	cr_expect(!file_exists("x.zst"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,7 +304,7 @@ static void expect_bad_cmds(const char *path, const char *where, size_t ncmds)
 		cr_expect(nl && nl[1] == 0, "%s: one line: %s", cmds[c], r.err);
 		run_result_free(&r);
 	}
-	cr_expect(!exists(out), "%s: no output left", path);
+	cr_expect(!file_exists(out), "%s: no output left", path);
 	cr_expect(no_temporaries(), "%s: no temporary left", path);
 }
 

@@ -704,16 +704,10 @@ Test(gen, vendor_paging_and_minimum_mem, .timeout = 60)
 
 static void expect_same_file(const char *a, const char *b, bool same)
 {
-	size_t la, lb;
-	char *x = read_file(a, &la), *y = read_file(b, &lb);
-
-	cr_assert(x && y);
 	if (same)
-		cr_expect(la == lb && !memcmp(x, y, la), "%s and %s differ", a, b);
+		cr_expect(files_equal(a, b), "%s and %s differ", a, b);
 	else
-		cr_expect(la != lb || memcmp(x, y, la), "%s and %s are identical", a, b);
-	free(x);
-	free(y);
+		cr_expect(!files_equal(a, b), "%s and %s are identical", a, b);
 }
 
 Test(gen, same_seed_same_bytes_other_seed_other_bytes)
@@ -773,13 +767,6 @@ Test(gen_cli, writes_what_the_library_writes)
 	expect_same_file(out, gen_simple("lib.txt", "linux", 9, 6000), true);
 }
 
-static bool exists(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0;
-}
-
 Test(gen_cli, bad_options_exit_2_and_write_nothing)
 {
 	static const struct {
@@ -816,7 +803,7 @@ Test(gen_cli, bad_options_exit_2_and_write_nothing)
 		cr_assert_eq(run_tdpsim(&r, argv), 0);
 		cr_expect_eq(r.status, 2, "case %zu: exit %d", i, r.status);
 		cr_expect(strstr(r.err, cases[i].msg), "case %zu: stderr: %s", i, r.err);
-		cr_expect_not(exists(out), "case %zu left %s", i, out);
+		cr_expect_not(file_exists(out), "case %zu left %s", i, out);
 		run_result_free(&r);
 	}
 }
@@ -830,7 +817,7 @@ Test(gen_cli, unwritable_output_exits_2)
 	cr_assert_eq(run_tdpsim(&r, argv), 0);
 	cr_expect_eq(r.status, 2);
 	cr_expect(strstr(r.err, "/nonexistent-dir/x.zst"), "stderr: %s", r.err);
-	cr_expect_not(exists("/nonexistent-dir/x.zst"));
+	cr_expect_not(file_exists("/nonexistent-dir/x.zst"));
 	run_result_free(&r);
 }
 
@@ -884,7 +871,7 @@ Test(gen, shipped_traces_are_reproducible, .timeout = 60)
 		const char *path = src_path(shipped[i].file);
 		const char *fresh = test_path("ship.zst");
 
-		cr_assert(exists(path), "%s is missing", path);
+		cr_assert(file_exists(path), "%s is missing", path);
 		gen_to(fresh, shipped[i].workload, shipped[i].seed, shipped[i].events,
 		       shipped[i].vendor, TDP_PAGING_SHADOW, TDP_GEN_MEM_DEFAULT);
 		expect_same_events(path, fresh);

@@ -627,19 +627,6 @@ Test(gen_nested, old_layout_refuses_mbec_and_gmet)
 /* ------------------------------------------------------------------ */
 /* Determinism, sizing, the command line */
 
-static bool same_file(const char *a, const char *b)
-{
-	size_t la, lb;
-	char *x = read_file(a, &la), *y = read_file(b, &lb);
-	bool same;
-
-	cr_assert(x && y);
-	same = la == lb && !memcmp(x, y, la);
-	free(x);
-	free(y);
-	return same;
-}
-
 Test(gen_nested, same_seed_same_bytes_other_seed_other_bytes, .timeout = 60)
 {
 	static const char *const wls[] = { "hvci", "nested" };
@@ -655,9 +642,9 @@ Test(gen_nested, same_seed_same_bytes_other_seed_other_bytes, .timeout = 60)
 			cr_expect_eq(memcmp(&st, &st2, sizeof(st)), 0,
 				     "%s vendor %d: seed 42 twice, other expectations", wls[k], v);
 			gen_wl(wls[k], c, (enum tdp_vendor)v, 43, 8000, TDP_GEN_MEM_DEFAULT, &st);
-			cr_expect(same_file(a, b), "%s vendor %d: seed 42 twice differs",
+			cr_expect(files_equal(a, b), "%s vendor %d: seed 42 twice differs",
 				  wls[k], v);
-			cr_expect_not(same_file(a, c), "%s vendor %d: seeds 42 and 43 agree",
+			cr_expect_not(files_equal(a, c), "%s vendor %d: seeds 42 and 43 agree",
 				      wls[k], v);
 		}
 	}
@@ -681,7 +668,7 @@ Test(gen_nested, nested_is_hvci_without_mbec_gmet, .timeout = 60)
 		cr_expect_eq(sh.l2_pf, sn.l2_pf);
 		cr_expect_eq(sh.reflected_exec_user, sn.reflected_exec_user);
 		cr_expect_eq(sh.reflected_exec_supervisor, sn.reflected_exec_supervisor);
-		cr_expect_not(same_file(a, b), "vendor %d: hvci and nested agree", v);
+		cr_expect_not(files_equal(a, b), "vendor %d: hvci and nested agree", v);
 	}
 }
 
@@ -715,7 +702,7 @@ Test(gen_nested, cli_writes_the_library_trace_and_prints_nested_expectations)
 	cr_assert_eq(run_tdpsim(&r, argv), 0);
 	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
 	gen_wl("hvci", lib, TDP_VENDOR_AMD, 9, 6000, TDP_GEN_MEM_DEFAULT, &st);
-	cr_expect(same_file(out, lib), "CLI and library traces differ");
+	cr_expect(files_equal(out, lib), "CLI and library traces differ");
 	/* each printed count is the library's field of that name */
 	snprintf(want, sizeof(want), "%lu vmenters, %lu vmexits, %lu invept, %lu L2 accesses, "
 		 "%lu L2 #PF, %lu exits reflected to L1 (exec: %lu user, %lu supervisor), "

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
 #include "run.h"
 
 static char *slurp_fd(int fd)
@@ -163,4 +165,24 @@ const char *src_path(const char *rel)
 
 	snprintf(b, 1024, "%s/%s", root ? root : ".", rel);
 	return b;
+}
+
+bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+bool files_equal(const char *a, const char *b)
+{
+	size_t la, lb;
+	char *x = read_file(a, &la), *y = read_file(b, &lb);
+	bool same;
+
+	cr_assert(x && y, "cannot read '%s' or '%s'", a, b);
+	same = la == lb && !memcmp(x, y, la);
+	free(x);
+	free(y);
+	return same;
 }

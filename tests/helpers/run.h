@@ -3,6 +3,7 @@
 #ifndef TDPSIM_TEST_RUN_H
 #define TDPSIM_TEST_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct run_result {
@@ -28,5 +29,9 @@ int write_file(const char *path, const void *buf, size_t len);
 char *read_file(const char *path, size_t *len);
 /* Path relative to the source tree ($TDPSIM_SRC_DIR), static buffer. */
 const char *src_path(const char *rel);
+/* Does @path exist? */
+bool file_exists(const char *path);
+/* Do files @a and @b hold the same bytes?  (Asserts both are readable.) */
+bool files_equal(const char *a, const char *b);
 
 #endif
