@@ -632,9 +632,16 @@ Test(nested_walk, errors_name_the_line)
 	bad_trace("memtype.txt", INTEL_HDR "vmenter eptp=0x1001a\n", 3, "0x1001a");
 	bad_trace("walk2.txt", INTEL_HDR "\n# two levels\nvmenter eptp=0x1000e\n", 5, "0x1000e");
 	bad_trace("eptp-rsvd.txt", INTEL_HDR "vmenter eptp=0x1009e\n", 3, "0x1009e");
-	bad_trace("gmet.txt", AMD_HDR
-		  "set cr0=0x80010011 cr3=0x80000 cr4=0x20 efer=0x900\n"
-		  "vmenter ncr3=0x10000 gmet=1\n", 4, "gmet");
+	/*
+	 * nested_vmx_check_eptp() against what nested_vmx_setup_ctls_msrs()
+	 * offers: UC is never offered (only VMX_EPTP_WB_BIT), 5-level walks
+	 * and A/D only when the host has them
+	 */
+	bad_trace("uc.txt", INTEL_HDR "vmenter eptp=0x10018\n", 3, "0x10018");
+	bad_trace("ad-off.txt", "tdpsim-trace 1\nconfig vendor=intel paging=nested "
+		  "mem=0x1000000 ept_ad=0\nvmenter eptp=0x1005e\n", 3, "0x1005e");
+	bad_trace("pwl5-off.txt", "tdpsim-trace 1\nconfig vendor=intel paging=nested "
+		  "mem=0x1000000 ept_5level=0\nvmenter eptp=0x10026\n", 3, "0x10026");
 	/* NPT follows L1's paging mode: L1 with paging off has none */
 	bad_trace("npt-nopg.txt", AMD_HDR "vmenter ncr3=0x10000\n", 3, "long mode");
 }

@@ -148,7 +148,7 @@ static inline uint64_t tdp_stats_exits(const struct tdp_stats *s)
 
 struct tdp_config;
 struct tdp_event;
-struct tdp_engine;	/* opaque; defined per layout in src/mmu/engine.c */
+struct tdp_engine;	/* opaque; defined per layout in src/kvm/ */
 
 struct tdp_engine_opts {
 	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
@@ -158,7 +158,7 @@ struct tdp_engine_opts {
 };
 
 /*
- * struct tdp_engine_ops - per-layout replay engine (src/mmu/engine.c).
+ * struct tdp_engine_ops - per-layout replay engine (src/kvm/vm.c).
  * @create:  build the VM, vCPUs and MMUs for @cfg; counters go to @stats.
  *	     Returns 0 or TDP_E_* with a message in @errbuf (e.g. MBEC/GMET
  *	     on the old layout: TDP_E_UNSUPP).
@@ -181,7 +181,7 @@ struct tdp_engine_ops {
 	void (*destroy)(struct tdp_engine *e);
 };
 
-/* Defined per layout in src/mmu/engine.c as KVM_SYM(engine_ops). */
+/* Defined per layout in src/kvm/vm.c as KVM_SYM(engine_ops). */
 extern const struct tdp_engine_ops tdp_old_engine_ops, tdp_new_engine_ops;
 /* tdp_engine_ops_find() - "old" or "new", else NULL. */
 const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout);

@@ -114,7 +114,8 @@ enum tdp_paging { TDP_PAGING_SHADOW, TDP_PAGING_TDP, TDP_PAGING_NESTED };
 /* Config keys, in printing order; bits of tdp_config::present. */
 #define TDP_CONFIG_KEYS(X)						\
 	X(vendor) X(paging) X(vcpus) X(maxphyaddr) X(mem) X(mbec) X(gmet) \
-	X(ept_ad) X(la57) X(max_mmu_pages) X(nx_huge_pages)
+	X(ept_ad) X(la57) X(max_mmu_pages) X(nx_huge_pages)		\
+	X(ept_execonly) X(ept_5level) X(ept_1g)
 enum tdp_config_key {
 #define X(k) TDP_CFG_##k,
 	TDP_CONFIG_KEYS(X)
@@ -138,6 +139,8 @@ struct tdp_config {
 	uint64_t mem;
 	uint64_t max_mmu_pages;
 	bool mbec, gmet, ept_ad, la57, nx_huge_pages;
+	/* the host's EPT capabilities (intel): what KVM can offer L1 */
+	bool ept_execonly, ept_5level, ept_1g;
 	uint32_t present;	/* 1u << TDP_CFG_* */
 };
 

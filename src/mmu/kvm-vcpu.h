@@ -25,6 +25,9 @@ struct kvm_nested_state {
 	u64 nested_cr3;		/* amd: L1's nested CR3 */
 	u64 misc_ctl;		/* amd: SVM_MISC_ENABLE_NP | _GMET */
 	bool mbec;		/* intel: SECONDARY_EXEC_MODE_BASED_EPT_EXEC */
+	u32 ept_caps;		/* intel: nested.msrs.ept_caps offered to L1 */
+	/* vmenter done, L2's registers not loaded yet (the next L2 `set`) */
+	bool l2_regs_pending;
 	/* L1's own registers, saved at vmenter (VMCB01 save area / VMCS01) */
 	struct kvm_ctx_regs {
 		unsigned long cr0, cr3, cr4;

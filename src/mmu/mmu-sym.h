@@ -108,7 +108,7 @@
 #define shadow_walk_next		KVM_SYM(shadow_walk_next)
 #define kvm_mmu_check_invariants	KVM_SYM(kvm_mmu_check_invariants)
 
-/* fault path (fault.c, paging_fault_tmpl.h) and the engine (engine.c) */
+/* fault path (fault.c, paging_fault_tmpl.h) and the engine (src/kvm/vm.c) */
 #define kvm_inject_emulated_page_fault	KVM_SYM(kvm_inject_emulated_page_fault)
 #define kvm_mmu_page_fault		KVM_SYM(kvm_mmu_page_fault)
 #define kvm_mmu_init_fault_callbacks	KVM_SYM(kvm_mmu_init_fault_callbacks)

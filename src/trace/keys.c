@@ -187,6 +187,7 @@ void tdp_config_init(struct tdp_config *cfg)
 	cfg->maxphyaddr = 46;
 	cfg->mem = 0x100000000ull;
 	cfg->ept_ad = true;
+	cfg->ept_execonly = cfg->ept_5level = cfg->ept_1g = true;
 }
 
 static int lookup_name(const char *const *names, size_t n, const char *s)
@@ -242,6 +243,7 @@ static int config_set(struct tdp_config *cfg, int key, const char *val,
 		return 0;
 	case TDP_CFG_mbec: case TDP_CFG_gmet: case TDP_CFG_ept_ad:
 	case TDP_CFG_la57: case TDP_CFG_nx_huge_pages:
+	case TDP_CFG_ept_execonly: case TDP_CFG_ept_5level: case TDP_CFG_ept_1g:
 		if (parse_bool(val, &b))
 			return WHY(TDP_E_RANGE, "%s='%s' is not 0 or 1", name, val);
 		break;
@@ -255,6 +257,9 @@ static int config_set(struct tdp_config *cfg, int key, const char *val,
 	case TDP_CFG_ept_ad: cfg->ept_ad = b; break;
 	case TDP_CFG_la57: cfg->la57 = b; break;
 	case TDP_CFG_nx_huge_pages: cfg->nx_huge_pages = b; break;
+	case TDP_CFG_ept_execonly: cfg->ept_execonly = b; break;
+	case TDP_CFG_ept_5level: cfg->ept_5level = b; break;
+	case TDP_CFG_ept_1g: cfg->ept_1g = b; break;
 	case TDP_CFG_vcpus:
 		if (v < 1 || v > 65536)
 			return WHY(TDP_E_RANGE, "vcpus=%s out of range (1..65536)", val);
@@ -346,6 +351,9 @@ int tdp_config_format(const struct tdp_config *cfg, char *buf, size_t len)
 		case TDP_CFG_ept_ad: v = cfg->ept_ad; break;
 		case TDP_CFG_la57: v = cfg->la57; break;
 		case TDP_CFG_nx_huge_pages: v = cfg->nx_huge_pages; break;
+		case TDP_CFG_ept_execonly: v = cfg->ept_execonly; break;
+		case TDP_CFG_ept_5level: v = cfg->ept_5level; break;
+		case TDP_CFG_ept_1g: v = cfg->ept_1g; break;
 		case TDP_CFG_max_mmu_pages: v = cfg->max_mmu_pages; break;
 		case TDP_CFG_mem:
 			r = snprintf(buf + n, len - n, "%s%s=0x%llx", n ? " " : "", name,

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * arch/x86/kvm/x86.c, the part the MMU depends on: register loads as
+ * kvm_set_cr0/3/4 and kvm_set_efer make them, requests serviced by
+ * vcpu_enter_guest(), guest stores that trap (emulated writes and
+ * kvm_page_track_write), INVLPG, TLB flushes, recorded faults, and the
+ * dispatch of trace events.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/kvm.h"
+
+#define KVM_MMU_CR0_ROLE_BITS	(X86_CR0_PG | X86_CR0_WP)
+#define KVM_MMU_CR4_ROLE_BITS	(X86_CR4_PSE | X86_CR4_PAE | X86_CR4_SMEP | \
+				 X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57)
+#define KVM_MMU_EFER_ROLE_BITS	(EFER_LME | EFER_NX)
+
+/*
+ * load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned).  Under
+ * shadow paging the PAE root's four entries were built from the old
+ * registers, so KVM frees the current root when they change (x86.c:
+ * "Shadow page roots need to be reconstructed instead"); keeping it would
+ * leave root entries that no longer match mmu->pdptrs, which FNAME(fetch)
+ * cannot walk (a CR3 reload after a PDPTE store then failed).
+ */
+static void load_pdptrs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_mmu *mmu = vcpu->arch.walk_mmu;
+	gpa_t base = vcpu->arch.cr3 & ~0x1full;
+	u64 pdpte[4];
+
+	/* L2's CR3 is an L2 GPA: KVM reads it through L1's EPT/NPT */
+	if (mmu_is_nested(vcpu)) {
+		gpa_t real = kvm_translate_gpa(vcpu, mmu, base & PAGE_MASK,
+					       PFERR_USER_MASK | PFERR_WRITE_MASK,
+					       NULL, 0);
+
+		base = real == INVALID_GPA ? INVALID_GPA :
+		       real | (base & ~PAGE_MASK);
+	}
+	for (int i = 0; i < 4; i++) {
+		if (base == INVALID_GPA ||
+		    tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i]))
+			pdpte[i] = 0;
+	}
+	if (!vcpu->tdp_enabled && memcmp(mmu->pdptrs, pdpte, sizeof(pdpte)))
+		kvm_mmu_free_roots(vcpu->kvm, mmu, KVM_MMU_ROOT_CURRENT);
+	memcpy(mmu->pdptrs, pdpte, sizeof(pdpte));
+}
+
+/* kvm_mmu_reset_context(): drop the roots and recompute the roles. */
+static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
+{
+	kvm_mmu_unload(vcpu);
+	kvm_init_mmu(vcpu);
+	kvm_mmu_init_fault_callbacks(vcpu, vcpu->arch.mmu);
+}
+
+/*
+ * kvm_vcpu_flush_tlb_guest(): a guest TLB flush.  With shadow paging KVM
+ * must bring unsync shadow pages back in sync (the guest may have changed
+ * PTEs since); with TDP there is nothing to do in software.
+ */
+static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	hw_tlb_flush(vcpu_tlb(e, vcpu));
+	if (!vcpu->tdp_enabled) {
+		kvm_mmu_sync_roots(vcpu);
+		kvm_mmu_sync_prev_roots(vcpu);
+	}
+}
+
+/*
+ * vcpu_enter_guest() - the requests KVM services before VM entry, then
+ * kvm_mmu_reload(): allocate roots if the current one is invalid.
+ */
+int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	const u64 flushes = (1ull << KVM_REQ_TLB_FLUSH) |
+			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT);
+
+	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
+		kvm_mmu_free_obsolete_roots(vcpu);
+	if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
+		kvm_mmu_sync_roots(vcpu);
+	kvm_check_request(KVM_REQ_LOAD_MMU_PGD, vcpu);	/* nothing to load */
+	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
+		int r = kvm_mmu_load(vcpu);
+
+		if (r)
+			return r;
+	}
+	/* TLB flushes KVM asked for, incl. the one after loading a root */
+	if (vcpu->requests & flushes) {
+		vcpu->requests &= ~flushes;
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
+	}
+	return 0;
+}
+
+/*
+ * The `set` event: the registers are loaded at once and KVM reacts once,
+ * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
+ * kvm_set_efer): role bits changed -> kvm_mmu_reset_context(); a new CR3
+ * (same roles) -> kvm_mmu_new_pgd() and, without PCID, a guest TLB flush;
+ * PAE PDPTEs reloaded when CR3 or the paging mode changes.
+ */
+static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		      const struct tdp_event *ev, bool entry)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	unsigned long old_cr0 = a->cr0, old_cr4 = a->cr4, old_cr3 = a->cr3;
+	u64 old_efer = a->efer;
+	bool reset, new_cr3;
+
+	if (TDP_HAS(ev, SET, cr0))
+		a->cr0 = ev->u.set.cr0;
+	if (TDP_HAS(ev, SET, cr4))
+		a->cr4 = ev->u.set.cr4;
+	if (TDP_HAS(ev, SET, efer))
+		a->efer = ev->u.set.efer;
+	if (TDP_HAS(ev, SET, cr3))
+		a->cr3 = ev->u.set.cr3;
+	if (TDP_HAS(ev, SET, pkru))
+		a->pkru = ev->u.set.pkru;
+	if (TDP_HAS(ev, SET, cpl))
+		a->cpl = ev->u.set.cpl;
+	/* EFER.LMA follows EFER.LME and CR0.PG */
+	if ((a->efer & EFER_LME) && (a->cr0 & X86_CR0_PG))
+		a->efer |= EFER_LMA;
+	else
+		a->efer &= ~EFER_LMA;
+
+	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
+	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
+		return 0;
+
+	reset = ((old_cr0 ^ a->cr0) & KVM_MMU_CR0_ROLE_BITS) ||
+		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
+		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
+	new_cr3 = TDP_HAS(ev, SET, cr3);
+	if (is_pae_paging(vcpu) && (new_cr3 || reset))
+		load_pdptrs(vcpu);
+	/*
+	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
+	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
+	 * without an exit and without unloading the nested MMU's roots --
+	 * nested_vmx_load_cr3() / nested_svm_load_cr3() only recompute the
+	 * roles with kvm_init_mmu() (with nested EPT/NPT, L2's CR3 is not
+	 * shadowed, so guest_mmu's root stays).
+	 */
+	if (entry) {
+		kvm_init_mmu(vcpu);
+		return 0;
+	}
+	/*
+	 * L2 under nested EPT/NPT: only the role bits are intercepted (the
+	 * MMU must recompute nested_mmu); CR3 loads reach no one but the CPU.
+	 * A role change after entry is an emulated MOV to CR0/CR4:
+	 * kvm_post_set_cr0/4() -> kvm_mmu_reset_context(), which unloads the
+	 * roots of root_mmu and guest_mmu alike (kvm_mmu_unload()).
+	 */
+	if (mmu_is_nested(vcpu)) {
+		if (reset) {
+			e->stats->exit_cr++;
+			kvm_mmu_reset_context(vcpu);
+		}
+		return 0;
+	}
+	e->stats->exit_cr++;
+	if (reset) {
+		kvm_mmu_reset_context(vcpu);
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
+	} else if (new_cr3 && a->cr3 != old_cr3) {
+		kvm_mmu_new_pgd(vcpu, a->cr3);
+		if (!VALID_PAGE(vcpu->arch.mmu->root.hpa))
+			e->stats->prev_root_misses++;
+		else
+			e->stats->prev_root_hits++;
+	}
+	/*
+	 * A PGE toggle is KVM_REQ_TLB_FLUSH_GUEST (current and prev_roots
+	 * synced; unsync prev_roots freed).  MOV CR3 without PCIDE is
+	 * kvm_invalidate_pcid(): KVM_REQ_MMU_SYNC for the current root only
+	 * -- a prev_root is synced when a later MOV CR3 makes it current
+	 * again, so it stays cached (freeing it lost every prev_roots hit of
+	 * a guest that writes a PTE before switching).
+	 */
+	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE)
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
+	else if (new_cr3 && !vcpu->tdp_enabled)
+		kvm_mmu_sync_roots(vcpu);
+	/* the CPU's side of MOV CR3 without PCIDE: the TLB is flushed */
+	if (new_cr3)
+		hw_tlb_flush(vcpu_tlb(e, vcpu));
+	return 0;
+}
+
+/* pf_injected bookkeeping for a #PF the guest receives. */
+void count_injected(struct tdp_stats *st, u64 ec)
+{
+	static const u64 bits[6] = { PFERR_PRESENT_MASK, PFERR_WRITE_MASK,
+				     PFERR_USER_MASK, PFERR_RSVD_MASK,
+				     PFERR_FETCH_MASK, PFERR_PK_MASK };
+
+	st->pf_injected++;
+	for (int i = 0; i < 6; i++)
+		if (ec & bits[i])
+			st->pf_injected_by_bit[i]++;
+}
+
+static u64 access_to_pfec(const struct kvm_vcpu *vcpu, enum tdp_access_op op,
+			  unsigned cpl, bool implicit)
+{
+	u64 access = 0;
+
+	if (op == TDP_OP_WRITE)
+		access |= PFERR_WRITE_MASK;
+	else if (op == TDP_OP_FETCH)
+		access |= PFERR_FETCH_MASK;
+	if (cpl == 3 && !implicit)
+		access |= PFERR_USER_MASK;
+	if (implicit)
+		access |= PFERR_IMPLICIT_ACCESS;
+	return access;
+}
+
+/* Which shadowed guest page tables live at @gfn (kvm_mmu_find_shadow_page). */
+static void gfn_shadowed(struct kvm *kvm, gfn_t gfn, bool *upper, bool *sync_leaf)
+{
+	struct hlist_node *n;
+
+	*upper = *sync_leaf = false;
+	for (n = kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)].first; n;
+	     n = n->next) {
+		struct kvm_mmu_page *sp = container_of(n, struct kvm_mmu_page,
+						       hash_link);
+
+		if (sp->gfn != gfn || !sp_has_gptes(sp) || is_obsolete_sp(kvm, sp))
+			continue;
+		if (sp->role.level > PG_LEVEL_4K)
+			*upper = true;
+		else if (!sp->unsync)
+			*sync_leaf = true;
+	}
+}
+
+/*
+ * emulate_write() - KVM's emulator stores to a write-protected guest page
+ * table: the memory write, then kvm_page_track_write -> kvm_mmu_track_write.
+ */
+static int emulate_write(struct tdp_engine *e, struct kvm_vcpu *vcpu, gpa_t gpa,
+			 u64 val, unsigned size)
+{
+	int r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
+
+	if (r)
+		return r;
+	kvm_mmu_track_write(vcpu, gpa, val, (int)size);
+	return 0;
+}
+
+/*
+ * The `write` event: a guest store to @gpa.  Under shadow paging a store to
+ * a shadowed guest page table traps: for an upper-level table (write
+ * tracked) KVM emulates it; for a last-level table KVM's fault handler
+ * unsyncs the shadow pages and maps the gfn writable, and the store lands.
+ */
+static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			const struct tdp_event *ev)
+{
+	gpa_t gpa = ev->u.write.gpa;
+	unsigned size = ev->u.write.size;
+	u64 val = ev->u.write.val;
+	bool upper, sync_leaf;
+	int r;
+
+	if (!tdp_gmem_gfn_in_slot(e->gmem, gpa >> PAGE_SHIFT) ||
+	    !tdp_gmem_gfn_in_slot(e->gmem, (gpa + size - 1) >> PAGE_SHIFT))
+		return engine_fail(e, TDP_E_RANGE,
+				   "write at 0x%llx is outside guest memory",
+				   (unsigned long long)gpa);
+	if (size < 8)
+		val &= (1ull << (8 * size)) - 1;
+	/* under TDP only nested (guest_mmu) pages shadow guest tables */
+	if (vcpu->tdp_enabled && e->cfg.paging != TDP_PAGING_NESTED)
+		goto store;
+
+	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
+	if (upper || kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		e->stats->exit_emulated_write++;
+		r = emulate_write(e, vcpu, gpa, val, size);
+		return r ? engine_fail(e, r, "emulated write failed") : 0;
+	}
+	if (sync_leaf) {
+		/* fault on the read-only mapping; the fault unsyncs the page */
+		if (vcpu->tdp_enabled)
+			e->stats->exit_ept_violation++;
+		else
+			e->stats->exit_pf++;
+		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
+		if (r) {
+			e->stats->pf_emulate++;
+			e->stats->exit_emulated_write++;
+			r = emulate_write(e, vcpu, gpa, val, size);
+			return r ? engine_fail(e, r, "emulated write failed") : 0;
+		}
+		e->stats->pf_fixed++;
+	}
+store:
+	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
+	return r ? engine_fail(e, r, "write at 0x%llx failed",
+			       (unsigned long long)gpa) : 0;
+}
+
+/*
+ * deliver_fault() - a fault found by one of KVM's software walks: reflected
+ * to L1 when it was found in L1's EPT/NPT, else a #PF for the current
+ * context (kvm_inject_emulated_page_fault picks the MMU the same way).
+ */
+void deliver_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  const struct x86_exception *fault,
+			  struct tdp_outcome *out)
+{
+	if (fault->nested_page_fault) {
+		reflect_to_l1(e, vcpu, fault, out);
+		return;
+	}
+	out->kind = TDP_OUT_PF;
+	out->ec = fault->error_code & 0xffff;
+	count_injected(e->stats, out->ec);
+	if (vcpu->arch.guest_mode)
+		e->stats->l2_pf++;
+}
+
+/* Emulation of an access KVM could not map (MMIO, write-protected gfn). */
+void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			   u64 gva, u64 access, struct tdp_outcome *out)
+{
+	struct kvm_mmu *w = vcpu->arch.walk_mmu;
+	struct x86_exception exc = { 0 };
+	gpa_t gpa;
+
+	vcpu->tdp_stats->walks++;
+	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
+	if (gpa == INVALID_GPA) {
+		deliver_fault(e, vcpu, &exc, out);
+		return;
+	}
+	if ((access & PFERR_WRITE_MASK) &&
+	    kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		u64 cur = 0;
+
+		/* the emulated store rewrites the entry it hits */
+		if (!tdp_gmem_read(e->gmem, gpa & ~7ull, 8, &cur))
+			kvm_mmu_track_write(vcpu, gpa & ~7ull, cur, 8);
+	}
+	out->kind = TDP_OUT_OK;
+	out->gpa = gpa;
+}
+
+/*
+ * account_ret_pf() - count what KVM's fault handler returned.  Returns @r
+ * for a RET_PF_* value, or a negative TDP_E_* code (message set) for an
+ * error or a value the engine does not expect.
+ */
+int account_ret_pf(struct tdp_engine *e, int r)
+{
+	switch (r) {
+	case RET_PF_FIXED:
+		e->stats->pf_fixed++;
+		return r;
+	case RET_PF_SPURIOUS:
+		e->stats->pf_spurious++;
+		return r;
+	case RET_PF_RETRY:
+		e->stats->pf_retry++;
+		return r;
+	case RET_PF_EMULATE:
+		e->stats->pf_emulate++;
+		return r;
+	default:
+		return engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
+				   "page fault handler failed (%d)", r);
+	}
+}
+
+/*
+ * take_injected() - the fault KVM queued, if any, as the outcome: a #PF for
+ * the guest, or an exit reflected to L1.
+ */
+bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			  struct tdp_outcome *out)
+{
+	if (!vcpu->exception_pending)
+		return false;
+	vcpu->exception_pending = false;
+	deliver_fault(e, vcpu, &vcpu->exception, out);
+	return true;
+}
+
+static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			const struct tdp_event *ev, struct tdp_outcome *out)
+{
+	int r = vcpu_enter_guest(e, vcpu);
+
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	e->stats->exit_recorded++;
+	vcpu->hw_walk.cpl = (unsigned)vcpu->arch.cpl;	/* a reflected fault's mode */
+	/*
+	 * The hardware exit a recorded fault stands for: what KVM keeps of it
+	 * for a reflected exit is the exit qualification (vmx_get_exit_qual)
+	 * or EXITINFO1.  On amd that is the error code itself; on intel the
+	 * GVA bits that __vmx_handle_ept_violation() turned into
+	 * PFERR_GUEST_FINAL/PAGE (and, with the series, U) come back from
+	 * the error code: bit 7 GVA valid, bit 8 final translation, bit 9
+	 * user-mode address (0036).  The other advanced bits (10, 11) are not
+	 * in the error code and read as 0.  Without this, a reflected
+	 * recorded fault would carry the bits of the last access's exit.
+	 */
+	vcpu->arch.exit_qualification = vcpu->vendor == KVM_VENDOR_AMD ?
+		ev->u.fault.ec : vmx_ept_qual_from_error_code(ev->u.fault.ec);
+	vcpu->exception_pending = false;
+	r = kvm_mmu_page_fault(vcpu, ev->u.fault.addr, ev->u.fault.ec);
+	if (take_injected(e, vcpu, out))
+		return 0;
+	/* a recorded fault with nothing left to do is reported as spurious */
+	if (r == RET_PF_RETRY)
+		r = RET_PF_SPURIOUS;
+	r = account_ret_pf(e, r);
+	if (r < 0)
+		return r;
+	if (r == RET_PF_FIXED) {
+		out->kind = TDP_OUT_FIXED;
+	} else if (r == RET_PF_SPURIOUS) {
+		out->kind = TDP_OUT_SPURIOUS;
+	} else {
+		bool direct = vcpu->arch.mmu->root_role.direct;
+
+		out->kind = direct && !tdp_gmem_gfn_in_slot(e->gmem,
+							    ev->u.fault.addr >> PAGE_SHIFT) ?
+			    TDP_OUT_MMIO : TDP_OUT_EMULATE;
+	}
+	return 0;
+}
+
+int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
+			struct tdp_outcome *out)
+{
+	struct kvm_vcpu *vcpu;
+	bool entry;
+	int err = 0;
+
+	out->kind = TDP_OUT_NONE;
+	if (ev->vcpu >= e->nr_vcpus)
+		return engine_fail(e, TDP_E_RANGE, "vcpu %u does not exist", ev->vcpu);
+	vcpu = &e->vcpus[ev->vcpu];
+	e->stats->ev_by_kind[ev->kind & 15]++;
+	/* only a `set` right after `vmenter` loads L2's entry registers */
+	entry = vcpu->arch.nested.l2_regs_pending;
+	vcpu->arch.nested.l2_regs_pending = false;
+
+	switch (ev->kind) {
+	case TDP_EV_WRITE:
+		err = handle_write(e, vcpu, ev);
+		break;
+	case TDP_EV_SET:
+		err = handle_set(e, vcpu, ev, entry);
+		break;
+	case TDP_EV_ACCESS: {
+		unsigned cpl = TDP_HAS(ev, ACCESS, cpl) ? ev->u.access.cpl :
+			       (unsigned)vcpu->arch.cpl;
+		u64 access = access_to_pfec(vcpu, ev->u.access.op, cpl,
+					    ev->u.access.implicit);
+
+		e->stats->accesses_by_op[ev->u.access.op % 3]++;
+		vcpu->arch.rflags = ev->u.access.ac ? X86_EFLAGS_AC : 0;
+		if (vcpu->arch.guest_mode)
+			handle_access_nested(e, vcpu, ev, access, cpl, out, &err);
+		else if (vcpu->tdp_enabled)
+			handle_access_tdp(e, vcpu, ev, access, out, &err);
+		else
+			handle_access_shadow(e, vcpu, ev, access, out, &err);
+		break;
+	}
+	case TDP_EV_INVLPG:
+		hw_tlb_flush_addr(vcpu_tlb(e, vcpu), ev->u.invlpg.gva);
+		if (!vcpu->tdp_enabled) {
+			e->stats->exit_invlpg++;
+			kvm_mmu_invlpg(vcpu, ev->u.invlpg.gva);
+		}
+		break;
+	case TDP_EV_FLUSH:
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		break;
+	case TDP_EV_FAULT:
+		err = handle_fault(e, vcpu, ev, out);
+		break;
+	case TDP_EV_PEEK: {
+		u64 v = 0;
+
+		if (tdp_gmem_read_bytes(e->gmem, ev->u.peek.gpa, &v, ev->u.peek.size))
+			return engine_fail(e, TDP_E_RANGE,
+					   "peek at 0x%llx is outside guest memory",
+					   (unsigned long long)ev->u.peek.gpa);
+		out->kind = TDP_OUT_VAL;
+		out->val = v;
+		break;
+	}
+	case TDP_EV_MARK:
+		break;
+	case TDP_EV_VMENTER:
+	case TDP_EV_VMEXIT:
+	case TDP_EV_INVEPT:
+		/* the trace reader accepts them only with paging=nested */
+		if (e->cfg.paging != TDP_PAGING_NESTED)
+			return engine_fail(e, TDP_E_STATE, "'%s' needs paging=nested",
+					   tdp_event_name(ev->kind));
+		err = ev->kind == TDP_EV_VMENTER ? handle_vmenter(e, vcpu, ev) :
+		      ev->kind == TDP_EV_VMEXIT ? handle_vmexit(e, vcpu) :
+		      vcpu->vendor == KVM_VENDOR_AMD ? nested_svm_tlb_control_flush(e, vcpu) :
+		      handle_invept(e, vcpu, ev);
+		break;
+	default:
+		return engine_fail(e, TDP_E_EVENT, "unknown event kind %u", ev->kind);
+	}
+	if (err)
+		return err;
+	e->stats->sp_live = e->kvm.stats.sp_live_total;
+	if (e->check) {
+		const char *why = kvm_mmu_check_invariants(&e->kvm);
+
+		if (!why && (!vcpu->tdp_enabled || vcpu->arch.guest_mode))
+			why = check_synced_gptes(e, vcpu);
+		if (why)
+			return engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: %s", why);
+	}
+	return 0;
+}
