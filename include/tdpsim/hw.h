@@ -119,4 +119,14 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 bool hw_load_pdptes(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		    struct hw_regs *regs);
 
+/*
+ * hw_load_pdptes_exit() - hw_load_pdptes() that also says why it failed:
+ * res->kind is HW_EPT_VIOLATION / HW_EPT_MISCONFIG / HW_NPF when stage 2
+ * refused the read of the PDPT (with EPT a read, qualification bit 7
+ * clear), HW_OK when a PDPTE had a reserved bit (#GP) or there is no
+ * memory at CR3.
+ */
+bool hw_load_pdptes_exit(const struct hw_mem *mem, const struct hw_stage2 *s2,
+			 struct hw_regs *regs, struct hw_result *res);
+
 #endif /* TDPSIM_HW_H */
