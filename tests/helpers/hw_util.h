@@ -37,4 +37,26 @@ static inline void hw_walk1d(const struct hw_mem *mem, const struct hw_regs *reg
 	hw_translate(mem, &r, NULL, acc, res);
 }
 
+/*
+ * A tree of 4 KiB tables with 8-byte entries (x86 4/5-level, EPT or NPT)
+ * built in gmem: tables at addresses of the tree's own space, stored at
+ * own + @off; fresh tables come from @next (zeroed pages).
+ */
+struct hw_tree {
+	struct tdp_gmem *gm;
+	uint64_t root, next, off;
+	int levels;
+	uint64_t table_flags;	/* flags of entries that point to tables */
+};
+
+void hw_tree_init(struct hw_tree *t, struct tdp_gmem *gm, int levels,
+		  uint64_t root, uint64_t off, uint64_t table_flags);
+/* Make the path to @va down to @level and store @leaf there; returns the
+ * host address of that entry. */
+uint64_t hw_tree_map(struct hw_tree *t, uint64_t va, int level, uint64_t leaf);
+/* Host address of the entry for @va at @level (the path must exist). */
+uint64_t hw_tree_entry(const struct hw_tree *t, uint64_t va, int level);
+uint64_t hw_get64(struct tdp_gmem *gm, uint64_t hpa);
+void hw_put64(struct tdp_gmem *gm, uint64_t hpa, uint64_t val);
+
 #endif
