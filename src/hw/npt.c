@@ -53,11 +53,14 @@ bool hw_npt_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		if (!(e & HW_PTE_P))
 			goto npf;
 		/*
-		 * Reserved (APM §5.3.3-§5.3.5 / SDM Tables 4-15 to 4-20): bits
-		 * 51:MAXPHYADDR, PS in the PML5E/PML4E, bits (shift-1):13 of
-		 * a large leaf.
+		 * Reserved (APM §5.3.3, Figures 5-18 to 5-25): bits
+		 * 51:MAXPHYADDR; bits 8:7 of a PML5E/PML4E (AMD reserves bit
+		 * 8 there too, unlike Intel: kvm-unit-tests x86/svm_npt.c
+		 * npt_rsvd_pfwalk sets PML4E bit 8 and expects RSVD, and
+		 * KVM's __reset_rsvds_bits_mask() has nonleaf_bit8_rsvd);
+		 * bits (shift-1):13 of a large leaf.
 		 */
-		if ((e & rsvd) || (level >= 4 && (e & HW_PTE_PS)))
+		if ((e & rsvd) || (level >= 4 && (e & HW_BITS(8, 7))))
 			goto reserved;
 		w = w && (e & HW_PTE_W);
 		u = u && (e & HW_PTE_U);
