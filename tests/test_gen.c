@@ -3,7 +3,7 @@
  * tdpsim gen: determinism, sizing, and the guest's architectural
  * consistency, checked from the trace alone.  Each generated trace is read
  * back with tdp_trace_open/next and replayed into a plain guest memory
- * (gmem) with the SDM reference walker (tests/oracle/ref_walk.c) deciding
+ * (gmem) with the CPU model (src/hw) deciding
  * every access, so the checks do not trust the generator's own model:
  *  - every write is an 8-byte aligned store into mem, of 0 or of a present
  *    entry with no bit above MAXPHYADDR and no bit the guest has no use for;
@@ -27,8 +27,8 @@
 #include <tdpsim/gmem.h>
 #include <tdpsim/trace.h>
 
+#include "helpers/hw_util.h"
 #include "helpers/run.h"
-#include "oracle/ref_walk.h"
 
 #define P_BIT		(1ull << 0)
 #define W_BIT		(1ull << 1)
@@ -87,7 +87,7 @@ struct scan {
 struct checker {
 	struct scan *s;
 	struct tdp_gmem *gm;
-	struct ref_regs regs;
+	struct hw_regs regs;
 	uint64_t swapper;		/* the boot CR3 */
 	int levels;			/* 4, 3 (PAE) or 2 (from the boot registers) */
 	unsigned int top_user, top_entries;	/* user slots of the top table */
@@ -111,16 +111,6 @@ struct checker {
 		if (!(s)->fail[0])					\
 			snprintf((s)->fail, sizeof((s)->fail), __VA_ARGS__); \
 	} while (0)
-
-static bool mem_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
-{
-	return tdp_gmem_read(ctx, gpa, size, val) == 0;
-}
-
-static void mem_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
-{
-	tdp_gmem_write(ctx, gpa, size, val);
-}
 
 static uint64_t rd(struct checker *c, uint64_t gpa)
 {
@@ -459,8 +449,8 @@ static void scan_trace(const char *path, struct scan *s)
 	char errbuf[TDP_ERRBUF_SIZE];
 	const struct tdp_event *ev;
 	struct checker c = { .s = s };
-	struct ref_mem mem;
-	struct ref_access pending = { 0 };
+	struct hw_mem mem;
+	struct hw_access pending = { 0 };
 	bool have_pending = false, after_smap_mark = false;
 	uint64_t last_t = 0;
 	tdp_trace_t *t;
@@ -472,7 +462,7 @@ static void scan_trace(const char *path, struct scan *s)
 	cr_assert_eq(tdp_gmem_create(&c.gm, s->cfg.mem), 0);
 	c.role = calloc(s->cfg.mem >> 12, 1);
 	cr_assert_not_null(c.role);
-	mem = (struct ref_mem){ .ctx = c.gm, .read = mem_read, .write = mem_write };
+	mem = hw_mem_gmem(c.gm, s->cfg.maxphyaddr);
 	c.regs.maxphyaddr = s->cfg.maxphyaddr;
 	c.regs.pse36 = true;
 
@@ -507,7 +497,7 @@ static void scan_trace(const char *path, struct scan *s)
 			}
 			if (have_pending)
 				FAIL(s, "event %lu: context switch before retrying %#lx",
-				     s->nev, pending.gva);
+				     s->nev, pending.addr);
 			if (TDP_HAS(ev, SET, cr3)) {
 				/* nothing in the user half is global */
 				c.nstale = 0;
@@ -538,11 +528,11 @@ static void scan_trace(const char *path, struct scan *s)
 			}
 			break;
 		case TDP_EV_ACCESS: {
-			struct ref_access a = {
-				.gva = ev->u.access.gva, .op = (enum ref_op)ev->u.access.op,
+			struct hw_access a = {
+				.addr = ev->u.access.gva, .op = (enum tdp_access_op)ev->u.access.op,
 				.cpl = ev->u.access.cpl, .ac = ev->u.access.ac,
 			};
-			struct ref_result r;
+			struct hw_result r;
 
 			if (!TDP_HAS(ev, ACCESS, cpl))
 				FAIL(s, "event %lu: access without cpl", s->nev);
@@ -551,33 +541,33 @@ static void scan_trace(const char *path, struct scan *s)
 				s->user_ops[a.op]++;
 			if (a.ac)
 				s->ac_accesses++;
-			check_not_stale(&c, a.gva);
-			ref_translate(&mem, &c.regs, &a, &r);
-			if (have_pending && a.gva == pending.gva && a.op == pending.op &&
+			check_not_stale(&c, a.addr);
+			hw_walk1d(&mem, &c.regs, &a, &r);
+			if (have_pending && a.addr == pending.addr && a.op == pending.op &&
 			    a.cpl == pending.cpl) {
-				if (r.fault)
+				if (r.kind != HW_OK)
 					FAIL(s, "event %lu: retry of %#lx faults again (ec %#lx)",
-					     s->nev, a.gva, r.ec);
+					     s->nev, a.addr, r.error_code);
 				have_pending = false;
 				s->retries++;
-			} else if (r.fault && after_smap_mark && a.cpl == 0 && !a.ac &&
-				   (r.ec & 1) && !(r.ec & 4)) {
+			} else if (r.kind != HW_OK && after_smap_mark && a.cpl == 0 && !a.ac &&
+				   (r.error_code & 1) && !(r.error_code & 4)) {
 				s->smap++;
-			} else if (r.fault && !have_pending && !(r.ec & 1)) {
+			} else if (r.kind != HW_OK && !have_pending && !(r.error_code & 1)) {
 				s->demand++;
 				pending = a;
 				have_pending = true;
-			} else if (r.fault && !have_pending && a.op == REF_WRITE &&
-				   (r.ec & 3) == 3) {
+			} else if (r.kind != HW_OK && !have_pending && a.op == TDP_OP_WRITE &&
+				   (r.error_code & 3) == 3) {
 				s->cow++;
 				pending = a;
 				have_pending = true;
-			} else if (r.fault) {
+			} else if (r.kind != HW_OK) {
 				FAIL(s, "event %lu: unexpected #PF ec=%#lx on %#lx op %d cpl %u",
-				     s->nev, r.ec, a.gva, a.op, a.cpl);
+				     s->nev, r.error_code, a.addr, a.op, a.cpl);
 			} else if (have_pending && a.cpl == 3) {
 				FAIL(s, "event %lu: user access before the retry of %#lx",
-				     s->nev, pending.gva);
+				     s->nev, pending.addr);
 			}
 			break;
 		}
@@ -604,7 +594,7 @@ static void scan_trace(const char *path, struct scan *s)
 	if (!s->fail[0]) {
 		cr_expect_eq(ret, 0, "%s", tdp_trace_errmsg(t));
 		if (have_pending)
-			FAIL(s, "trace ends before the retry of %#lx", pending.gva);
+			FAIL(s, "trace ends before the retry of %#lx", pending.addr);
 	}
 	free(c.frames);
 	free(c.role);

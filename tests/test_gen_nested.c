@@ -27,8 +27,8 @@
 #include <tdpsim/trace.h>
 
 #include "helpers/replay_util.h"
+#include "helpers/hw_util.h"
 #include "helpers/run.h"
-#include "oracle/ref_walk.h"
 
 #define ADDR		0x000ffffffffff000ull
 #define P		(1ull << 0)
@@ -93,7 +93,7 @@ struct ctx {
 	bool intel, in_l2;
 	bool mbec, gmet;		/* as the last vmenter set them */
 	uint64_t eptp;
-	struct ref_regs l1, l2;
+	struct hw_regs l1, l2;
 };
 
 #define FAIL(s, ...)							\
@@ -119,8 +119,8 @@ static uint64_t leaf_addr(uint64_t e, int level, uint64_t addr)
 }
 
 /*
- * One EPT/NPT translation of L2 GPA @gpa.  @op is REF_READ/WRITE/FETCH;
- * a paging-structure access is passed as REF_WRITE (EPT A/D on; NPT
+ * One EPT/NPT translation of L2 GPA @gpa.  @op is TDP_OP_READ/WRITE/FETCH;
+ * a paging-structure access is passed as TDP_OP_WRITE (EPT A/D on; NPT
  * treats them as writes).  @user: intel, the L2 translation is user-mode
  * (MBEC picks XU); amd, the access is at CPL 3.  Returns true if allowed,
  * else fills *@code with the qualification / EXITINFO1 the SDM / APM
@@ -160,11 +160,11 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 	if (present)
 		*l1gpa = leaf_addr(e, level, gpa);
 	if (c->intel) {
-		bool ok = op == REF_READ ? r : op == REF_WRITE ? r && w :
+		bool ok = op == TDP_OP_READ ? r : op == TDP_OP_WRITE ? r && w :
 			  (c->mbec && user ? xu : xs);
 
 		if (!ok)
-			*code = (op == REF_READ ? 1 : op == REF_WRITE ? 2 : 4) | (uint64_t)r << 3 |
+			*code = (op == TDP_OP_READ ? 1 : op == TDP_OP_WRITE ? 2 : 4) | (uint64_t)r << 3 |
 				(uint64_t)w << 4 | (uint64_t)xs << 5 |
 				(uint64_t)(c->mbec && xu) << 6 | 1ull << 7 | 1ull << 8;
 		return ok;
@@ -173,17 +173,17 @@ static bool tdp_translate(struct ctx *c, uint64_t gpa, int op, bool user, uint64
 	 * GMET: U=0 restricts nothing; CPL < 3 fetches of all-U pages fault.
 	 * Without it every access is a user one: U=0 anywhere faults.
 	 */
-	bool ok = present && (c->gmet || u) && (op != REF_WRITE || w) &&
-		  (op != REF_FETCH || (!nx && (!c->gmet || user || !u)));
+	bool ok = present && (c->gmet || u) && (op != TDP_OP_WRITE || w) &&
+		  (op != TDP_OP_FETCH || (!nx && (!c->gmet || user || !u)));
 
 	if (!ok)
-		*code = (uint64_t)present | (op == REF_WRITE ? 2 : 0) |
-			(!c->gmet || user ? 4 : 0) | (op == REF_FETCH ? 0x10 : 0) | 1ull << 32;
+		*code = (uint64_t)present | (op == TDP_OP_WRITE ? 2 : 0) |
+			(!c->gmet || user ? 4 : 0) | (op == TDP_OP_FETCH ? 0x10 : 0) | 1ull << 32;
 	return ok;
 }
 
 /* An L2 access: the 2D walk in hardware order (docs/NESTED.md). */
-static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_t *gpa_out,
+static enum verdict l2_access(struct ctx *c, const struct hw_access *a, uint64_t *gpa_out,
 			      uint64_t *code, bool adv[3])
 {
 	uint64_t table = c->l2.cr3 & ADDR, e = 0, gpa, l1gpa = 0, ign;
@@ -191,9 +191,9 @@ static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_
 	int level;
 
 	for (level = 4; level >= 1; level--) {
-		uint64_t egpa = table + 8 * ((a->gva >> (12 + 9 * (level - 1))) & 511);
+		uint64_t egpa = table + 8 * ((a->addr >> (12 + 9 * (level - 1))) & 511);
 
-		if (!tdp_translate(c, egpa, REF_WRITE, true, &l1gpa, &ign))
+		if (!tdp_translate(c, egpa, TDP_OP_WRITE, true, &l1gpa, &ign))
 			return V_OTHER_EXIT;	/* a paging-structure violation */
 		e = rd(c, l1gpa);
 		if (!(e & P) || (level == 4 && (e & PS)))
@@ -206,30 +206,20 @@ static enum verdict l2_access(struct ctx *c, const struct ref_access *a, uint64_
 		table = e & ADDR;
 	}
 	/* L2's own rights: U/S, R/W with CR0.WP=1, NX, SMEP, SMAP */
-	if ((a->cpl == 3 && !u) || (a->op == REF_WRITE && !w) || (a->op == REF_FETCH && nx) ||
-	    (a->op == REF_FETCH && a->cpl < 3 && u && (c->l2.cr4 & CR4_SMEP)) ||
-	    (a->op != REF_FETCH && a->cpl < 3 && u && !a->ac && (c->l2.cr4 & CR4_SMAP)))
+	if ((a->cpl == 3 && !u) || (a->op == TDP_OP_WRITE && !w) || (a->op == TDP_OP_FETCH && nx) ||
+	    (a->op == TDP_OP_FETCH && a->cpl < 3 && u && (c->l2.cr4 & CR4_SMEP)) ||
+	    (a->op != TDP_OP_FETCH && a->cpl < 3 && u && !a->ac && (c->l2.cr4 & CR4_SMAP)))
 		return V_PF;
-	gpa = leaf_addr(e, level, a->gva);
+	gpa = leaf_addr(e, level, a->addr);
 	*gpa_out = gpa;
 	adv[0] = u;
 	adv[1] = w;
 	adv[2] = nx;
 	if (tdp_translate(c, gpa, a->op, c->intel ? u : a->cpl == 3, &l1gpa, code))
 		return V_OK;
-	if (a->op != REF_FETCH)
+	if (a->op != TDP_OP_FETCH)
 		return V_OTHER_EXIT;
 	return (c->intel ? u : a->cpl == 3) ? V_EXEC_USER : V_EXEC_SUP;
-}
-
-static bool mem_read(void *ctx, uint64_t gpa, unsigned size, uint64_t *val)
-{
-	return tdp_gmem_read(ctx, gpa, size, val) == 0;
-}
-
-static void mem_write(void *ctx, uint64_t gpa, unsigned size, uint64_t val)
-{
-	tdp_gmem_write(ctx, gpa, size, val);
 }
 
 static void oracle_scan(const char *path, struct oscan *s)
@@ -237,8 +227,8 @@ static void oracle_scan(const char *path, struct oscan *s)
 	char errbuf[TDP_ERRBUF_SIZE];
 	const struct tdp_event *ev;
 	struct ctx c = { .s = s };
-	struct ref_mem mem;
-	struct ref_access pending = { 0 };
+	struct hw_mem mem;
+	struct hw_access pending = { 0 };
 	bool have_pending = false;
 	enum verdict marked = V_OK;	/* the violation the previous event announced */
 	uint64_t nev = 0;
@@ -253,11 +243,11 @@ static void oracle_scan(const char *path, struct oscan *s)
 	s->mark_sup = s->cfg.mbec || s->cfg.gmet ? "hvci-exec-supervisor" : "nx-exec-supervisor";
 	c.intel = s->cfg.vendor == TDP_VENDOR_INTEL;
 	cr_assert_eq(tdp_gmem_create(&c.gm, s->cfg.mem), 0);
-	mem = (struct ref_mem){ .ctx = c.gm, .read = mem_read, .write = mem_write };
+	mem = hw_mem_gmem(c.gm, s->cfg.maxphyaddr);
 	c.l1.maxphyaddr = c.l2.maxphyaddr = s->cfg.maxphyaddr;
 
 	while (!s->fail[0] && (ret = tdp_trace_next(t, &ev)) == 1) {
-		struct ref_regs *regs = c.in_l2 ? &c.l2 : &c.l1;
+		struct hw_regs *regs = c.in_l2 ? &c.l2 : &c.l1;
 
 		nev++;
 		switch (ev->kind) {
@@ -275,7 +265,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 				regs->efer = ev->u.set.efer;
 			if (have_pending)
 				FAIL(s, "event %lu: context switch before the retry of %#lx", nev,
-				     pending.gva);
+				     pending.addr);
 			break;
 		case TDP_EV_VMENTER:
 			if (c.in_l2)
@@ -310,8 +300,8 @@ static void oracle_scan(const char *path, struct oscan *s)
 				s->invept_global++;
 			break;
 		case TDP_EV_ACCESS: {
-			struct ref_access a = {
-				.gva = ev->u.access.gva, .op = (enum ref_op)ev->u.access.op,
+			struct hw_access a = {
+				.addr = ev->u.access.gva, .op = (enum tdp_access_op)ev->u.access.op,
 				.cpl = ev->u.access.cpl, .ac = ev->u.access.ac,
 			};
 			uint64_t gpa = 0, code = 0;
@@ -319,11 +309,11 @@ static void oracle_scan(const char *path, struct oscan *s)
 			enum verdict v;
 
 			if (!c.in_l2) {
-				struct ref_result r;
+				struct hw_result r;
 
-				ref_translate(&mem, &c.l1, &a, &r);
-				if (r.fault)
-					FAIL(s, "event %lu: L1 access %#lx faults", nev, a.gva);
+				hw_walk1d(&mem, &c.l1, &a, &r);
+				if (r.kind != HW_OK)
+					FAIL(s, "event %lu: L1 access %#lx faults", nev, a.addr);
 				s->l1_accesses++;
 				break;
 			}
@@ -335,15 +325,15 @@ static void oracle_scan(const char *path, struct oscan *s)
 			v = l2_access(&c, &a, &gpa, &code, adv);
 			if (have_pending) {
 				/* the #PF handler's own accesses (clear_page, copies) */
-				if (a.gva != pending.gva || a.op != pending.op || a.cpl != pending.cpl) {
+				if (a.addr != pending.addr || a.op != pending.op || a.cpl != pending.cpl) {
 					if (v != V_OK || a.cpl == 3)
 						FAIL(s, "event %lu: %#lx before the retry of %#lx",
-						     nev, a.gva, pending.gva);
+						     nev, a.addr, pending.addr);
 					break;
 				}
 				if (v != V_OK)
 					FAIL(s, "event %lu: the retry of %#lx fails (%d)", nev,
-					     a.gva, v);
+					     a.addr, v);
 				have_pending = false;
 				s->retries++;
 				break;
@@ -360,7 +350,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 			case V_EXEC_SUP:
 				if (marked != v)
 					FAIL(s, "event %lu: unmarked exec violation at %#lx (%d)",
-					     nev, a.gva, v);
+					     nev, a.addr, v);
 				if (v == V_EXEC_USER)
 					s->exec_user++;
 				else
@@ -373,7 +363,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 			case V_OTHER_EXIT:
 				s->other_exits++;
 				FAIL(s, "event %lu: unexpected exit to L1 at %#lx op %d", nev,
-				     a.gva, a.op);
+				     a.addr, a.op);
 				break;
 			}
 			break;
@@ -394,7 +384,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 	if (!s->fail[0]) {
 		cr_expect_eq(ret, 0, "%s", tdp_trace_errmsg(t));
 		if (have_pending)
-			FAIL(s, "trace ends before the retry of %#lx", pending.gva);
+			FAIL(s, "trace ends before the retry of %#lx", pending.addr);
 		if (c.in_l2)
 			FAIL(s, "trace ends in L2");
 	}

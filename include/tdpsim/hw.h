@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The CPU model: what an Intel or AMD processor does with the paging
+ * structures in memory, written from the Intel SDM (Vol. 3A ch. 4 paging,
+ * Vol. 3C ch. 29 EPT, §28.2.1 exit qualification) and the AMD APM (Vol. 2
+ * ch. 5 paging, §15.25 nested paging, GMET).  It is the reference the KVM
+ * port (src/mmu) is judged against, so it shares no code with it and
+ * includes nothing from src/mmu: it reads KVM's shadow tables as memory.
+ *
+ * Memory as the CPU sees it
+ * -------------------------
+ * Everything the CPU reads is host-physical memory (struct hw_mem):
+ *
+ *   host pfn <  guest_pfn_base   a page of KVM's tables (SPTEs): mem->table()
+ *   host pfn >= guest_pfn_base   guest frame (pfn - guest_pfn_base) in gmem
+ *
+ * One translation (hw_translate) is a stage-1 walk of x86 paging structures
+ * (32-bit, PAE, 4- or 5-level) whose table addresses and final address go
+ * through an optional stage 2 (EPT or NPT tables, always in host tables):
+ *
+ *   shadow paging : stage 1 = KVM's shadow tables (CR3 = a host address),
+ *                   no stage 2
+ *   TDP           : stage 1 = the guest's tables (guest-physical), stage 2 =
+ *                   KVM's EPT/NPT (guest-physical -> host-physical)
+ *   nested TDP    : stage 1 = L2's tables (L2 guest-physical), stage 2 =
+ *                   KVM's shadow EPT02/NPT02 (L2 GPA -> host-physical)
+ *   plain tests   : stage 1 in gmem with guest_pfn_base = 0, no stage 2
+ *
+ * A/D flags are set in memory as the CPU sets them (stage-1 entries through
+ * stage 2 as writes where the architecture makes them writes; EPT A/D when
+ * the EPTP enables them; NPT/legacy A/D always).
+ */
+#ifndef TDPSIM_HW_H
+#define TDPSIM_HW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <tdpsim/trace.h>	/* enum tdp_access_op */
+
+struct tdp_gmem;
+
+struct hw_mem {
+	struct tdp_gmem *gmem;		/* guest-physical memory (L1 GPAs) */
+	uint64_t guest_pfn_base;	/* host pfn of guest frame 0 */
+	/* the 512 entries of the host table page at @hpa, NULL = no memory */
+	uint64_t *(*table)(void *ctx, uint64_t hpa);
+	void *ctx;
+	unsigned host_maxphyaddr;	/* reserved bits of host tables (EPT/NPT/shadow) */
+};
+
+/* Paging registers of the context being walked (stage 1). */
+struct hw_regs {
+	uint64_t cr0, cr3, cr4;
+	uint64_t efer;			/* EFER.LMA is read, not derived */
+	uint32_t pkru;
+	uint64_t pdpte[4];		/* PAE paging: the PDPTE registers */
+	unsigned maxphyaddr;		/* MAXPHYADDR of stage 1's address space */
+	bool pse36;			/* CPUID.PSE36 */
+};
+
+struct hw_access {
+	uint64_t addr;			/* linear address (physical if CR0.PG=0) */
+	enum tdp_access_op op;
+	unsigned cpl;
+	bool ac;			/* EFLAGS.AC */
+	bool implicit;			/* implicit supervisor access (SMAP always) */
+};
+
+enum hw_stage2_kind { HW_S2_NONE, HW_S2_EPT, HW_S2_NPT };
+
+struct hw_stage2 {
+	enum hw_stage2_kind kind;
+	/* EPT: the EPTP (root, page-walk length, A/D enable bit 6) */
+	uint64_t eptp;
+	bool mbec;			/* EPT: mode-based execute control */
+	bool execonly;			/* EPT: execute-only entries supported */
+	/* NPT: nCR3 root, long-mode levels (4 or 5), EFER.NXE of the host */
+	uint64_t ncr3;
+	int npt_levels;
+	bool gmet;			/* NPT: guest mode execute trap */
+};
+
+enum hw_kind {
+	HW_OK,			/* translated: res->hpa (and res->gpa) */
+	HW_PF,			/* #PF in the walked context: res->error_code */
+	HW_EPT_VIOLATION,	/* res->gpa, res->qual (bits 0-11) */
+	HW_EPT_MISCONFIG,	/* res->gpa */
+	HW_NPF,			/* res->gpa (EXITINFO2), res->error_code (EXITINFO1) */
+};
+
+struct hw_result {
+	enum hw_kind kind;
+	uint64_t hpa;		/* HW_OK: host-physical address of the access */
+	uint64_t gpa;		/* stage-1 output, or the GPA of the stage-2 exit */
+	uint64_t error_code;	/* #PF error code, or EXITINFO1 incl. bits 32/33 */
+	uint64_t qual;		/* EPT violation exit qualification */
+	/* HW_OK: rights of the stage-1 translation and its page size */
+	bool w, u, nx, dirty;
+	int level;		/* 1 = 4 KiB, 2 = 2/4 MiB, 3 = 1 GiB; 0 paging off */
+};
+
+/*
+ * hw_translate() - one access by the CPU: the stage-1 walk, every table
+ * address and the final address through stage 2, the access rights of
+ * both stages, A/D updates on success.  Pure function of memory and its
+ * arguments, except for the A/D flags it sets in memory.
+ */
+void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
+		  const struct hw_stage2 *s2, const struct hw_access *acc,
+		  struct hw_result *res);
+
+/*
+ * hw_load_pdptes() - MOV to CR3 / CR0 / CR4 in PAE mode (SDM 4.4.1): the
+ * four PDPTEs at CR3[31:5] (stage-1 addresses, through @s2).  Returns
+ * false if a PDPTE has a reserved bit set (the load would #GP) or the
+ * PDPT cannot be read.
+ */
+bool hw_load_pdptes(const struct hw_mem *mem, const struct hw_stage2 *s2,
+		    struct hw_regs *regs);
+
+/*
+ * hw_load_pdptes_exit() - hw_load_pdptes() that also says why it failed:
+ * res->kind is HW_EPT_VIOLATION / HW_EPT_MISCONFIG / HW_NPF when stage 2
+ * refused the read of the PDPT (with EPT a read, qualification bit 7
+ * clear), HW_OK when a PDPTE had a reserved bit (#GP) or there is no
+ * memory at CR3.
+ */
+bool hw_load_pdptes_exit(const struct hw_mem *mem, const struct hw_stage2 *s2,
+			 struct hw_regs *regs, struct hw_result *res);
+
+#endif /* TDPSIM_HW_H */
