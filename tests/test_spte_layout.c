@@ -218,12 +218,21 @@ Test(spte, writable_software_bits)
 {
 	u64 s = leaf(1, ACC_ALL, false);
 
-#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
-	/* series: host-writable 53, MMU-writable 55; bit 10 stays free */
-	cr_assert_eq(s & (B(53) | B(55)), B(53) | B(55));
-	cr_assert_not(s & B(10));
-#else
+	/*
+	 * Non-EPT SPTEs keep host-/MMU-writable in bits 9/10 in both layouts:
+	 * 0023 moves them to 53/55 "EPT only", since bits 62:52 are reserved
+	 * in PAE paging (pve-kernel patches/kernel/0023-*, spte.h comment)
+	 */
 	cr_assert_eq(s & (B(9) | B(10)), B(9) | B(10));
+	cr_assert_not(s & GENMASK_ULL(62, 52), "no high software bit: %#llx",
+		      (unsigned long long)s);
+	kvm_mmu_set_ept_masks(&kvm->masks, true, true);
+	s = leaf(1, ACC_ALL, false);
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+	/* EPT, series: host-writable 53, MMU-writable 55 (bit 10 is XU) */
+	cr_assert_eq(s & (B(53) | B(55)), B(53) | B(55));
+#else
+	cr_assert_eq(s & (B(57) | B(58)), B(57) | B(58));
 #endif
 	/* !host_writable drops W and the host-writable bit */
 	cr_assert_not(make_spte(vcpu, direct_sp(1), ACC_ALL, 1, 1, 0, false,

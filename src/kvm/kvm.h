@@ -27,6 +27,7 @@
 
 #include <tdpsim/errors.h>
 #include <tdpsim/gmem.h>
+#include <tdpsim/hw.h>
 #include <tdpsim/hw_tlb.h>
 #include <tdpsim/replay.h>
 #include <tdpsim/trace.h>
@@ -49,6 +50,7 @@ struct tdp_engine {
 	unsigned nr_vcpus;
 	struct kvm_vcpu *vcpus;
 	struct hw_tlb_entry *tlb;	/* nr_vcpus * HW_TLB_ENTRIES, or NULL */
+	struct hw_mem hwmem;		/* memory as the CPU model sees it */
 	char errmsg[256];
 };
 
@@ -79,9 +81,8 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 #define emulate_access			KVM_SYM(emulate_access)
 #define account_ret_pf			KVM_SYM(account_ret_pf)
 #define take_injected			KVM_SYM(take_injected)
-#define handle_access_shadow		KVM_SYM(handle_access_shadow)
-#define handle_access_tdp		KVM_SYM(handle_access_tdp)
-#define handle_access_nested		KVM_SYM(handle_access_nested)
+#define vcpu_run_access			KVM_SYM(vcpu_run_access)
+#define vcpu_hw_init			KVM_SYM(vcpu_hw_init)
 #define reflect_to_l1			KVM_SYM(reflect_to_l1)
 #define handle_vmenter			KVM_SYM(handle_vmenter)
 #define handle_vmexit			KVM_SYM(handle_vmexit)
@@ -116,15 +117,10 @@ bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   struct tdp_outcome *out);
 
 /* run.c */
-void handle_access_shadow(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			  const struct tdp_event *ev, u64 access,
-			  struct tdp_outcome *out, int *err);
-void handle_access_tdp(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		       const struct tdp_event *ev, u64 access,
-		       struct tdp_outcome *out, int *err);
-void handle_access_nested(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			  const struct tdp_event *ev, u64 access, unsigned cpl,
-			  struct tdp_outcome *out, int *err);
+void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		     const struct tdp_event *ev, u64 access, unsigned cpl,
+		     struct tdp_outcome *out, int *err);
+void vcpu_hw_init(struct tdp_engine *e);
 
 /* nested.c */
 void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,

@@ -55,7 +55,7 @@ void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		/* GMET judges the CPL */
 		fetch = (out->ec & (PFERR_FETCH_MASK | PFERR_GUEST_FINAL_MASK)) ==
 			(PFERR_FETCH_MASK | PFERR_GUEST_FINAL_MASK);
-		user = vcpu->hw_walk.cpl == 3;
+		user = vcpu->exit_cpl == 3;
 	}
 	if (fetch && user)
 		st->reflected_exec_user++;

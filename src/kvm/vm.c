@@ -108,6 +108,7 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 			 (unsigned long long)cfg->mem);
 		goto out_free;
 	}
+	vcpu_hw_init(e);
 	r = kvm_mmu_init_vm(&e->kvm, cfg->mem >> PAGE_SHIFT);
 	if (r) {
 		snprintf(errbuf, errlen, "cannot create the VM");

@@ -409,7 +409,7 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
 	e->stats->exit_recorded++;
-	vcpu->hw_walk.cpl = (unsigned)vcpu->arch.cpl;	/* a reflected fault's mode */
+	vcpu->exit_cpl = (unsigned)vcpu->arch.cpl;	/* a reflected fault's mode */
 	/*
 	 * The hardware exit a recorded fault stands for: what KVM keeps of it
 	 * for a reflected exit is the exit qualification (vmx_get_exit_qual)
@@ -478,12 +478,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 
 		e->stats->accesses_by_op[ev->u.access.op % 3]++;
 		vcpu->arch.rflags = ev->u.access.ac ? X86_EFLAGS_AC : 0;
-		if (vcpu->arch.guest_mode)
-			handle_access_nested(e, vcpu, ev, access, cpl, out, &err);
-		else if (vcpu->tdp_enabled)
-			handle_access_tdp(e, vcpu, ev, access, out, &err);
-		else
-			handle_access_shadow(e, vcpu, ev, access, out, &err);
+		vcpu_run_access(e, vcpu, ev, access, cpl, out, &err);
 		break;
 	}
 	case TDP_EV_INVLPG:

@@ -87,21 +87,9 @@ struct kvm_vcpu {
 	bool timing;
 	bool exception_pending;
 	struct x86_exception exception;
-	/*
-	 * The replay engine's hardware model of a 2D walk: while set,
-	 * kvm_translate_gpa() on nested_mmu sends L2 GPAs through this
-	 * (KVM's shadow EPT02/NPT02, as the CPU does) instead of L1's own
-	 * tables.  NULL everywhere in KVM's code paths.
-	 */
-	gpa_t (*hw_translate_nested)(struct kvm_vcpu *vcpu, gpa_t gpa, u64 access,
-				     struct x86_exception *exception,
-				     u64 pte_access);
-	/* that walk: L2 linear address, level of the next table, CPL */
-	struct {
-		u64 gva;
-		int level;
-		unsigned cpl;
-	} hw_walk;
+	/* CPL of the access that made the exit KVM handles (the CPU model's;
+	 * SVM's erratum-1218 workaround and GMET accounting read it) */
+	unsigned exit_cpl;
 };
 
 static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)

@@ -106,9 +106,6 @@ static inline gpa_t kvm_translate_gpa(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu
 {
 	if (mmu != &vcpu->arch.nested_mmu)
 		return gpa;
-	if (vcpu->hw_translate_nested)	/* the engine's hardware walk */
-		return vcpu->hw_translate_nested(vcpu, gpa, access, exception,
-						 pte_access);
 	if (vcpu->vendor == KVM_VENDOR_AMD)
 		return svm_translate_nested_gpa(vcpu, gpa, access, exception,
 						pte_access);

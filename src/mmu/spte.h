@@ -37,10 +37,16 @@
 					  VMX_EPT_EXECUTABLE_MASK |	\
 					  VMX_EPT_USER_EXECUTABLE_MASK)
 #define SHADOW_ACC_TRACK_SAVED_BITS_SHIFT 52
+/*
+ * 0023 ("shuffle high bits of SPTEs", pve-kernel patches/kernel/0023-*,
+ * read at pve-kernel 6e44995): host- and MMU-writable move to 53/55 for
+ * EPT only; non-EPT SPTEs keep bits 9/10 ("bits 62:52 are _reserved_ for
+ * PAE paging", the patch's own comment -- src/hw refuses them there).
+ */
 #define EPT_SPTE_HOST_WRITABLE		BIT_ULL(53)
 #define EPT_SPTE_MMU_WRITABLE		BIT_ULL(55)
-#define DEFAULT_SPTE_HOST_WRITABLE	EPT_SPTE_HOST_WRITABLE
-#define DEFAULT_SPTE_MMU_WRITABLE	EPT_SPTE_MMU_WRITABLE
+#define DEFAULT_SPTE_HOST_WRITABLE	BIT_ULL(9)
+#define DEFAULT_SPTE_MMU_WRITABLE	BIT_ULL(10)
 #else
 #define SPTE_TDP_AD_SHIFT		52
 #define SHADOW_ACC_TRACK_SAVED_BITS_MASK (VMX_EPT_READABLE_MASK |	\
