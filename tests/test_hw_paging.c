@@ -441,3 +441,27 @@ Test(hw_paging, accessed_dirty_32bit)
 		cr_assert_eq(res.dirty, bitset(get32(0x2004), 6));
 	}
 }
+
+/*
+ * PAE entries (SDM §4.4, Tables 4-10/4-11): bits 62:MAXPHYADDR are
+ * reserved (not only 51:M as in 4-level paging), bit 63 without NXE.
+ */
+Test(hw_paging, reserved_bits_pae)
+{
+	for (unsigned b = 36; b < 64; b++)
+	for (unsigned nxe = 0; nxe < 2; nxe++) {
+		struct hw_regs r = { .cr0 = CR0_PGWP, .cr3 = 0x1000, .cr4 = CR4_PAE,
+				     .efer = nxe ? EFER_NXE : 0, .maxphyaddr = 36,
+				     .pdpte = { 0x2001 } };
+		struct hw_access a = { .addr = 0x1000, .op = TDP_OP_READ };
+		struct hw_result res;
+		bool rsvd = b <= 62 || !nxe;
+
+		put64(0x2000, 0x3007);
+		put64(0x3008, 0x9007 | 1ull << b);
+		hw_translate(&mem, &r, NULL, &a, &res);
+		cr_assert_eq(res.kind, rsvd ? HW_PF : HW_OK, "bit %u nxe %u", b, nxe);
+		if (rsvd)
+			cr_assert_eq(res.error_code, 9);
+	}
+}

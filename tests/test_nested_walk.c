@@ -157,7 +157,11 @@ static void check(struct wenv *e)
 /*
  * The four rows of nested_tdp_fault_test (EPT): L1 unmaps or
  * write-protects (R+X) the final page or L2's last-level table page.
- * Paging-structure accesses are read+write: bits 0 and 1, no bit 8.
+ * Paging-structure accesses have bit 8 clear.  With EPT A/D enabled they
+ * are read+write (bits 0 and 1); with A/D disabled a read, and setting a
+ * clear A/D flag in the entry a separate read+write (SDM 29.3.5;
+ * kvm-unit-tests ept_access_test_paddr_not_present_ad_disabled and
+ * ept_access_test_paddr_read_only_ad_disabled).
  */
 static void ept_selftest_rows(bool ad)
 {
@@ -170,6 +174,7 @@ static void ept_selftest_rows(bool ad)
 	pt = nt_tree_entry(&e.l2, DATA(0), 1) & ~0xfffull;
 	pt_leaf = nt_tree_entry(&e.tdp, pt, 1);
 	leaf = tdp_map(&e, DATA(0), L1_DATA(0) | full(&e));
+	tdp_map(&e, DATA(1), L1_DATA(1) | full(&e));
 	enter(&e, true);
 	acc(&e, DATA(0) + 0x123, NT_READ, 0, "ok gpa=0x600123", "all mapped");
 	change(&e, leaf, 0);
@@ -180,13 +185,33 @@ static void ept_selftest_rows(bool ad)
 	    "final page write-protected: WRITE|PROT_READ|PROT_EXEC|GVA_VALID|GVA_TRANSLATED");
 	change(&e, leaf, L1_DATA(0) | full(&e));
 	change(&e, pt_leaf, 0);
-	acc(&e, DATA(0) + 0x123, NT_READ, 0, "ept_violation gpa=0x4000 qual=0x83",
-	    "PT page unmapped: READ|WRITE|GVA_VALID, at the PTE's L2 GPA");
+	if (ad)
+		acc(&e, DATA(0) + 0x123, NT_READ, 0, "ept_violation gpa=0x4000 qual=0x83",
+		    "PT page unmapped, EPT A/D on: READ|WRITE|GVA_VALID, at the PTE's L2 GPA");
+	else
+		acc(&e, DATA(0) + 0x123, NT_READ, 0, "ept_violation gpa=0x4000 qual=0x81",
+		    "PT page unmapped, EPT A/D off: READ|GVA_VALID, at the PTE's L2 GPA");
 	change(&e, pt_leaf, (pt + L2_OFF) | NT_EPT_R | NT_EPT_X | NT_EPT_WB);
-	acc(&e, DATA(0) + 0x123, NT_READ, 0, "ept_violation gpa=0x4000 qual=0xab",
-	    "PT page write-protected: READ|WRITE|PROT_READ|PROT_EXEC|GVA_VALID");
+	if (ad)
+		acc(&e, DATA(0) + 0x123, NT_READ, 0, "ept_violation gpa=0x4000 qual=0xab",
+		    "PT page write-protected: READ|WRITE|PROT_READ|PROT_EXEC|GVA_VALID");
+	else
+		acc(&e, DATA(0) + 0x123, NT_READ, 0, "ok gpa=0x600123",
+		    "PT page write-protected, EPT A/D off, the PTE's A already set: a read");
 	acc(&e, DATA(1) + 0x10, NT_FETCH, 0, "ept_violation gpa=0x4008 qual=0xab",
-	    "a fetch's table access is a data read+write, not a fetch");
+	    ad ? "a fetch's table access is a data read+write, not a fetch" :
+		 "EPT A/D off: setting A in the PTE is a read+write, after the final GPA");
+	if (!ad) {
+		/*
+		 * The replay engine's CPU is still the port's walker, which
+		 * makes every paging-structure access read+write (issue 11):
+		 * it gives 0x83 and 0xab above.  The rows hold the SDM values
+		 * (checked against the predicate by acc()); drop this skip
+		 * once src/hw is the engine's CPU.
+		 */
+		nt_free(&e.t);
+		cr_skip_test("EPT A/D off: replay waits for src/hw in the engine (issue 11)");
+	}
 	check(&e);
 }
 

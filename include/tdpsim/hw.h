@@ -75,7 +75,10 @@ struct hw_stage2 {
 	uint64_t eptp;
 	bool mbec;			/* EPT: mode-based execute control */
 	bool execonly;			/* EPT: execute-only entries supported */
-	/* NPT: nCR3 root, long-mode levels (4 or 5), EFER.NXE of the host */
+	/*
+	 * NPT: nCR3 root, long-mode levels (4 or 5; 0 means 4).  The host's
+	 * EFER.NXE is taken as 1 (KVM requires NX), so bit 63 is NX.
+	 */
 	uint64_t ncr3;
 	int npt_levels;
 	bool gmet;			/* NPT: guest mode execute trap */

@@ -24,6 +24,15 @@ static inline bool ept_mt_bad(uint64_t e)
 	return EPT_MT_BAD_MASK >> ((e >> HW_EPT_MT_SHIFT) & 7) & 1;
 }
 
+/*
+ * Bits 2:0 (XWR) of a present entry that are a misconfiguration
+ * (§29.3.3.1), as a mask indexed by XWR: 010 and 110 (write without
+ * read) always; 100 (execute-only) and 000 (XU only, present under MBEC)
+ * when execute-only translations are not supported.
+ */
+#define EPT_XWR_BAD		((1u << 2) | (1u << 6))
+#define EPT_XWR_BAD_NOEXECONLY	(EPT_XWR_BAD | (1u << 4) | (1u << 0))
+
 bool hw_ept_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		      uint64_t gpa, uint64_t acc, uint64_t *hpa,
 		      struct hw_result *res)
@@ -36,7 +45,8 @@ bool hw_ept_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	int top = (int)((eptp >> HW_EPTP_PWL_SHIFT) & 7) + 1;
 	uint8_t *path[5];
 	uint64_t table = eptp & HW_PTE_ADDR;
-	uint64_t rights = HW_EPT_RWX | HW_EPT_XU;	/* AND over the walk */
+	const unsigned xwr_bad = s2->execonly ? EPT_XWR_BAD : EPT_XWR_BAD_NOEXECONLY;
+	uint64_t rights = HW_EPT_RWX | HW_EPT_XU | HW_EPT_A;	/* AND over the walk */
 	uint64_t e = 0;
 	int level;
 	bool ok;
@@ -58,11 +68,7 @@ bool hw_ept_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		 * translations are not supported (IA32_VMX_EPT_VPID_CAP bit
 		 * 0), XU included under MBEC; bits 51:MAXPHYADDR.
 		 */
-		if ((e & (HW_EPT_R | HW_EPT_W)) == HW_EPT_W)
-			goto misconfig;
-		if (!s2->execonly && !(e & HW_EPT_R))
-			goto misconfig;
-		if (e & rsvd_hi)
+		if (((xwr_bad >> (e & 7)) & 1) | !!(e & rsvd_hi))
 			goto misconfig;
 		if (level == 1 || (level <= 3 && (e & HW_EPT_PS))) {
 			/*
@@ -105,7 +111,8 @@ bool hw_ept_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	 * D in the leaf for a write (guest paging-structure accesses are
 	 * writes then, so they set it too).
 	 */
-	if (eptp & HW_EPTP_AD) {
+	if ((eptp & HW_EPTP_AD) &&
+	    (!(rights & HW_EPT_A) || ((acc & HW_S2_WRITE) && !(e & HW_EPT_D)))) {
 		for (int l = top; l > level; l--)
 			if (!(hw_load(path[l - 1], 8) & HW_EPT_A))
 				hw_set_bits(path[l - 1], 8, HW_EPT_A);

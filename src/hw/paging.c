@@ -81,6 +81,8 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 	const uint64_t sup = acc->cpl < 3 ? HW_S2_SUP : 0;
 	struct s1_path w;
 	uint64_t s2pt, ec, out, hpa, leaf = 0, e;
+	/* AND / OR of the entries used: R/W, U/S, A; XD */
+	uint64_t and_e = ~0ull, or_e = 0;
 	bool W = true, U = true, XD = false;
 	int top = 0, leaf_level = 0, level;
 	unsigned esize = 8;
@@ -146,6 +148,7 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 		w.val[1] = e;
 		if (!(e & HW_PTE_P))
 			goto not_present;
+		and_e = e;
 		W = e & HW_PTE_W;
 		U = e & HW_PTE_U;
 		if ((cr4 & HW_CR4_PSE) && (e & HW_PTE_PS)) {
@@ -163,6 +166,7 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 			w.val[0] = e;
 			if (!(e & HW_PTE_P))
 				goto not_present;
+			and_e &= e;
 			W = W && (e & HW_PTE_W);
 			U = U && (e & HW_PTE_U);
 			leaf = e;
@@ -206,9 +210,8 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 				goto not_present;
 			if ((e & rsvd) || (level >= 4 && (e & HW_PTE_PS)))
 				goto reserved;
-			W = W && (e & HW_PTE_W);
-			U = U && (e & HW_PTE_U);
-			XD = XD || (nxe && (e & HW_PTE_XD));
+			and_e &= e;
+			or_e |= e;
 			if (level == 1 || (e & HW_PTE_PS)) {
 				if (level > 1 && (e & HW_BITS(shift - 1, 13)))
 					goto reserved;
@@ -220,6 +223,9 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 			}
 			table = e & HW_PTE_ADDR;
 		}
+		W = and_e & HW_PTE_W;
+		U = and_e & HW_PTE_U;
+		XD = nxe && (or_e & HW_PTE_XD);
 	}
 
 	/* §4.6.1: access rights of the translation */
@@ -283,7 +289,9 @@ final:
 	 * mapping of it is enough.  With EPT A/D enabled or NPT the read was
 	 * already checked as a write.
 	 */
-	for (level = top; leaf_level && level >= leaf_level; level--) {
+	if (!leaf_level || ((and_e & HW_PTE_A) && (!write || (leaf & HW_PTE_D))))
+		top = 0;	/* nothing to set: the hit path */
+	for (level = top; level && level >= leaf_level; level--) {
 		uint64_t need = HW_PTE_A |
 				(level == leaf_level && write ? HW_PTE_D : 0);
 

@@ -316,8 +316,9 @@ static unsigned maxphy(const struct nt_vm *vm)
 
 /*
  * SDM 29.3.2-29.3.3: translate @gpa through L1's EPT, for a guest
- * paging-structure access (@page: read+write) or the final access @op of
- * a linear address that is user-mode (@user: U/S=1 at every L2 level).
+ * paging-structure access (@page; @op is NT_READ or NT_WRITE, see
+ * nt_predict()) or the final access @op of a linear address that is
+ * user-mode (@user: U/S=1 at every L2 level).
  */
 static void ept_xlate(const struct nt *t, const struct nt_vm *vm, uint64_t gpa,
 		      bool page, enum nt_op op, bool user, struct xres *r)
@@ -361,7 +362,7 @@ static void ept_xlate(const struct nt *t, const struct nt_vm *vm, uint64_t gpa,
 		break;
 	}
 	if (page)
-		allowed = (acc & NT_EPT_R) && (acc & NT_EPT_W);
+		allowed = (acc & NT_EPT_R) && (op != NT_WRITE || (acc & NT_EPT_W));
 	else if (op == NT_READ)
 		allowed = acc & NT_EPT_R;
 	else if (op == NT_WRITE)
@@ -377,7 +378,7 @@ static void ept_xlate(const struct nt *t, const struct nt_vm *vm, uint64_t gpa,
 violation:
 	r->kind = XR_VIOL;
 	r->gpa = gpa;
-	r->code = (page ? NT_Q_R | NT_Q_W : op == NT_READ ? NT_Q_R :
+	r->code = (page ? NT_Q_R | (op == NT_WRITE ? NT_Q_W : 0) : op == NT_READ ? NT_Q_R :
 		   op == NT_WRITE ? NT_Q_W : NT_Q_X) |
 		  NT_Q_PROT(acc) | (vm->mbec && (acc & NT_EPT_XU) ? NT_Q_PROT_XU : 0) |
 		  NT_Q_GVA_VALID | (page ? 0 : NT_Q_FINAL);
@@ -486,6 +487,18 @@ const char *nt_predict(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 	uint64_t rsvd = bits(51, maxphy(vm)) | (nxe ? 0 : NT_NX);
 	uint64_t table = vm->cr3 & ADDR_MASK, l2gpa = 0;
 	uint64_t ents[4];	/* L1 GPAs of the L2 entries used */
+	uint64_t l2ents[4];	/* and their L2 GPAs */
+	/*
+	 * How EPT sees an access to an L2 paging-structure entry: with EPT
+	 * A/D enabled (EPTP bit 6) a write (SDM 29.3.5), else a read
+	 * (29.3.3.2; kvm-unit-tests x86/vmx_tests.c
+	 * ept_access_test_paddr_not_present_ad_disabled: qualification read
+	 * only), and setting a clear A/D flag in it a separate write, checked
+	 * after the final GPA (below).  NPT: always a user write (APM
+	 * 15.25.5; kvm-unit-tests x86/svm_npt.c npt_rw_pfwalk).
+	 */
+	bool ept_ad_off = !vm->amd && !(vm->eptp & (1ull << 6));
+	enum nt_op page_op = ept_ad_off ? NT_READ : NT_WRITE;
 	uint64_t pfec = (op == NT_WRITE ? NT_EC_W : 0) | (cpl == 3 ? NT_EC_U : 0) |
 			(op == NT_FETCH && (nxe || smep) ? NT_EC_ID : 0);
 	bool u = true, w = true, nx = false, allowed;
@@ -503,9 +516,10 @@ const char *nt_predict(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 		uint64_t ea = table + nt_index(gva, level) * 8, e;
 		bool leaf;
 
-		tdp_xlate(t, vm, ea, true, op, false, cpl, &r);
+		tdp_xlate(t, vm, ea, true, page_op, false, cpl, &r);
 		if (r.kind != XR_OK)
 			return format(&r, buf, len);
+		l2ents[n] = ea;
 		ents[n++] = r.gpa;
 		e = nt_mem_read(t, r.gpa);
 		if (!(e & NT_P)) {
@@ -546,12 +560,28 @@ const char *nt_predict(struct nt *t, const struct nt_vm *vm, uint64_t gva,
 	tdp_xlate(t, vm, l2gpa, false, op, u, cpl, &r);
 	if (r.kind != XR_OK)
 		return format(&r, buf, len);
-	/* SDM 4.8: A on every level, D on the leaf for writes */
+	/*
+	 * SDM 4.8: A on every level, D on the leaf for writes, top down, once
+	 * the whole translation succeeded.  With EPT A/D off, an entry whose
+	 * flags must change is written through EPT as a write of its own
+	 * (kvm-unit-tests ept_access_test_paddr_read_only_ad_disabled: "a
+	 * read+write if the A/D bits have to be set"); a violation there
+	 * leaves the entries above updated.
+	 */
 	for (int i = 0; i < n; i++) {
-		uint64_t e = nt_mem_read(t, ents[i]) | NT_A;
+		uint64_t old = nt_mem_read(t, ents[i]);
+		uint64_t e = old | NT_A;
+		struct xres wr;
 
 		if (i == n - 1 && op == NT_WRITE)
 			e |= NT_D;
+		if (e == old)
+			continue;
+		if (ept_ad_off) {
+			tdp_xlate(t, vm, l2ents[i], true, NT_WRITE, false, cpl, &wr);
+			if (wr.kind != XR_OK)
+				return format(&wr, buf, len);
+		}
 		nt_mem_set(t, ents[i], e);
 	}
 	return format(&r, buf, len);

@@ -8,15 +8,18 @@
  *     violations, MBEC), §28.2.1 (exit qualification for EPT violations)
  *   AMD APM Vol. 2 §15.25 (nested paging, #NPF EXITINFO1, GMET)
  *   Intel SDM Vol. 3A §4.5-4.8 (L2's own 4-level paging, access rights)
- * as tdpsim pins them down in docs/NESTED.md (paging-structure accesses are
- * read+write for EPT/NPT; qualification bits 0-8; EXITINFO1 bits 0-5, 32,
- * 33).
+ * (qualification bits 0-8; EXITINFO1 bits 0-5, 32, 33).  Accesses to L2's
+ * paging-structure entries are writes for NPT and for EPT with A/D
+ * enabled, reads for EPT with A/D disabled, where setting a clear A/D
+ * flag is a separate write (SDM 29.3.5; kvm-unit-tests
+ * ept_access_test_paddr_*).
  *
  * The predictor walks a model of L1 memory that holds exactly what the
  * trace wrote (8-byte aligned stores only; everything else reads 0), in
- * the hardware order of docs/NESTED.md: each L2 table access through
+ * the hardware order (src/hw/paging.c): each L2 table access through
  * EPT/NPT, the L2 entry, L2's permission check, the final GPA through
- * EPT/NPT, then the A/D bits of the L2 entries (written into the model).
+ * EPT/NPT, then the A/D bits of the L2 entries (written into the model;
+ * with EPT A/D off each one through EPT as a write).
  */
 #ifndef TDPSIM_TEST_NESTED_ORACLE_H
 #define TDPSIM_TEST_NESTED_ORACLE_H
