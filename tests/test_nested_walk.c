@@ -201,17 +201,6 @@ static void ept_selftest_rows(bool ad)
 	acc(&e, DATA(1) + 0x10, NT_FETCH, 0, "ept_violation gpa=0x4008 qual=0xab",
 	    ad ? "a fetch's table access is a data read+write, not a fetch" :
 		 "EPT A/D off: setting A in the PTE is a read+write, after the final GPA");
-	if (!ad) {
-		/*
-		 * The replay engine's CPU is still the port's walker, which
-		 * makes every paging-structure access read+write (issue 11):
-		 * it gives 0x83 and 0xab above.  The rows hold the SDM values
-		 * (checked against the predicate by acc()); drop this skip
-		 * once src/hw is the engine's CPU.
-		 */
-		nt_free(&e.t);
-		cr_skip_test("EPT A/D off: replay waits for src/hw in the engine (issue 11)");
-	}
 	check(&e);
 }
 
