@@ -9,9 +9,12 @@
  * (tracecmd_iterate_events merges the per-CPU buffers).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <event-parse.h>
 #include <trace-cmd.h>
@@ -169,6 +172,55 @@ nomem:
 	return 1;
 }
 
+static int count_record(struct tracecmd_input *h, struct tep_record *rec, int cpu, void *data)
+{
+	return 0;
+}
+
+/*
+ * libtracecmd 1.3 dereferences NULL on some truncated files (tracecmd_open
+ * frees a half-built handle), so a file is first read once in a child
+ * process: a crash there is a clean error here.  Return: 0 if the child read
+ * it all, 1 if libtracecmd refused the headers, 2 for anything worse, or -1
+ * if no child could be made (then the file is read without the probe).
+ */
+#define PROBE_OK	0
+#define PROBE_HEADERS	40
+#define PROBE_DATA	41
+
+static int probe_in_child(const char *path)
+{
+	int status;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		struct tracecmd_input *h;
+		int fd = open("/dev/null", O_WRONLY);
+
+		/* the child's crash report (sanitizers, libtracecmd) is not ours to print */
+		if (fd >= 0)
+			dup2(fd, 2);
+		h = tracecmd_open(path, 0);
+		/* distinct codes: a sanitizer's report of a crash exits with 1 */
+		if (!h)
+			_exit(PROBE_HEADERS);
+		_exit(tracecmd_iterate_events(h, NULL, 0, count_record, NULL) < 0 ?
+		      PROBE_DATA : PROBE_OK);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_OK)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_HEADERS)
+		return 1;
+	return 2;
+}
+
 int tdp__import_read_dat(struct tdp_import *im, const char *path, char *err, size_t errlen)
 {
 	static const char magic[10] = "\x17\x08\x44tracing";
@@ -205,6 +257,18 @@ int tdp__import_read_dat(struct tdp_import *im, const char *path, char *err, siz
 
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	tep_set_loglevel(TEP_LOG_NONE);
+	switch (probe_in_child(path)) {
+	case 1:
+		snprintf(err, errlen, "'%s': trace-cmd cannot read it (corrupted or truncated "
+			 "headers)", path);
+		return TDP_E_FORMAT;
+	case 2:
+		snprintf(err, errlen, "'%s': trace-cmd's reader fails on it (corrupted or "
+			 "truncated file)", path);
+		return TDP_E_FORMAT;
+	default:
+		break;
+	}
 	h = tracecmd_open(path, 0);
 	if (!h) {
 		snprintf(err, errlen, "'%s': trace-cmd cannot read it (corrupted or truncated "

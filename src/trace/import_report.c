@@ -31,6 +31,7 @@ struct rep_ctx {
 	const char *path;
 	uint64_t lineno;
 	uint64_t last_ts;
+	bool lost_pending;	/* a LOST line: the mark takes the next record's time, as in .dat */
 	char *err;
 	size_t errlen;
 };
@@ -252,12 +253,8 @@ static int parse_line(struct rep_ctx *c, char *line)
 	if (!*p || !strncmp(p, "cpus=", 5) || !strncmp(p, "version = ", 10))
 		return 0;
 	if (!strncmp(p, "CPU:", 4) || !strncmp(p, "CPU ", 4)) {
-		if (strstr(p, "LOST") || strstr(p, "DROPPED")) {
-			r.kind = KR_LOST;
-			r.pid = -1;
-			r.ts = c->last_ts;
-			return tdp__import_push(c->im, &r) ? fail_line(c, TDP_E_NOMEM, "out of memory") : 0;
-		}
+		if (strstr(p, "LOST") || strstr(p, "DROPPED"))
+			c->lost_pending = true;
 		return 0;
 	}
 	/* "comm-pid [cpu]": the pid is the digits after the last '-' before '[' */
@@ -288,6 +285,14 @@ static int parse_line(struct rep_ctx *c, char *line)
 		p += l;
 	}
 	c->last_ts = r.ts;
+	if (c->lost_pending) {
+		struct kvm_rec lost = { .kind = KR_LOST, .ts = r.ts, .pid = -1, .vcpu = -1,
+					.pos = c->lineno };
+
+		c->lost_pending = false;
+		if (tdp__import_push(c->im, &lost))
+			return fail_line(c, TDP_E_NOMEM, "out of memory");
+	}
 	ev = p + strspn(p, " \t");
 	colon = strchr(ev, ':');
 	if (!colon || colon == ev || (size_t)(colon - ev) >= sizeof(name))
