@@ -275,6 +275,14 @@ static const struct { const char *name; uint64_t code; uint8_t isa; } exit_names
 	{ "write_efer_trap", 0x08f, KR_ISA_SVM }, { "write_cr0_trap", 0x090, KR_ISA_SVM },
 	{ "write_cr4_trap", 0x094, KR_ISA_SVM }, { "invpcid", 0x0a2, KR_ISA_SVM },
 	{ "npf", 0x400, KR_ISA_SVM },
+	/* trace-cmd's kvm plugin spells SVM reasons its own way */
+	{ "EXIT_WRITE_CR0", 0x010, KR_ISA_SVM }, { "EXIT_WRITE_CR3", 0x013, KR_ISA_SVM },
+	{ "EXIT_WRITE_CR4", 0x014, KR_ISA_SVM }, { "EXIT_EXCP_PF", 0x04e, KR_ISA_SVM },
+	{ "EXIT_INTR", 0x060, KR_ISA_SVM }, { "EXIT_CPUID", 0x072, KR_ISA_SVM },
+	{ "EXIT_HLT", 0x078, KR_ISA_SVM }, { "EXIT_INVLPG", 0x079, KR_ISA_SVM },
+	{ "EXIT_INVLPGA", 0x07a, KR_ISA_SVM }, { "EXIT_IOIO", 0x07b, KR_ISA_SVM },
+	{ "EXIT_MSR", 0x07c, KR_ISA_SVM }, { "EXIT_VMRUN", 0x080, KR_ISA_SVM },
+	{ "EXIT_NPF", 0x400, KR_ISA_SVM },
 };
 
 uint64_t tdp__exit_reason_code(const char *name, uint8_t *isa)
@@ -284,8 +292,12 @@ uint64_t tdp__exit_reason_code(const char *name, uint8_t *isa)
 			*isa = exit_names[i].isa;
 			return exit_names[i].code;
 		}
-	/* unknown: VMX spells reasons in upper case, SVM in lower case */
-	*isa = name[0] >= 'A' && name[0] <= 'Z' ? KR_ISA_VMX :
+	/*
+	 * unknown: the kernel spells VMX reasons in upper case and SVM ones in
+	 * lower case; the plugin's SVM names start with "EXIT_"
+	 */
+	*isa = !strncmp(name, "EXIT_", 5) ? KR_ISA_SVM :
+	       name[0] >= 'A' && name[0] <= 'Z' ? KR_ISA_VMX :
 	       name[0] >= 'a' && name[0] <= 'z' ? KR_ISA_SVM : 0;
 	return KR_REASON_UNKNOWN;
 }
