@@ -81,6 +81,8 @@ static const struct tdp_cmd commands[] = {
 	  "  -t, --tlb               model a TLB in the hardware (shadow paging;\n"
 	  "                          off by default: every access walks)\n"
 	  "  -q, --quiet             no text report\n"
+	  "  -e, --expect FILE       also print KVM's counts recorded by 'tdpsim\n"
+	  "                          import --expect FILE' beside the simulated ones\n"
 	  "  -h, --help              this text\n" },
 	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",
 	  "usage: tdpsim gen --workload NAME [--seed N] [--events N]\n"
