@@ -73,7 +73,7 @@ struct tdp_import;
 
 /* Append one record (copied).  Return: 0 or TDP_E_NOMEM. */
 int tdp__import_push(struct tdp_import *im, const struct kvm_rec *r);
-/* Index of "system:event" in the importer's name table (for skipped-event notes). */
+/* Index of "system:event" in the importer's name table (for notes); -1: no memory. */
 int tdp__import_name(struct tdp_import *im, const char *sysname);
 
 /* Exit reason names, as kvm_exit's print fmt and trace-cmd's kvm plugin spell them. */

@@ -171,10 +171,10 @@ struct tdp_import {
 	size_t n, cap;
 	char (*names)[64];
 	uint64_t *name_count;
-	int nnames;
+	int nnames, names_cap;
 
 	struct pid_vcpu *pids;
-	int npids;
+	int npids, pids_cap;
 	bool pid_guessed;
 
 	struct tdp_config cfg;
@@ -228,20 +228,21 @@ int tdp__import_name(struct tdp_import *im, const char *sysname)
 	for (int i = 0; i < im->nnames; i++)
 		if (!strcmp(im->names[i], sysname))
 			return i;
-	if (im->nnames >= 4096)
-		return 4095;
-	if (!(im->nnames & (im->nnames - 1)) || !im->nnames) {
-		int cap = im->nnames ? im->nnames * 2 : 16;
+	if (im->nnames == UINT16_MAX)	/* kvm_rec.name is 16 bits: lump the rest */
+		return im->nnames - 1;
+	if (im->nnames == im->names_cap) {
+		int cap = im->names_cap ? im->names_cap * 2 : 16;
 		void *a = realloc(im->names, cap * sizeof(*im->names));
 		void *b;
 
 		if (!a)
-			return 0;
+			return -1;
 		im->names = a;
 		b = realloc(im->name_count, cap * sizeof(*im->name_count));
 		if (!b)
-			return 0;
+			return -1;
 		im->name_count = b;
+		im->names_cap = cap;
 	}
 	snprintf(im->names[im->nnames], sizeof(im->names[0]), "%s", sysname);
 	im->name_count[im->nnames] = 0;
@@ -488,8 +489,6 @@ static int finish_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu
 			return ret;
 	}
 	v->levels = levels;
-	if (levels == 5)
-		im->cfg.la57 = true;
 	esize = levels == 2 ? 4 : 8;
 	if (levels == 2)
 		base = v->cr3 & 0xfffff000ull;
@@ -617,6 +616,7 @@ static int infer(struct tdp_import *im)
 	uint64_t isa_vmx = 0, isa_svm = 0, tdp_exits = 0, pf_exits = 0, vmenter_tdp = 0;
 	uint64_t max_gpa = 0, walks = 0;
 	int32_t max_vcpu = 0;
+	bool la57 = false;
 	const char *why_vendor, *why_paging;
 
 	/* which vCPU each host thread runs: the first vcpu_id seen on it */
@@ -625,12 +625,14 @@ static int infer(struct tdp_import *im)
 
 		if (r->vcpu < 0 || r->pid < 0 || pid_first_vcpu(im, r->pid) >= 0)
 			continue;
-		if (!(im->npids & (im->npids - 1)) || !im->npids) {
-			void *p = realloc(im->pids, (im->npids ? im->npids * 2 : 8) *
-					  sizeof(*im->pids));
+		if (im->npids == im->pids_cap) {
+			int cap = im->pids_cap ? im->pids_cap * 2 : 8;
+			void *p = realloc(im->pids, cap * sizeof(*im->pids));
+
 			if (!p)
 				return fail(im, TDP_E_NOMEM, "out of memory");
 			im->pids = p;
+			im->pids_cap = cap;
 		}
 		im->pids[im->npids].pid = r->pid;
 		im->pids[im->npids++].first = r->vcpu;
@@ -696,6 +698,8 @@ static int infer(struct tdp_import *im)
 			walks++;
 			break;
 		case KR_ELEM: {
+			if (r->b == 5)
+				la57 = true;
 			/* a large leaf (PS, bit 7) maps 2 MiB or 1 GiB, a table 4 KiB */
 			bool large = r->b > 1 && (r->a & 0x80);
 			uint64_t end = (r->a & PT64_ADDR_MASK) +
@@ -749,6 +753,11 @@ static int infer(struct tdp_import *im)
 	im->cfg.vcpus = (uint32_t)max_vcpu + 1;
 	if (im->cfg.vcpus > 1)
 		im->cfg.present |= 1u << TDP_CFG_vcpus;
+	/* a 5-level walk: the guest has LA57, so its CPUID must offer it */
+	if (la57) {
+		im->cfg.la57 = true;
+		im->cfg.present |= 1u << TDP_CFG_la57;
+	}
 
 	/* a page above everything seen holds the top-level table of an unknown CR3 */
 	im->cr3_invented = (max_gpa + 4095) & ~4095ull;

@@ -53,14 +53,18 @@ static int resolve(struct dat_ctx *d, struct tep_event *event, struct dat_event 
 	for (const struct kvm_event_spec *p = tdp__kvm_events; p->name; p++)
 		if (!strcmp(p->sys, event->system) && !strcmp(p->name, event->name))
 			s = p;
-	if (!s) {
+	if (!s)
 		de->kind = strcmp(event->system, "kvm") && strcmp(event->system, "kvmmmu") ?
 			   KR_FOREIGN : KR_OTHER;
-		de->name = tdp__import_name(d->im, sysname);
-		return 0;
-	}
-	de->kind = s->kind;
+	else
+		de->kind = s->kind;
 	de->name = tdp__import_name(d->im, sysname);
+	if (de->name < 0) {
+		snprintf(d->err, d->errlen, "'%s': out of memory", d->path);
+		return TDP_E_NOMEM;
+	}
+	if (!s)
+		return 0;
 	{
 		const char *req[3] = { s->a, s->b, s->c };
 		struct tep_format_field **dst[3] = { &de->a, &de->b, &de->c };

@@ -247,6 +247,7 @@ static int parse_line(struct rep_ctx *c, char *line)
 	char *cpu, *p, *ev, *colon, *pl, *dash;
 	char name[96];
 	uint64_t v;
+	int ret;
 
 	line[strcspn(line, "\r\n")] = 0;
 	p = line + strspn(line, " \t");
@@ -312,12 +313,14 @@ static int parse_line(struct rep_ctx *c, char *line)
 			   !strcmp(name, "fast_page_fault");
 		r.kind = kvm ? KR_OTHER : KR_FOREIGN;
 		snprintf(sysname, sizeof(sysname), "%s%s", kvm ? "kvm*:" : "", name);
-		r.name = (uint16_t)tdp__import_name(c->im, sysname);
+		ret = tdp__import_name(c->im, sysname);
+		if (ret < 0)
+			return fail_line(c, TDP_E_NOMEM, "out of memory");
+		r.name = (uint16_t)ret;
 	} else {
 		bool raw = (s->a && raw_field(pl, s->a)) || (!s->a && strchr(pl, '='));
 
 		r.kind = (uint16_t)s->kind;
-		r.name = (uint16_t)tdp__import_name(c->im, name);
 		if (!(raw ? parse_raw(s, pl, &r) : parse_text(s, pl, &r)))
 			return fail_line(c, TDP_E_FORMAT, "cannot read %s's fields from '%.60s'",
 					 name, pl);
