@@ -457,3 +457,69 @@ Test(import, help)
 	cr_expect_not_null(strstr(r.out, "usage: tdpsim import"));
 	run_result_free(&r);
 }
+
+/*
+ * Entry addresses in the other paging modes, from hand-written report
+ * text: 32-bit (4-byte entries, 10-bit indices), PAE (PDPTE from CR3
+ * bits 31:5; CR3 reloaded after the PDPTE is written, as the CPU reads
+ * PDPTEs only then) and 5-level (LA57 in the config).
+ */
+Test(import, paging_modes_32bit_pae_la57)
+{
+	static const char rep[] =
+		" q-7 [000]     1.000001: kvm_entry:            vcpu 0 rip 0x0\n"
+		" q-7 [000]     1.000002: kvm_cr:               cr_write 3 = 0x1000\n"
+		" q-7 [000]     1.000003: kvm_cr:               cr_write 4 = 0x10\n"
+		" q-7 [000]     1.000004: kvm_cr:               cr_write 0 = 0x80010011\n"
+		" q-7 [000]     1.000006: kvm_mmu_pagetable_walk: addr 401234 pferr 0 \n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 2003 level 2\n"
+		" q-7 [000]     1.000008: kvm_mmu_paging_element: pte 5003 level 1\n"
+		" q-8 [001]     1.000009: kvm_entry:            vcpu 1 rip 0x0\n"
+		" q-8 [001]     1.000010: kvm_cr:               cr_write 3 = 0x8020\n"
+		" q-8 [001]     1.000011: kvm_cr:               cr_write 4 = 0x20\n"
+		" q-8 [001]     1.000012: kvm_cr:               cr_write 0 = 0x80010011\n"
+		" q-8 [001]     1.000013: kvm_mmu_pagetable_walk: addr c0001234 pferr 0 \n"
+		" q-8 [001]     1.000014: kvm_mmu_paging_element: pte 9001 level 3\n"
+		" q-8 [001]     1.000015: kvm_mmu_paging_element: pte a003 level 2\n"
+		" q-8 [001]     1.000016: kvm_mmu_paging_element: pte 7003 level 1\n";
+	static const char rep57[] =
+		" q-7 [000]     1.000001: kvm_entry:            vcpu 0 rip 0x0\n"
+		" q-7 [000]     1.000006: kvm_mmu_pagetable_walk: addr 1000 pferr 4 U\n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 2007 level 5\n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 3007 level 4\n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 4007 level 3\n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 5007 level 2\n"
+		" q-7 [000]     1.000008: kvm_mmu_paging_element: pte 6007 level 1\n";
+	const char *in = test_path("modes.report"), *out = test_path("modes.txt");
+	char *text, *got;
+	size_t len;
+
+	cr_assert_eq(write_file(in, rep, sizeof(rep) - 1), 0);
+	import_ok("report", in, out);
+	text = read_file(out, &len);
+	cr_assert_not_null(text);
+	cr_expect_not_null(strstr(text, "write t=1000006000 gpa=0x1004 val=0x2003 size=4\n"
+				  "write t=1000006000 gpa=0x2004 val=0x5003 size=4\n"), "%s", text);
+	cr_expect_not_null(strstr(text, "write t=1000013000 gpa=0x8038 val=0x9001\n"
+				  "write t=1000013000 gpa=0x9000 val=0xa003\n"
+				  "write t=1000013000 gpa=0xa008 val=0x7003\n"
+				  "set t=1000013000 vcpu=1 cr3=0x8020\n"), "%s", text);
+	/* no kvm_exit: the vendor is a default, and the notes say so */
+	cr_expect_not_null(strstr(text, "vendor from no kvm_exit: default"), "%s", text);
+	free(text);
+	got = replay_outcomes(out);
+	cr_expect_str_eq(got, "ok gpa=0x5234\nok gpa=0x7234\n");
+	free(got);
+
+	cr_assert_eq(write_file(in, rep57, sizeof(rep57) - 1), 0);
+	import_ok("report", in, out);
+	text = read_file(out, &len);
+	cr_assert_not_null(text);
+	cr_expect_not_null(strstr(text, " la57=1"), "%s", text);
+	/* CR3 and the registers inferred: CR4.LA57|PAE, EFER.LME|NX */
+	cr_expect_not_null(strstr(text, "cr4=0x1020 efer=0x900"), "%s", text);
+	free(text);
+	got = replay_outcomes(out);
+	cr_expect_str_eq(got, "ok gpa=0x6000\n");
+	free(got);
+}
