@@ -299,6 +299,29 @@ Test(import, foreign_files_are_refused)
 	refused(NULL, test_path("missing.dat"), "missing.dat", "cannot open");
 }
 
+Test(import, bad_report_lines_name_the_line)
+{
+	static const char rep[] =
+		" q-7 [000]     1.000001: kvm_entry:            vcpu 0 rip 0x0\n"
+		" q-7 [000]     1.000006: kvm_mmu_pagetable_walk: addr 1000 pferr 4 U\n"
+		" q-7 [000]     1.000007: kvm_mmu_paging_element: pte 2007 level 7\n";
+	static const char rep2[] =
+		" q-7 [000]     1.000001: kvm_entry:            vcpu 0 rip 0x0\n"
+		" q-7 [000]     1.000006: kvm_mmu_pagetable_walk: addr zz pferr 4 U\n";
+	static const char rep3[] =
+		" q-7 [000]     1.000001: kvm_entry:            vcpu 0 rip 0x0\n"
+		" q-7 [000]   one.second: kvm_entry:            vcpu 0 rip 0x0\n";
+	const char *in = test_path("bad.report");
+
+	/* a level no x86 walk has: the importer must not index with it */
+	cr_assert_eq(write_file(in, rep, sizeof(rep) - 1), 0);
+	refused("report", in, "bad.report:3", "level 7");
+	cr_assert_eq(write_file(in, rep2, sizeof(rep2) - 1), 0);
+	refused("report", in, "bad.report:2", "kvm_mmu_pagetable_walk");
+	cr_assert_eq(write_file(in, rep3, sizeof(rep3) - 1), 0);
+	refused("report", in, "bad.report:2", NULL);
+}
+
 Test(import, truncated_and_corrupted_dat_files_are_refused)
 {
 	const char *cut = test_path("cut.dat");

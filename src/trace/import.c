@@ -207,6 +207,23 @@ static int fail(struct tdp_import *im, int err, const char *fmt, ...)
 	return err;
 }
 
+/* An error at one record: "'FILE': record N: ..." (.dat) or "FILE:LINE: ..." (report). */
+__attribute__((format(printf, 4, 5)))
+static int fail_at(struct tdp_import *im, const struct kvm_rec *r, int err, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (im->opts->from == TDP_IMPORT_DAT)
+		return fail(im, err, "'%s': record %llu: %s", im->path,
+			    (unsigned long long)r->pos, msg);
+	return fail(im, err, "%s:%llu: %s", strcmp(im->path, "-") ? im->path : "<stdin>",
+		    (unsigned long long)r->pos, msg);
+}
+
 int tdp__import_push(struct tdp_import *im, const struct kvm_rec *r)
 {
 	if (im->n == im->cap) {
@@ -942,6 +959,9 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 			v->pf_walked = true;
 		break;
 	case KR_ELEM:
+		if (r->b < 1 || r->b > 5)
+			return fail_at(im, r, TDP_E_RANGE, "kvm_mmu_paging_element level %llu "
+				       "(expected 1..5)", (unsigned long long)r->b);
 		if (!v->walking) {
 			if (!v->guest_mode)
 				im->skip[SKIP_ELEM_ALONE]++;
