@@ -47,13 +47,13 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cc -std=gnu11 -O2 -Wall -Wextra -o "$tmp/mk-tracecmd-dat" tools/mk-tracecmd-dat.c
-for s in shadow-intel tdp-amd nokvm; do
+for s in shadow-intel tdp-amd nested-intel nokvm; do
 	"$tmp/mk-tracecmd-dat" "$D/formats" "$D/$s.scn" "$D/$s.dat"
 done
 # trace-cmd 3 writes version 7 files, compressed: let trace-cmd make one
 trace-cmd convert -i "$D/shadow-intel.dat" -o "$D/shadow-intel-v7.dat" \
 	--file-version 7 --compression zstd >/dev/null
-for s in shadow-intel tdp-amd; do
+for s in shadow-intel tdp-amd nested-intel; do
 	trace-cmd report "$D/$s.dat" >"$D/$s.report" 2>/dev/null
 done
 trace-cmd report -R "$D/shadow-intel.dat" >"$D/shadow-intel-raw.report" 2>/dev/null

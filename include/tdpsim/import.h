@@ -56,7 +56,7 @@ struct tdp_import_opts {
 	X(cr_loads,      "CR/EFER writes (kvm_cr, kvm_msr EFER)")	\
 	X(invlpg,        "INVLPG/INVLPGA exits")			\
 	X(vmenter,       "nested VM entries (kvm_nested_vmenter)")	\
-	X(vmexit,        "nested VM exits (kvm_nested_vmexit)")
+	X(vmexit,        "exits reflected to L1 (kvm_nested_vmexit_inject)")
 
 enum tdp_expect_key {
 #define X(k, what) TDP_EXP_##k,

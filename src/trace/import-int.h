@@ -15,6 +15,8 @@
 /*
  * What a record is, and what its a/b/c hold:
  *   EXIT, NESTED_VMEXIT  a reason (KR_REASON_UNKNOWN if unknown), b info1
+ *                        (kvm_nested_vmexit: any exit from L2 into L0)
+ *   NESTED_INJECT        an exit reflected to L1 (kvm_nested_vmexit_inject)
  *   PAGE_FAULT           a address, b error_code
  *   CR                   a cr number, b value, c rw (1 write)
  *   MSR                  a ecx, b data, c write
@@ -27,6 +29,7 @@
  */
 #define KVM_REC_KINDS(X)						\
 	X(OTHER) X(FOREIGN) X(LOST) X(ENTRY) X(EXIT) X(NESTED_VMEXIT)	\
+	X(NESTED_INJECT)						\
 	X(PAGE_FAULT) X(CR) X(MSR) X(WALK) X(ELEM) X(SET_A) X(SET_D)	\
 	X(WALK_ERR) X(GET_PAGE) X(SYNC) X(UNSYNC) X(ZAP) X(FAST_PF)	\
 	X(INJ_EXC) X(VMENTER) X(INVLPGA) X(PV_FLUSH) X(EMULATE) X(SET_SPTE)

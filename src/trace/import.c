@@ -47,6 +47,7 @@
 #define PT_ACCESSED	(1ull << 5)
 #define PT_DIRTY	(1ull << 6)
 #define PT_AD		(PT_ACCESSED | PT_DIRTY)
+#define EPT_AD		((1ull << 8) | (1ull << 9))
 #define PT64_ADDR_MASK	0x000ffffffffff000ull	/* bits 51:12 */
 
 /* exit reasons the importer acts on (kvm_exit's exit_reason) */
@@ -70,8 +71,7 @@
 /* Why a record produced nothing: each becomes one header note with its count. */
 #define SKIP_REASONS(X)							\
 	X(PF_NO_WALK,  "kvm_page_fault", "#PF exit without a guest walk after it (fixed by the fast path, or a retry): nothing to replay") \
-	X(WALK_L2,     "kvm_mmu_pagetable_walk", "walk while the vCPU ran L2 (a walk of L1's EPT/NPT): not reconstructed") \
-	X(FAULT_L2,    "kvm_page_fault", "EPT violation / #NPF while in L2: not replayed as a recorded fault") \
+	X(WALK_L2,     "kvm_mmu_pagetable_walk", "walk while the vCPU ran L2 that follows no EPT violation / #NPF (of L2's own tables, for emulation): not reconstructed") \
 	X(WALK_EMPTY,  "kvm_mmu_pagetable_walk", "walk without paging elements") \
 	X(ELEM_ALONE,  "kvm_mmu_paging_element", "paging element outside a walk (events lost?)") \
 	X(ELEM_DEEP,   "kvm_mmu_paging_element", "more than 5 paging elements in one walk") \
@@ -80,7 +80,7 @@
 	X(MSR_OTHER,   "kvm_msr", "MSR accesses other than EFER writes") \
 	X(VMENTER_SHADOW, "kvm_nested_vmenter", "nested entry without EPT/NPT (L1 shadows L2): not modelled") \
 	X(VMENTER_MODE, "kvm_nested_vmenter", "nested entry in a trace whose paging is not 'nested' (see --paging)") \
-	X(VMEXIT_L1,   "kvm_nested_vmexit", "nested exit while not in L2 (its entry was not seen)") \
+	X(VMEXIT_L1,   "kvm_nested_vmexit_inject", "exit reflected to L1 while not in L2 (its entry was not seen)") \
 	X(FAULT_MODE,  "kvm_page_fault", "EPT violation / #NPF in a trace whose paging is 'shadow' (see --paging)")
 
 enum skip_reason {
@@ -107,6 +107,7 @@ const struct kvm_event_spec tdp__kvm_events[] = {
 	{ "kvm", "kvm_exit", KR_EXIT, "exit_reason", "info1", NULL, "vcpu_id", "isa", 0 },
 	{ "kvm", "kvm_nested_vmexit", KR_NESTED_VMEXIT, "exit_reason", "info1", NULL,
 	  "vcpu_id", "isa", 0 },
+	{ "kvm", "kvm_nested_vmexit_inject", KR_NESTED_INJECT, NULL, NULL, NULL, NULL, "isa", 0 },
 	{ "kvm", "kvm_page_fault", KR_PAGE_FAULT, "fault_address", "error_code", NULL,
 	  "vcpu_id", NULL, 0 },
 	{ "kvm", "kvm_cr", KR_CR, "cr", "val", "rw", NULL, NULL, 1 },
@@ -147,6 +148,10 @@ struct imp_vcpu {
 	unsigned int lvl[5];
 	/* the open #PF exit (shadow paging), waiting for its walk */
 	bool pf_open, pf_walked, pf_injected, pf_emulated, pf_fast;
+	/* in L2: the root of L1's EPT/NPT, and the exit waiting for its walk of it */
+	uint64_t eptp;
+	bool l2_fault;
+	uint64_t l2_fault_addr, l2_fault_ec, l2_fault_ts;
 };
 
 #define KNOWN_CR0	0x1u
@@ -162,6 +167,7 @@ struct pid_vcpu {
 struct pte_slot {
 	uint64_t key;		/* gpa + 1; 0 = empty */
 	uint64_t val;
+	uint64_t ad;		/* its A/D bits: x86 (5, 6) or EPT (8, 9) */
 };
 
 struct tdp_import {
@@ -185,6 +191,7 @@ struct tdp_import {
 	bool used_invented_cr3;
 	uint64_t lost;
 	uint64_t synth_invlpg;	/* invlpg after a rewritten entry (finish_walk()) */
+	uint64_t synth_invept;	/* invept after a rewritten L1 EPT/NPT entry */
 
 	struct pte_slot *ptes;
 	size_t pte_cap, pte_n;
@@ -481,6 +488,77 @@ static uint64_t entry_index(uint64_t addr, unsigned int level, int levels)
 	return (addr >> (12 + 9 * (level - 1))) & 511;
 }
 
+/* The pending L2 fault, at @ts (after its walk: the walk's time, so time never goes back). */
+static int emit_l2_fault(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu *v,
+			 uint64_t ts)
+{
+	struct tdp_event ev = { .kind = TDP_EV_FAULT };
+
+	v->l2_fault = false;
+	ev.u.fault.addr = v->l2_fault_addr;
+	ev.u.fault.ec = v->l2_fault_ec;
+	ev.present = TDP_KEY_BIT(FAULT, addr) | TDP_KEY_BIT(FAULT, ec);
+	return emit(im, &ev, TDP_KEY_FAULT_vcpu, vcpu, ts);
+}
+
+/*
+ * A walk while the vCPU runs L2, after an EPT violation / #NPF: KVM walked
+ * L1's EPT/NPT (guest_mmu) for the L2 GPA.  Its entries sit at L1 GPAs
+ * from the root the nested entry named, 8 bytes each, 9 index bits per
+ * level; they are written before the recorded fault, which then replays
+ * into KVM's shadow EPT02/NPT02 handler (fixed, or reflected to L1).
+ */
+static int finish_l2_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu *v)
+{
+	uint64_t base = v->eptp & PT64_ADDR_MASK, ts = v->walk_ts;
+	uint64_t ad = im->cfg.vendor == TDP_VENDOR_INTEL ? EPT_AD : PT_AD;
+	bool rewritten = false;
+	int ret;
+
+	/* KVM's walk of L1's tables is for the faulting L2 GPA itself */
+	if (!v->l2_fault || (v->walk_addr ^ v->l2_fault_addr) >> 12) {
+		im->skip[SKIP_WALK_L2]++;
+		return 0;
+	}
+	for (unsigned int i = 0; i < v->nel; i++) {
+		uint64_t gpa = base + entry_index(v->walk_addr, v->lvl[i], 4) * 8;
+		uint64_t val = v->pte[i];
+		struct pte_slot *s = pte_find(im, gpa, false);
+
+		if (!s || ((s->val ^ val) & ~s->ad) || (s->val & s->ad & ~val)) {
+			if (s) {
+				im->sum->pte_rewrites++;
+				rewritten = true;
+			} else {
+				im->sum->pte_writes++;
+			}
+			ret = emit_write(im, gpa, val, 8, ts);
+			if (ret)
+				return ret;
+			s = pte_find(im, gpa, true);
+			if (!s)
+				return fail(im, TDP_E_NOMEM, "out of memory");
+			s->val = val;
+			s->ad = ad;
+		}
+		base = val & PT64_ADDR_MASK;
+	}
+	/* as for INVLPG in finish_walk(): L1 flushed after changing its EPT/NPT */
+	if (rewritten) {
+		struct tdp_event ev = { .kind = TDP_EV_INVEPT };
+
+		im->synth_invept++;
+		if (im->cfg.vendor == TDP_VENDOR_INTEL) {
+			ev.u.invept.eptp = v->eptp;
+			ev.present = TDP_KEY_BIT(INVEPT, eptp);
+		}
+		ret = emit(im, &ev, TDP_KEY_INVEPT_vcpu, vcpu, ts);
+		if (ret)
+			return ret;
+	}
+	return emit_l2_fault(im, vcpu, v, ts);
+}
+
 /*
  * A walk is complete: write the entries it read that the trace does not
  * hold yet (or holds with another value), then the access itself.
@@ -490,6 +568,7 @@ static int finish_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu
 	unsigned int esize;
 	uint64_t base, ts = v->walk_ts;
 	bool pdpte_written = false, rewritten = false;
+	uint64_t ad = PT_AD;
 	int levels, ret;
 
 	v->walking = false;
@@ -500,6 +579,8 @@ static int finish_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu
 	levels = (int)v->lvl[0];
 	if (levels < 2 || levels > 5)
 		levels = 4;
+	if (v->guest_mode)
+		return finish_l2_walk(im, vcpu, v);
 	if (!v->established) {
 		ret = establish(im, vcpu, v, levels, ts);
 		if (ret)
@@ -519,7 +600,7 @@ static int finish_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu
 		uint64_t val = v->pte[i];
 		struct pte_slot *s = pte_find(im, gpa, false);
 
-		if (!s || ((s->val ^ val) & ~PT_AD) || (s->val & PT_AD & ~val)) {
+		if (!s || ((s->val ^ val) & ~s->ad) || (s->val & s->ad & ~val)) {
 			/*
 			 * New, or the guest changed it: a set A/D bit alone is
 			 * what the walker or the CPU did, not a guest store.
@@ -537,6 +618,7 @@ static int finish_walk(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu
 			if (!s)
 				return fail(im, TDP_E_NOMEM, "out of memory");
 			s->val = val;
+			s->ad = ad;
 			if (levels == 3 && v->lvl[i] == 3)
 				pdpte_written = true;
 		}
@@ -603,17 +685,19 @@ static bool is_reason(uint64_t reason, uint64_t vmx, uint64_t svm, enum tdp_vend
 	return reason == (vendor == TDP_VENDOR_INTEL ? vmx : svm);
 }
 
-static void close_pf(struct tdp_import *im, struct imp_vcpu *v)
+static int close_pf(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu *v)
 {
 	struct tdp_expect *e = &im->sum->expect;
 
 	if (!v->pf_open)
-		return;
+		return 0;
 	v->pf_open = false;
 	if (!v->pf_walked && !v->pf_fast)
 		im->skip[SKIP_PF_NO_WALK]++;
 	if (!v->pf_injected && !v->pf_emulated && !v->pf_fast)
 		e->v[TDP_EXP_pf_fixed]++;
+	/* an L2 exit whose walk was not recorded still replays as a fault */
+	return v->l2_fault ? emit_l2_fault(im, vcpu, v, v->l2_fault_ts) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -836,11 +920,15 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 	}
 	switch (r->kind) {
 	case KR_ENTRY:
-		close_pf(im, v);
-		break;
+		return close_pf(im, vcpu, v);
 	case KR_EXIT:
-		close_pf(im, v);
+	case KR_NESTED_VMEXIT:	/* any exit from L2: the same exit, traced again */
+		ret = close_pf(im, vcpu, v);
+		if (ret)
+			return ret;
 		v->last_reason = r->a;
+		if (r->kind == KR_NESTED_VMEXIT)
+			break;
 		if (is_reason(r->a, VMX_INVLPG, SVM_EXIT_INVLPG, vendor) && !v->guest_mode) {
 			struct tdp_event ev = { .kind = TDP_EV_INVLPG };
 
@@ -852,8 +940,10 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 		if (is_reason(r->a, VMX_INVPCID, SVM_EXIT_INVPCID, vendor) && !v->guest_mode)
 			return emit_simple(im, TDP_EV_FLUSH, vcpu, r->ts);
 		break;
-	case KR_NESTED_VMEXIT:
-		close_pf(im, v);
+	case KR_NESTED_INJECT:
+		ret = close_pf(im, vcpu, v);
+		if (ret)
+			return ret;
 		e->v[TDP_EXP_vmexit]++;
 		if (!v->guest_mode) {
 			im->skip[SKIP_VMEXIT_L1]++;
@@ -881,15 +971,27 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 			ev.present = TDP_KEY_BIT(VMENTER, ncr3);
 		}
 		v->guest_mode = true;
+		v->eptp = r->a;
 		return emit(im, &ev, TDP_KEY_VMENTER_vcpu, vcpu, r->ts);
 	}
 	case KR_PAGE_FAULT:
 		e->v[TDP_EXP_pf_exits]++;
 		if (is_reason(v->last_reason, VMX_EPT_VIOLATION, SVM_EXIT_NPF, vendor)) {
 			struct tdp_event ev = { .kind = TDP_EV_FAULT };
+			uint64_t ec = vendor == TDP_VENDOR_INTEL ? ept_qual_to_pferr(r->b) :
+				      r->b & (0x3full | PFERR_GUEST_FINAL | PFERR_GUEST_PAGE);
 
 			if (v->guest_mode) {
-				im->skip[SKIP_FAULT_L2]++;
+				/* emitted after KVM's walk of L1's EPT/NPT, which follows */
+				ret = close_pf(im, vcpu, v);
+				if (ret)
+					return ret;
+				v->pf_open = v->pf_walked = true;
+				v->pf_injected = v->pf_emulated = v->pf_fast = false;
+				v->l2_fault = true;
+				v->l2_fault_addr = r->a;
+				v->l2_fault_ec = ec;
+				v->l2_fault_ts = r->ts;
 				break;
 			}
 			if (im->cfg.paging == TDP_PAGING_SHADOW) {
@@ -900,12 +1002,13 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 			v->pf_walked = true;	/* a recorded fault needs no walk */
 			v->pf_injected = v->pf_emulated = v->pf_fast = false;
 			ev.u.fault.addr = r->a;
-			ev.u.fault.ec = vendor == TDP_VENDOR_INTEL ? ept_qual_to_pferr(r->b) :
-					r->b & (0x3full | PFERR_GUEST_FINAL | PFERR_GUEST_PAGE);
+			ev.u.fault.ec = ec;
 			ev.present = TDP_KEY_BIT(FAULT, addr) | TDP_KEY_BIT(FAULT, ec);
 			return emit(im, &ev, TDP_KEY_FAULT_vcpu, vcpu, r->ts);
 		}
-		close_pf(im, v);
+		ret = close_pf(im, vcpu, v);
+		if (ret)
+			return ret;
 		v->pf_open = true;
 		v->pf_walked = v->pf_injected = v->pf_emulated = v->pf_fast = false;
 		break;
@@ -946,10 +1049,6 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 	}
 	case KR_WALK:
 		e->v[TDP_EXP_walks]++;
-		if (v->guest_mode) {
-			im->skip[SKIP_WALK_L2]++;
-			break;
-		}
 		v->walking = true;
 		v->walk_addr = r->a;
 		v->walk_pferr = r->b;
@@ -963,8 +1062,7 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 			return fail_at(im, r, TDP_E_RANGE, "kvm_mmu_paging_element level %llu "
 				       "(expected 1..5)", (unsigned long long)r->b);
 		if (!v->walking) {
-			if (!v->guest_mode)
-				im->skip[SKIP_ELEM_ALONE]++;
+			im->skip[SKIP_ELEM_ALONE]++;
 			break;
 		}
 		if (v->nel == 5) {
@@ -979,7 +1077,8 @@ static int replay_record(struct tdp_import *im, const struct kvm_rec *r)
 		struct pte_slot *s = pte_find(im, r->a, false);
 
 		if (s)
-			s->val |= r->kind == KR_SET_A ? PT_ACCESSED : PT_DIRTY;
+			/* the lower of the format's two A/D bits is A */
+			s->val |= (r->kind == KR_SET_A ? s->ad & -s->ad : s->ad & ~(s->ad & -s->ad));
 		break;
 	}
 	case KR_WALK_ERR:
@@ -1098,6 +1197,10 @@ static int write_notes(struct tdp_import *im, const struct tdp_import_summary *d
 			   "the guest's store and flush preceded the walk in an order the "
 			   "recording does not show (they add to the simulated INVLPG exits)",
 			   (unsigned long long)im->synth_invlpg);
+	if (!ret && im->synth_invept)
+		ret = note(im, "%llu 'invept' follow rewritten entries of L1's EPT/NPT: L1 "
+			   "changed and flushed them before KVM's walk, in an order the "
+			   "recording does not show", (unsigned long long)im->synth_invept);
 	if (!ret && im->lost)
 		ret = note(im, "events lost %llu times (ring buffer overrun): 'mark label=lost'; "
 			   "entries changed meanwhile appear at the next walk",
@@ -1135,6 +1238,7 @@ static void reset_state(struct tdp_import *im)
 		memset(im->name_count, 0, im->nnames * sizeof(*im->name_count));
 	im->lost = 0;
 	im->synth_invlpg = 0;
+	im->synth_invept = 0;
 	im->used_invented_cr3 = false;
 }
 
@@ -1147,7 +1251,8 @@ static int run_pass(struct tdp_import *im)
 	for (unsigned int c = 0; c < im->nvc && !ret; c++) {
 		if (im->vc[c].walking)
 			ret = finish_walk(im, c, &im->vc[c]);
-		close_pf(im, &im->vc[c]);
+		if (!ret)
+			ret = close_pf(im, c, &im->vc[c]);
 	}
 	return ret;
 }
@@ -1199,7 +1304,7 @@ int tdp_import(const char *in, const char *out, const struct tdp_import_opts *op
 		/* keep the per-vcpu facts the notes report (inferred registers) */
 		struct imp_vcpu *keep = malloc(im.nvc * sizeof(*keep));
 		bool invented = im.used_invented_cr3;
-		uint64_t lost = im.lost, synth = im.synth_invlpg;
+		uint64_t lost = im.lost, synth = im.synth_invlpg, synth_ept = im.synth_invept;
 
 		if (!keep) {
 			ret = fail(&im, TDP_E_NOMEM, "out of memory");
@@ -1217,11 +1322,13 @@ int tdp_import(const char *in, const char *out, const struct tdp_import_opts *op
 			im.used_invented_cr3 = invented;
 			im.lost = lost;
 			im.synth_invlpg = synth;
+			im.synth_invept = synth_ept;
 			ret = write_notes(&im, &dry, skip, name_count);
 			im.vc = fresh;
 			im.used_invented_cr3 = false;
 			im.lost = 0;
 			im.synth_invlpg = 0;
+			im.synth_invept = 0;
 		}
 		free(keep);
 	}
