@@ -378,6 +378,9 @@ Test(import, overrides_and_header_notes)
 				  "paging from --paging"), "%s", r.out);
 	cr_expect_not_null(strstr(r.out, "note:        not reconstructed:"), "%s", r.out);
 	cr_expect_not_null(strstr(r.out, "events lost 1 times"), "%s", r.out);
+	/* the fixture's one #PF exit that KVM's fast path fixed without a walk */
+	cr_expect_not_null(strstr(r.out, "note:        skipped 1 kvm_page_fault: #PF exit fixed "
+				  "by fast_page_fault"), "%s", r.out);
 	run_result_free(&r);
 	/* the notes survive binary -> text -> binary, and show in the text form */
 	run(&r, "convert", out, txt, NULL, NULL, NULL);

@@ -70,6 +70,7 @@
 
 /* Why a record produced nothing: each becomes one header note with its count. */
 #define SKIP_REASONS(X)							\
+	X(PF_FAST,     "kvm_page_fault", "#PF exit fixed by fast_page_fault without a guest walk: nothing to replay (the simulator has no fast path)") \
 	X(PF_NO_WALK,  "kvm_page_fault", "#PF exit without a guest walk after it (fixed by the fast path, or a retry): nothing to replay") \
 	X(WALK_L2,     "kvm_mmu_pagetable_walk", "walk while the vCPU ran L2 that follows no EPT violation / #NPF (of L2's own tables, for emulation): not reconstructed") \
 	X(WALK_EMPTY,  "kvm_mmu_pagetable_walk", "walk without paging elements") \
@@ -692,8 +693,8 @@ static int close_pf(struct tdp_import *im, unsigned int vcpu, struct imp_vcpu *v
 	if (!v->pf_open)
 		return 0;
 	v->pf_open = false;
-	if (!v->pf_walked && !v->pf_fast)
-		im->skip[SKIP_PF_NO_WALK]++;
+	if (!v->pf_walked)
+		im->skip[v->pf_fast ? SKIP_PF_FAST : SKIP_PF_NO_WALK]++;
 	if (!v->pf_injected && !v->pf_emulated && !v->pf_fast)
 		e->v[TDP_EXP_pf_fixed]++;
 	/* an L2 exit whose walk was not recorded still replays as a fault */
