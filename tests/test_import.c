@@ -612,3 +612,35 @@ Test(import, nested_ept_faults_fixed_or_reflected)
 	import_ok("report", src_path(D "nested-intel.report"), rep);
 	same_trace(out, rep);
 }
+
+/*
+ * trace-cmd itself reads the committed .dat fixtures and prints exactly
+ * the committed report text (the report reader's input): the fixtures are
+ * what trace-cmd makes of them, not what tdpsim thinks they are.
+ */
+Test(import, trace_cmd_report_agrees_with_the_fixtures)
+{
+	static const char *const cases[][3] = {
+		{ "shadow-intel.dat", "", "shadow-intel.report" },
+		{ "shadow-intel.dat", "-R", "shadow-intel-raw.report" },
+		{ "shadow-intel-v7.dat", "", "shadow-intel.report" },
+		{ "tdp-amd.dat", "", "tdp-amd.report" },
+		{ "nested-intel.dat", "", "nested-intel.report" },
+	};
+	char cmd[4096], dat[1024], want[1024];
+
+	if (system("command -v trace-cmd >/dev/null 2>&1") != 0)
+		cr_skip_test("trace-cmd is not installed (tools/install-deps.sh)");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *got = test_path("got.report");
+
+		snprintf(dat, sizeof(dat), "%s", src_path(D "x"));
+		dat[strlen(dat) - 1] = 0;
+		snprintf(want, sizeof(want), "%s%s", dat, cases[i][2]);
+		snprintf(cmd, sizeof(cmd), "trace-cmd report %s '%s%s' >'%s' 2>/dev/null",
+			 cases[i][1], dat, cases[i][0], got);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		cr_expect(files_equal(got, want), "trace-cmd report %s %s differs from %s",
+			  cases[i][1], cases[i][0], cases[i][2]);
+	}
+}
