@@ -5,7 +5,11 @@
 # Idempotent; run as root (or with sudo available).
 set -eu
 
-PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox"
+# libtracecmd-dev/libtraceevent-dev (and libtracefs-dev, which libtracecmd.pc
+# requires): 'tdpsim import' reads trace-cmd .dat files; trace-cmd: the
+# importer's fixtures are checked with 'trace-cmd report'
+PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox
+      libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd"
 
 missing=""
 for p in $PKGS; do

@@ -174,6 +174,13 @@ void tdp_trace_close(tdp_trace_t *t);
 
 const struct tdp_config *tdp_trace_config(const tdp_trace_t *t);
 enum tdp_trace_form tdp_trace_form(const tdp_trace_t *t);
+/*
+ * Header notes: free text a producer attached to the trace (an importer says
+ * there what it could not reconstruct), lines separated by '\n', "" if none.
+ * Text form: '#!' comment lines before the config line; binary form: the
+ * TPHR record's notes field (docs/trace-format.md).  Carried by convert.
+ */
+const char *tdp_trace_notes(const tdp_trace_t *t);
 /* Producer string from the binary header ("" for text traces). */
 const char *tdp_trace_producer(const tdp_trace_t *t);
 
@@ -214,6 +221,11 @@ typedef struct tdp_writer tdp_writer_t;
  */
 int tdp_writer_open(tdp_writer_t **wp, const char *path, enum tdp_trace_form form,
 		    int level, const char *producer, char errbuf[TDP_ERRBUF_SIZE]);
+/*
+ * tdp_writer_note() - add one header note line (see tdp_trace_notes());
+ * only before tdp_writer_config().  A newline in @line becomes a space.
+ */
+int tdp_writer_note(tdp_writer_t *w, const char *line);
 /* Must be called once, before the first event. */
 int tdp_writer_config(tdp_writer_t *w, const struct tdp_config *cfg);
 /* Validates @ev against the config (same rules as the parsers). */

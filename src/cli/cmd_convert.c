@@ -82,7 +82,18 @@ int cmd_convert(int argc, char **argv)
 		tdp_error(ret, "%s", errbuf);
 		goto out_close_in;
 	}
-	ret = tdp_writer_config(out, tdp_trace_config(in));
+	/* header notes are part of the trace: carry them */
+	ret = 0;
+	for (const char *s = tdp_trace_notes(in); *s && !ret; ) {
+		size_t l = strcspn(s, "\n");
+		char *note = strndup(s, l);
+
+		ret = note ? tdp_writer_note(out, note) : TDP_E_NOMEM;
+		free(note);
+		s += l + (s[l] == '\n');
+	}
+	if (!ret)
+		ret = tdp_writer_config(out, tdp_trace_config(in));
 	while (!ret && (n = tdp_trace_next_batch(in, &evs)) > 0)
 		for (int i = 0; i < n && !ret; i++)
 			ret = tdp_writer_event(out, &evs[i]);

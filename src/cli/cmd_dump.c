@@ -2,6 +2,7 @@
 /* tdpsim dump: any trace form to text on stdout, optionally the first N events. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/trace.h>
@@ -48,7 +49,15 @@ int cmd_dump(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	tdp_config_format(tdp_trace_config(in), line, sizeof(line));
-	printf("tdpsim-trace 1\nconfig %s\n", line);
+	printf("tdpsim-trace 1\n");
+	/* header notes stay in the text form as '#!' lines (docs/trace-text.md) */
+	for (const char *s = tdp_trace_notes(in); *s; ) {
+		size_t l = strcspn(s, "\n");
+
+		printf("#! %.*s\n", (int)l, s);
+		s += l + (s[l] == '\n');
+	}
+	printf("config %s\n", line);
 	while (done < limit && (ret = tdp_trace_next(in, &ev)) > 0) {
 		tdp_event_format(ev, line, sizeof(line));
 		puts(line);

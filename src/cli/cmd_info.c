@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/json.h>
@@ -34,6 +35,13 @@ static void print_text(tdp_trace_t *in, const char *path, const struct info *s)
 	printf("form:        %s\n", form_names[tdp_trace_form(in)]);
 	if (*tdp_trace_producer(in))
 		printf("producer:    %s\n", tdp_trace_producer(in));
+	/* an importer's notes: what it could not reconstruct, what it skipped */
+	for (const char *n = tdp_trace_notes(in); *n; ) {
+		size_t l = strcspn(n, "\n");
+
+		printf("note:        %.*s\n", (int)l, n);
+		n += l + (n[l] == '\n');
+	}
 	printf("config:      %s\n", line);
 	printf("events:      %llu\n", (unsigned long long)s->events);
 	for (unsigned int k = 0; k < TDP_EV__COUNT; k++)
@@ -64,6 +72,7 @@ static int print_json(tdp_trace_t *in, const char *path, const struct info *s)
 	tdp_json_str(&j, "trace", path);
 	tdp_json_str(&j, "form", form_names[tdp_trace_form(in)]);
 	tdp_json_str(&j, "producer", tdp_trace_producer(in));
+	tdp_json_str(&j, "notes", tdp_trace_notes(in));
 	tdp_json_str(&j, "config_line", line);
 	tdp_json_obj_open(&j, "config");
 	tdp_json_str(&j, "vendor", vendors[cfg->vendor]);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/import.h>
 #include <tdpsim/replay.h>
 #include <tdpsim/trace.h>
 #include <tdpsim/util.h>
@@ -23,6 +24,7 @@ int cmd_replay(int argc, char **argv)
 		{ "check", no_argument, NULL, 'c' },
 		{ "tlb", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "expect", required_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tdp_replay_opts opts = {
@@ -31,7 +33,9 @@ int cmd_replay(int argc, char **argv)
 		.interval = 1000,
 		.progress = tdp_progress_enabled(),
 	};
-	const char *json_path = NULL;
+	const char *json_path = NULL, *expect_path = NULL;
+	struct tdp_expect expect;
+	char expect_src[256];
 	struct tdp_replay_result *res = NULL;
 	struct tdp_outfile jf = { 0 };
 	struct tdp_config cfg;
@@ -40,7 +44,7 @@ int cmd_replay(int argc, char **argv)
 	uint64_t v;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "L:l:j:m:i:Tctq", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "L:l:j:m:i:Tctqe:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
 			if (!tdp_engine_ops_find(optarg))
@@ -77,6 +81,9 @@ int cmd_replay(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case 'e':
+			expect_path = optarg;
+			break;
 		default:
 			return cmd_usage_error("replay", "invalid option");
 		}
@@ -84,6 +91,12 @@ int cmd_replay(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cmd_usage_error("replay", optind == argc ? "missing TRACE" :
 				       "too many arguments");
+	/* KVM's recorded counts (tdpsim import --expect): a bad file fails first */
+	if (expect_path) {
+		ret = tdp_expect_read(expect_path, &expect, expect_src, sizeof(expect_src), errbuf);
+		if (ret)
+			return tdp_error(EXIT_USAGE, "%s", errbuf);
+	}
 	res = malloc(sizeof(*res));
 	if (!res)
 		return tdp_error(EXIT_USAGE, "out of memory");
@@ -111,6 +124,8 @@ int cmd_replay(int argc, char **argv)
 	}
 	if (!quiet)
 		tdp_report_print_text(stdout, argv[optind], &cfg, opts.layout, res);
+	if (expect_path)
+		tdp_expect_print(stdout, expect_src, &expect, &res->stats);
 	ret = 0;
 out_free:
 	free(res);

@@ -81,6 +81,8 @@ static const struct tdp_cmd commands[] = {
 	  "  -t, --tlb               model a TLB in the hardware (shadow paging;\n"
 	  "                          off by default: every access walks)\n"
 	  "  -q, --quiet             no text report\n"
+	  "  -e, --expect FILE       also print KVM's counts recorded by 'tdpsim\n"
+	  "                          import --expect FILE' beside the simulated ones\n"
 	  "  -h, --help              this text\n" },
 	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",
 	  "usage: tdpsim gen --workload NAME [--seed N] [--events N]\n"
@@ -108,6 +110,33 @@ static const struct tdp_cmd commands[] = {
 	  "  -o, --output OUT     the trace\n"
 	  "      --list           list the workloads\n"
 	  "  -h, --help           this text\n" },
+	{ "import", cmd_import, "turn a trace-cmd recording of KVM into a trace",
+	  "usage: tdpsim import [OPTIONS] RECORDING OUT\n"
+	  "\n"
+	  "Read what 'trace-cmd record -e kvm -e kvmmmu' recorded on a KVM host\n"
+	  "(a .dat file, or 'trace-cmd report' text with --from report; '-' is\n"
+	  "stdin) and write a tdpsim trace: the guest page-table entries each\n"
+	  "recorded walk read become 'write' events before the access, again\n"
+	  "when a later walk reads another value; CR/EFER loads become 'set',\n"
+	  "walks 'access' (op and CPL from pferr), INVLPG exits 'invlpg', EPT\n"
+	  "violations / #NPFs 'fault' (in L2: after the entries of L1's EPT/NPT\n"
+	  "KVM's walk read), nested entries 'vmenter', exits reflected to L1\n"
+	  "'vmexit', lost events 'mark label=lost'. The trace's header notes\n"
+	  "(tdpsim info) say what could not be reconstructed and which records\n"
+	  "were skipped and why (docs/IMPORT.md). The form follows OUT's name as\n"
+	  "for convert; OUT is written to a temporary name and renamed on success.\n"
+	  "\n"
+	  "  -F, --from dat|report  what RECORDING is (default dat)\n"
+	  "  -e, --expect FILE      also write KVM's own counts from the recording\n"
+	  "                         (shadow pages created, syncs, unsyncs, zaps,\n"
+	  "                         faults fixed ...) as JSON, for 'tdpsim replay\n"
+	  "                         --expect FILE'\n"
+	  "      --vendor V         intel or amd (default: from kvm_exit's isa)\n"
+	  "      --paging P         shadow, tdp or nested (default: from the exits)\n"
+	  "  -m, --mem SIZE         guest memory, e.g. 4G (default: every GPA seen)\n"
+	  "  -f, --format FMT       text, pcap or zst (default: from OUT's name)\n"
+	  "  -q, --quiet            no summary on stderr\n"
+	  "  -h, --help             this text\n" },
 	{ "compare", cmd_compare, "old vs new ACC layout on traces, or two saved reports",
 	  "usage: tdpsim compare [OPTIONS] TRACE...\n"
 	  "       tdpsim compare A.json B.json\n"

@@ -31,6 +31,9 @@ struct tdp_trace {
 	bool is_stdin;
 	struct tdp_config cfg;
 	char producer[256];
+	char *notes;		/* header notes, '\n'-separated; NULL if none */
+	size_t notes_len;
+	bool in_header;		/* text: before the config line, '#!' lines are notes */
 	int error;		/* sticky TDP_E_* */
 	bool done;
 	uint64_t file_size;	/* st_size, 0 for pipes */
@@ -104,6 +107,25 @@ static int fail_stream(tdp_trace_t *t, const char *what)
 /* ------------------------------------------------------------------ */
 /* text */
 
+/* Append one header note line (text '#!' line or binary notes field). */
+static int add_note(tdp_trace_t *t, const char *s, size_t len)
+{
+	char *n;
+
+	while (len && strchr(" \t\r\n", s[len - 1]))
+		len--;
+	n = realloc(t->notes, t->notes_len + len + 2);
+	if (!n)
+		return fail(t, TDP_E_NOMEM, "out of memory");
+	t->notes = n;
+	if (t->notes_len)
+		n[t->notes_len++] = '\n';
+	memcpy(n + t->notes_len, s, len);
+	t->notes_len += len;
+	n[t->notes_len] = 0;
+	return 0;
+}
+
 /* Next non-blank line with its comment cut; NULL at EOF (or error set). */
 static char *text_line(tdp_trace_t *t)
 {
@@ -119,6 +141,10 @@ static char *text_line(tdp_trace_t *t)
 			return NULL;
 		}
 		hash = strchr(s, '#');
+		/* '#!' lines before the config are the header's notes */
+		if (hash == s && hash[1] == '!' && t->in_header &&
+		    add_note(t, s + 2 + (s[2] == ' '), strlen(s + 2 + (s[2] == ' '))))
+			return NULL;
 		if (hash)
 			*hash = 0;
 		s += strspn(s, " \t\r\n");
@@ -135,6 +161,7 @@ static int text_open(tdp_trace_t *t)
 	char why[256], *s, *save = NULL, *w, *ver, *extra;
 	int ret;
 
+	t->in_header = true;
 	s = text_line(t);
 	if (!s)
 		return t->error ? t->error : fail(t, TDP_E_FORMAT, "missing 'tdpsim-trace 1' header");
@@ -154,6 +181,7 @@ static int text_open(tdp_trace_t *t)
 	w = strtok_r(s, " \t\r\n", &save);
 	if (strcmp(w, "config"))
 		return fail_line(t, TDP_E_CONFIG, "'%s' before the config line", w);
+	t->in_header = false;
 	ret = tdp_config_parse(&t->cfg, save ? save : "", why, sizeof(why));
 	if (ret)
 		return fail_line(t, ret, "%s", why);
@@ -226,7 +254,7 @@ static int read_record(tdp_trace_t *t, uint32_t *tag)
 static int binary_header(tdp_trace_t *t)
 {
 	uint8_t fh[24];
-	uint32_t magic, linktype, tag, version, clen, plen;
+	uint32_t magic, linktype, tag, version, clen, plen, flags, nlen = 0;
 	char why[256], cfgtext[512];
 	int len, ret;
 
@@ -257,7 +285,21 @@ static int binary_header(tdp_trace_t *t)
 		return fail_rec(t, TDP_E_VERSION, "unsupported trace format version %u", version);
 	clen = t->rec[24] | t->rec[25] << 8;
 	plen = t->rec[26] | t->rec[27] << 8;
-	if (28 + clen + plen != (uint32_t)len || clen >= sizeof(cfgtext) ||
+	flags = tdp__get32(t->rec + 20);
+	if (flags & ~TDP_HDR_NOTES)
+		return fail_rec(t, TDP_E_FORMAT, "unknown header flags 0x%x", flags);
+	if (flags & TDP_HDR_NOTES) {
+		/* u32 length + the notes text after the producer */
+		if (28 + clen + plen + 4 > (uint32_t)len)
+			return fail_rec(t, TDP_E_FORMAT, "bad header lengths (notes)");
+		nlen = tdp__get32(t->rec + 28 + clen + plen);
+		if (nlen > (uint32_t)len || memchr(t->rec + 32 + clen + plen, 0, nlen))
+			return fail_rec(t, TDP_E_FORMAT, "bad header notes");
+		if (add_note(t, (const char *)t->rec + 32 + clen + plen, nlen))
+			return t->error;
+		nlen += 4;
+	}
+	if (28 + clen + plen + nlen != (uint32_t)len || clen >= sizeof(cfgtext) ||
 	    plen >= sizeof(t->producer))
 		return fail_rec(t, TDP_E_FORMAT, "bad header lengths (config %u, producer %u)",
 				clen, plen);
@@ -494,6 +536,7 @@ out_free:
 	free(t->rec);
 	free(t->line);
 	free(t->name);
+	free(t->notes);
 	free(t);
 	return ret;
 }
@@ -507,6 +550,7 @@ void tdp_trace_close(tdp_trace_t *t)
 	free(t->rec);
 	free(t->line);
 	free(t->name);
+	free(t->notes);
 	free(t);
 }
 
@@ -518,6 +562,11 @@ const struct tdp_config *tdp_trace_config(const tdp_trace_t *t)
 enum tdp_trace_form tdp_trace_form(const tdp_trace_t *t)
 {
 	return t->form;
+}
+
+const char *tdp_trace_notes(const tdp_trace_t *t)
+{
+	return t->notes ? t->notes : "";
 }
 
 const char *tdp_trace_producer(const tdp_trace_t *t)

@@ -73,6 +73,8 @@ void tdp__event_reset(struct tdp_event *ev, unsigned int kind);
 #define TDP_REC_TRAILER		0x4c525454u	/* "TTRL" */
 #define TDP_TRACE_MAGIC		"tdpsim-trace"	/* 12 bytes in the header */
 #define TDP_FORMAT_VERSION	1
+/* TPHR flags: a u32 length and the notes text follow the producer */
+#define TDP_HDR_NOTES		0x1u
 /*
  * Encoded events per block record: the writer closes a block once its
  * payload passes TDP_BLOCK_TARGET; no event encodes to more than

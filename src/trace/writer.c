@@ -30,6 +30,8 @@ struct tdp_writer {
 	bool have_cfg;
 	struct tdp_config cfg;
 	char producer[256];
+	char *notes;		/* header notes, '\n'-separated; NULL if none */
+	size_t notes_len;
 	uint64_t events;
 
 	/* binary */
@@ -158,10 +160,50 @@ out_free:
 	return ret;
 }
 
+int tdp_writer_note(tdp_writer_t *w, const char *line)
+{
+	size_t len = strlen(line);
+	char *n;
+
+	if (w->error)
+		return w->error;
+	if (w->have_cfg)
+		return fail(w, TDP_E_USAGE, "header note after the config");
+	/* the binary header record must stay far below TDP_RECORD_MAX */
+	if (w->notes_len + len + 1 > 60000)
+		return fail(w, TDP_E_RANGE, "header notes longer than 60000 bytes");
+	n = realloc(w->notes, w->notes_len + len + 2);
+	if (!n)
+		return fail(w, TDP_E_NOMEM, "out of memory");
+	w->notes = n;
+	if (w->notes_len)
+		n[w->notes_len++] = '\n';
+	for (size_t i = 0; i < len; i++)
+		n[w->notes_len + i] = (line[i] == '\n' || line[i] == '\r') ? ' ' : line[i];
+	w->notes_len += len;
+	n[w->notes_len] = 0;
+	return 0;
+}
+
+/* Text form of the notes: one '#!' line each, right after the header line. */
+static int write_text_notes(tdp_writer_t *w)
+{
+	const char *s = w->notes;
+
+	while (s && *s) {
+		size_t l = strcspn(s, "\n");
+
+		if (fprintf(w->fp, "#! %.*s\n", (int)l, s) < 0)
+			return fail(w, TDP_E_IO, "cannot write: %s", strerror(errno));
+		s += l + (s[l] == '\n');
+	}
+	return 0;
+}
+
 int tdp_writer_config(tdp_writer_t *w, const struct tdp_config *cfg)
 {
 	char text[512];
-	uint8_t rec[28 + sizeof(text) + sizeof(w->producer)], fh[24];
+	uint8_t fh[24], *rec;
 	size_t clen, plen;
 	int n;
 
@@ -175,8 +217,10 @@ int tdp_writer_config(tdp_writer_t *w, const struct tdp_config *cfg)
 	if (n < 0)
 		return fail(w, n, "cannot format config");
 	if (w->form == TDP_FORM_TEXT) {
-		if (fprintf(w->fp, "tdpsim-trace 1\nconfig %s\n", text) < 0)
-			return fail(w, TDP_E_IO, "cannot write: %s", strerror(errno));
+		if (fprintf(w->fp, "tdpsim-trace 1\n") < 0 || write_text_notes(w) ||
+		    fprintf(w->fp, "config %s\n", text) < 0)
+			return w->error ? w->error :
+			       fail(w, TDP_E_IO, "cannot write: %s", strerror(errno));
 		return 0;
 	}
 	/* pcap file header: ns timestamps, LINKTYPE_USER0 */
@@ -191,15 +235,24 @@ int tdp_writer_config(tdp_writer_t *w, const struct tdp_config *cfg)
 
 	clen = n;
 	plen = strlen(w->producer);
+	rec = malloc(28 + clen + plen + 4 + w->notes_len);
+	if (!rec)
+		return fail(w, TDP_E_NOMEM, "out of memory");
 	tdp__put32(rec, TDP_REC_HEADER);
 	memcpy(rec + 4, TDP_TRACE_MAGIC, 12);
 	tdp__put32(rec + 16, TDP_FORMAT_VERSION);
-	tdp__put32(rec + 20, 0);
+	tdp__put32(rec + 20, w->notes_len ? TDP_HDR_NOTES : 0);
 	rec[24] = clen; rec[25] = clen >> 8;
 	rec[26] = plen; rec[27] = plen >> 8;
 	memcpy(rec + 28, text, clen);
 	memcpy(rec + 28 + clen, w->producer, plen);
-	return write_record(w, rec, 28 + clen + plen, 0);
+	if (w->notes_len) {
+		tdp__put32(rec + 28 + clen + plen, (uint32_t)w->notes_len);
+		memcpy(rec + 32 + clen + plen, w->notes, w->notes_len);
+	}
+	n = write_record(w, rec, 28 + clen + plen + (w->notes_len ? 4 + w->notes_len : 0), 0);
+	free(rec);
+	return n;
 }
 
 static int flush_block(tdp_writer_t *w)
@@ -293,6 +346,7 @@ void tdp_writer_free(tdp_writer_t *w)
 	free(w->path);
 	free(w->tmp);
 	free(w->blk);
+	free(w->notes);
 	free(w);
 }
 
