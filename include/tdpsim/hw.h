@@ -46,6 +46,14 @@ struct hw_mem {
 	/* the 512 entries of the host table page at @hpa, NULL = no memory */
 	uint64_t *(*table)(void *ctx, uint64_t hpa);
 	void *ctx;
+	/*
+	 * Optional fast path for table pages: (*flat)[pfn] for pfn below
+	 * *nr_flat (NULL = no memory; both NULL or both set, and *nr_flat never
+	 * reaches guest_pfn_base); other pfns below guest_pfn_base go to
+	 * table().  Pointers to the owner's fields, which grow.
+	 */
+	uint64_t **const *flat;
+	const uint32_t *nr_flat;
 	unsigned host_maxphyaddr;	/* reserved bits of host tables (EPT/NPT/shadow) */
 };
 

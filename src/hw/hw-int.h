@@ -150,7 +150,10 @@ static inline uint8_t *hw_mem_ptr(const struct hw_mem *mem, uint64_t hpa)
 	uint64_t pfn = hpa >> 12;
 	uint8_t *page;
 
-	if (pfn >= mem->guest_pfn_base) {
+	/* the flat map first: a shadow walk reads only KVM's table pages */
+	if (mem->nr_flat && pfn < *mem->nr_flat) {
+		page = (uint8_t *)(*mem->flat)[pfn];
+	} else if (pfn >= mem->guest_pfn_base) {
 		uint64_t gfn = pfn - mem->guest_pfn_base;
 
 		if (!mem->gmem || !tdp_gmem_gfn_in_slot(mem->gmem, gfn))

@@ -267,6 +267,8 @@ void vcpu_hw_init(struct tdp_engine *e)
 		.guest_pfn_base = HOST_GUEST_PFN_BASE,
 		.table = hw_host_table,
 		.ctx = &e->kvm,
+		.flat = &e->kvm.host_tables,
+		.nr_flat = &e->kvm.nr_host_tables,
 		.host_maxphyaddr = 52,
 	};
 }

@@ -239,6 +239,13 @@ struct kvm {
 	u32 nr_sp_chunks;
 	u32 nr_sp;			/* pool slots ever created */
 	u32 sp_free;			/* free list head: index + 1, 0 = none */
+	/*
+	 * Simulator plumbing, not KVM's: the table page at each pool hpa
+	 * (host pfn index + 1; NULL while free), so the CPU model reads
+	 * shadow tables with one load (struct hw_mem's flat map).
+	 */
+	u64 **host_tables;
+	u32 nr_host_tables;
 
 	/* special root pages (pae_root, pml4_root, pml5_root): 3 per MMU */
 	u64 *special[TDP_SPECIAL_SLOTS];

@@ -457,6 +457,7 @@ static struct kvm_mmu_page *sp_pool_alloc(struct kvm *kvm)
 
 	if (!kvm->sp_free) {
 		struct kvm_mmu_page **chunks, *c;
+		u64 **tables;
 		u32 i;
 
 		if (kvm->nr_sp + SP_CHUNK > TDP_SP_POOL_MAX)
@@ -466,6 +467,12 @@ static struct kvm_mmu_page *sp_pool_alloc(struct kvm *kvm)
 		if (!chunks)
 			return NULL;
 		kvm->sp_chunks = chunks;
+		/* the CPU model's flat map of table pages, by host pfn */
+		tables = realloc(kvm->host_tables,
+				 (kvm->nr_sp + SP_CHUNK + 1) * sizeof(*tables));
+		if (!tables)
+			return NULL;
+		kvm->host_tables = tables;
 		c = aligned_alloc(4096, SP_CHUNK * sizeof(*c));
 		if (!c)
 			return NULL;
@@ -480,17 +487,22 @@ static struct kvm_mmu_page *sp_pool_alloc(struct kvm *kvm)
 			c[i].on_free_list = true;
 			c[i].next_free = kvm->sp_free;
 			kvm->sp_free = c[i].index + 1;
+			kvm->host_tables[c[i].index + 1] = NULL;
 		}
+		kvm->host_tables[0] = NULL;
 		kvm->nr_sp += SP_CHUNK;
+		kvm->nr_host_tables = kvm->nr_sp + 1;
 	}
 	sp = kvm_mmu_sp_by_index(kvm, kvm->sp_free - 1);
 	kvm->sp_free = sp->next_free;
 	sp->on_free_list = false;
+	kvm->host_tables[sp->index + 1] = sp->spt;
 	return sp;
 }
 
 static void sp_pool_free(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
+	kvm->host_tables[sp->index + 1] = NULL;
 	sp->on_free_list = true;
 	sp->next_free = kvm->sp_free;
 	kvm->sp_free = sp->index + 1;
@@ -2204,6 +2216,9 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 	for (i = 0; i < kvm->nr_sp_chunks; i++)
 		free(kvm->sp_chunks[i]);
 	free(kvm->sp_chunks);
+	free(kvm->host_tables);
+	kvm->host_tables = NULL;
+	kvm->nr_host_tables = 0;
 	for (i = 0; i < kvm->nr_special; i++)
 		free(kvm->special[i]);
 	for (i = 0; i < kvm->nr_desc_chunks; i++)
