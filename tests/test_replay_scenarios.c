@@ -357,6 +357,46 @@ Test(replay_scenarios, nested_ept)
 	scenario("nested-ept", NULL, NULL);
 }
 
+/*
+ * VM entry loads L2's CR0/CR3/CR4 without unloading the nested MMU
+ * (nested_vmx_load_cr3() -> kvm_init_mmu(), no kvm_mmu_reset_context()):
+ * the `set` after each vmenter is no CR exit, and EPT02's root survives a
+ * vmexit/vmenter pair without INVEPT.  Hand-counted:
+ *  - root_allocs 2: at 17 (first EPT02 root) and 23 (INVEPT at 20 freed
+ *    it); none at 30-32 (same EPTP, root still current);
+ *  - exit_cr 0: L1 loads no register, the three L2 `set`s are entries;
+ *  - l2_exits 10: 17 three table pages + the PT page; 23 the PT page
+ *    (now mapped) and 0x5000 -- the table pages' EPT02 entries survived
+ *    INVEPT in the hashed shadow pages; 24 0x6000 and the A update; 26
+ *    0x7000; 31 the D update; 32 none;
+ *  - reflected 5: 17, 24, 26, 27, 31;
+ *  - exit_ept_violation 11: the ten L2 exits and L1's store to its
+ *    write-protected EPT page at 19.
+ */
+Test(replay_scenarios, nested_entry_ept_ad_off)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-entry", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.root_allocs, 2);
+	cr_assert_eq(n.exit_cr, 0);
+	cr_assert_eq(n.l2_exits, 10);
+	cr_assert_eq(n.nested_reflected, 5);
+	cr_assert_eq(n.exit_ept_violation, 11);
+}
+
+/* Capabilities offered to L1 follow the host's (scenario comments). */
+Test(replay_scenarios, nested_ept_without_execonly)
+{
+	scenario("nested-caps", NULL, NULL);
+}
+
+Test(replay_scenarios, nested_gmet_not_offered)
+{
+	scenario("nested-gmet-off", NULL, NULL);
+}
+
 Test(replay_scenarios, nested_npt)
 {
 	scenario("nested-npt", NULL, NULL);
