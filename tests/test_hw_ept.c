@@ -33,8 +33,10 @@
 #define Q_LINEAR	0x80ull
 #define Q_FINAL		0x100ull
 
-static struct tdp_gmem *gm;
-static struct hw_mem mem;
+#define gm	hw_fx_gmem
+#define mem	hw_fx_mem
+
+static void fresh_mem(void) { hw_fx_init(1ull << 31); }
 
 struct fx {
 	struct hw_regs r;
@@ -42,21 +44,7 @@ struct fx {
 	struct hw_tree s1, ept;
 };
 
-static void fresh(void)
-{
-	if (gm)
-		tdp_gmem_destroy(gm);
-	cr_assert_eq(tdp_gmem_create(&gm, 1ull << 31), 0);
-	mem = hw_mem_gmem(gm, 46);
-}
-
-static void teardown(void)
-{
-	tdp_gmem_destroy(gm);
-	gm = NULL;
-}
-
-TestSuite(hw_ept, .init = fresh, .fini = teardown);
+TestSuite(hw_ept, .init = fresh_mem, .fini = hw_fx_fini);
 
 static void ept_map(struct fx *f, uint64_t gpa, uint64_t rights)
 {
@@ -90,7 +78,7 @@ static uint64_t s1_entry(struct fx *f, int level)
 static void fx_init(struct fx *f, int levels, bool ad, bool mbec,
 		    uint64_t upper, uint64_t leaf)
 {
-	fresh();
+	fresh_mem();
 	hw_tree_init(&f->s1, gm, 4, 0x1000, S1OFF, upper);
 	hw_tree_map(&f->s1, GVA, 1, 0x9000 | leaf);
 	cr_assert_eq(f->s1.next, 0x5000);

@@ -30,8 +30,10 @@
 #define FINAL		(1ull << 32)
 #define PAGE		(1ull << 33)
 
-static struct tdp_gmem *gm;
-static struct hw_mem mem;
+#define gm	hw_fx_gmem
+#define mem	hw_fx_mem
+
+static void fresh_mem(void) { hw_fx_init(1ull << 31); }
 
 struct fx {
 	struct hw_regs r;
@@ -39,21 +41,7 @@ struct fx {
 	struct hw_tree s1, npt;
 };
 
-static void fresh(void)
-{
-	if (gm)
-		tdp_gmem_destroy(gm);
-	cr_assert_eq(tdp_gmem_create(&gm, 1ull << 31), 0);
-	mem = hw_mem_gmem(gm, 46);
-}
-
-static void teardown(void)
-{
-	tdp_gmem_destroy(gm);
-	gm = NULL;
-}
-
-TestSuite(hw_npt, .init = fresh, .fini = teardown);
+TestSuite(hw_npt, .init = fresh_mem, .fini = hw_fx_fini);
 
 static uint64_t npt_leaf(struct fx *f, uint64_t gpa)
 {
@@ -69,7 +57,7 @@ static void npt_flags(struct fx *f, uint64_t gpa, uint64_t flags)
 
 static void fx_init(struct fx *f, int levels, bool gmet, uint64_t upper, uint64_t leaf)
 {
-	fresh();
+	fresh_mem();
 	hw_tree_init(&f->s1, gm, 4, 0x1000, S1OFF, upper);
 	hw_tree_map(&f->s1, GVA, 1, 0x9000 | leaf);
 	hw_tree_init(&f->npt, gm, levels, NPT_ROOT, 0, P | W | U);

@@ -16,21 +16,12 @@
 #include "helpers/hw_util.h"
 #include "oracle/perm_oracle.h"
 
-static struct tdp_gmem *gm;
-static struct hw_mem mem;
+#define gm	hw_fx_gmem
+#define mem	hw_fx_mem
 
-static void setup(void)
-{
-	cr_assert_eq(tdp_gmem_create(&gm, 1ull << 34), 0);
-	mem = hw_mem_gmem(gm, 46);
-}
+static void fresh_mem(void) { hw_fx_init(1ull << 34); }
 
-static void teardown(void)
-{
-	tdp_gmem_destroy(gm);
-}
-
-TestSuite(hw_paging, .init = setup, .fini = teardown);
+TestSuite(hw_paging, .init = fresh_mem, .fini = hw_fx_fini);
 
 static void put64(uint64_t gpa, uint64_t v) { cr_assert_eq(tdp_gmem_write(gm, gpa, 8, v), 0); }
 static void put32(uint64_t gpa, uint32_t v) { cr_assert_eq(tdp_gmem_write(gm, gpa, 4, v), 0); }

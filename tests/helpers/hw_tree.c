@@ -6,6 +6,23 @@
 
 #define ADDR_MASK	0x000ffffffffff000ull
 
+struct tdp_gmem *hw_fx_gmem;
+struct hw_mem hw_fx_mem;
+
+void hw_fx_init(uint64_t size)
+{
+	hw_fx_fini();
+	if (tdp_gmem_create(&hw_fx_gmem, size))
+		abort();
+	hw_fx_mem = hw_mem_gmem(hw_fx_gmem, 46);
+}
+
+void hw_fx_fini(void)
+{
+	tdp_gmem_destroy(hw_fx_gmem);
+	hw_fx_gmem = NULL;
+}
+
 uint64_t hw_get64(struct tdp_gmem *gm, uint64_t hpa)
 {
 	uint64_t v = 0;

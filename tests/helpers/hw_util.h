@@ -57,6 +57,15 @@ uint64_t hw_tree_map(struct hw_tree *t, uint64_t va, int level, uint64_t leaf);
 /* Host address of the entry for @va at @level (the path must exist). */
 uint64_t hw_tree_entry(const struct hw_tree *t, uint64_t va, int level);
 uint64_t hw_get64(struct tdp_gmem *gm, uint64_t hpa);
+
+/*
+ * The hw suites' fixture: a fresh guest memory of @size bytes per test and
+ * the CPU's view of it (no KVM tables, host MAXPHYADDR 46).
+ */
+extern struct tdp_gmem *hw_fx_gmem;
+extern struct hw_mem hw_fx_mem;
+void hw_fx_init(uint64_t size);
+void hw_fx_fini(void);
 void hw_put64(struct tdp_gmem *gm, uint64_t hpa, uint64_t val);
 
 #endif
