@@ -20,7 +20,7 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 {
 	const bool l2 = k->l2;
 	const struct pmode *m = k->m;
-	const unsigned int max_tables = k->max_tables ? k->max_tables : MAX_TABLES;
+	unsigned int max_tables = MAX_TABLES;
 	struct tdp_gen_opts guest = *opts;	/* the guest model's: L2's when nested */
 	struct tdp_config cfg;
 	struct gen *g;
@@ -42,6 +42,8 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 			guest.mem = HV_L2_MEM_MAX;
 	}
 	nframes = guest.mem >> PAGE_SHIFT;
+	/* pool indices are 16 bits: at most 16 GiB x 3000 tables fit */
+	max_tables += (unsigned int)(k->tables_per_gib * ((guest.mem + (1ull << 30) - 1) >> 30));
 	if (guest.mem > m->direct_max) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
 			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
@@ -72,6 +74,7 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 	for (int i = 0; i < 4; i++)
 		g->rng[i] = splitmix64(&x);
 	g->t = 1000;
+	g->kglobal = PT_GLOBAL;
 	g->next_frame = ALLOC_START >> PAGE_SHIFT;
 	g->end_frame = k->alloc_end ? k->alloc_end >> PAGE_SHIFT : nframes;
 	if (l2) {
@@ -123,6 +126,10 @@ static const struct tdp_gen_workload workloads[] = {
 		  "on a linux L2 (W^X loads, violations reflected to L1)", gen_hvci, true },
 	{ "nested", "nested: an L1 hypervisor running a linux L2 under plain nested EPT/NPT, "
 		    "no MBEC/GMET (replays under both layouts)", gen_nested, true },
+	{ "zero", "fault-dominated: the kernel zeroes free memory, then processes fault in "
+		  "large fresh heaps page by page and exit", gen_zero, false },
+	{ "db", "database-like: a server with a buffer pool of 2 MiB pages as large as --mem "
+		"allows (hot tenth, drifting), queries through syscalls, helpers", gen_db, false },
 };
 
 const struct tdp_gen_workload *tdp_gen_workloads(size_t *n)

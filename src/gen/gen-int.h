@@ -171,7 +171,7 @@ struct gen_kind {
 	bool l2;			/* L2 under an L1 hypervisor: paging=nested */
 	bool mbec_gmet;			/* L1 uses MBEC (intel) / GMET (amd) */
 	unsigned int vcpus;		/* 0 or 1: one vCPU, no vcpu= keys */
-	unsigned int max_tables;	/* table pool; 0: MAX_TABLES */
+	unsigned int tables_per_gib;	/* table pool: MAX_TABLES + this per GiB of mem */
 	uint64_t alloc_end;		/* 0: 4K frames up to mem; else their end (bytes) */
 	int (*run)(struct gen *g);	/* NULL: gen_main() */
 	void (*boot)(struct gen *g);	/* NULL: gen_boot() */
@@ -180,6 +180,8 @@ struct gen_kind {
 	void (*pre_slice)(struct gen *g, uint64_t s);
 	/* after it; false skips the shared munmap and process churn */
 	bool (*post_slice)(struct gen *g, uint64_t s);
+	/* first thing at teardown, before the processes exit */
+	void (*teardown)(struct gen *g);
 	/* the config line's extras (vcpus=, mbec=, gmet=) */
 	void (*config)(const struct gen *g, struct tdp_config *cfg);
 };
@@ -218,6 +220,10 @@ struct gen {
 	uint64_t eptp;			/* EPTP (intel) or nested CR3 (amd) */
 	bool in_l2, l2_paging;
 	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
+
+	uint64_t kglobal;		/* PT_GLOBAL on kernel mappings, or 0 (KPTI) */
+	uint64_t teardown_extra;	/* events a workload's teardown hook emits */
+	void *priv;			/* a workload's own state */
 };
 
 /* The guest is L2 under an L1 hypervisor (the config says paging=nested). */
@@ -309,6 +315,7 @@ void table_free(struct gen *g, uint16_t idx);
 void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint16_t child);
 uint16_t pt_link_new(struct gen *g, uint16_t t, unsigned int i, uint64_t flags);
 uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva);
+uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva);
 void prune(struct gen *g, uint16_t t, int level, unsigned int nr);
 void switch_to(struct gen *g, int pi);
 uint16_t pgd_alloc(struct gen *g);
@@ -316,6 +323,7 @@ uint64_t gen_direct_map(const struct gen *g, uint64_t frame);
 void kernel_work(struct gen *g, unsigned int n);
 void user_work(struct gen *g, unsigned int n);
 void do_mprotect(struct gen *g);
+void do_munmap(struct gen *g);
 void smap_violation(struct gen *g);
 void gen_slice(struct gen *g);
 void load_regs(struct gen *g, uint16_t pgd);
@@ -359,5 +367,8 @@ GEN_WORKLOAD_FN(gen_pae);
 GEN_WORKLOAD_FN(gen_legacy32);
 GEN_WORKLOAD_FN(gen_hvci);
 GEN_WORKLOAD_FN(gen_nested);
+GEN_WORKLOAD_FN(gen_zero);
+GEN_WORKLOAD_FN(gen_db);
+GEN_WORKLOAD_FN(gen_linux_smp);
 
 #endif /* TDPSIM_GEN_INT_H */

@@ -172,7 +172,7 @@ uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva)
 }
 
 /* The PT page mapping @gva, or 0 if a level is missing. */
-static uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva)
+uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva)
 {
 	uint16_t t = p->pml4;
 
@@ -370,7 +370,7 @@ static uint64_t teardown_cost(const struct gen *g)
 	 * mark, final switch (nested: and the final vmexit and L1's work);
 	 * per exit: zaps, <= 9 table frees, 2 kernel entries, 2 switches
 	 */
-	uint64_t n = gen_l2(g) ? 7 : 2;
+	uint64_t n = (gen_l2(g) ? 7 : 2) + g->teardown_extra;
 
 	for (int i = 1; i < MAX_PROCS; i++)
 		if (g->procs[i].live)
@@ -662,7 +662,7 @@ void do_mprotect(struct gen *g)
  * so later touches demand-fault): clear the PTEs, flush, free the frames
  * and any page-table page left empty.
  */
-static void do_munmap(struct gen *g)
+void do_munmap(struct gen *g)
 {
 	struct proc *p = &g->procs[g->cur];
 	unsigned int len = 1 + rng_below(g, 32);
@@ -740,7 +740,10 @@ void load_regs(struct gen *g, uint16_t pgd)
 	gen_emit(g, &ev);
 }
 
-/* 4-level swapper_pg_dir: the direct map and the kernel text, both global. */
+/*
+ * 4-level swapper_pg_dir: the direct map and the kernel text, both global
+ * unless KPTI is on (g->kglobal).
+ */
 static void map_kernel_4level(struct gen *g)
 {
 	uint64_t nr_pd = (g->opts->mem + (1ull << 30) - 1) >> 30;
@@ -756,7 +759,7 @@ static void map_kernel_4level(struct gen *g)
 			if (pa >= g->opts->mem)
 				break;
 			pt_set(g, pd, j, pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE |
-			       PT_GLOBAL | PT_NX, 0);
+			       g->kglobal | PT_NX, 0);
 		}
 	}
 	kt_pdpt = g->swapper ? pt_link_new(g, g->swapper, PT_INDEX(KTEXT_VA, 4), KERNEL_TABLE) : 0;
@@ -764,7 +767,7 @@ static void map_kernel_4level(struct gen *g)
 	if (!kt_pd)
 		return;
 	pt_set(g, kt_pd, PT_INDEX(KTEXT_VA, 2),
-	       g->m->ktext_phys | PT_PRESENT | PT_PAGE_SIZE | PT_GLOBAL, 0);
+	       g->m->ktext_phys | PT_PRESENT | PT_PAGE_SIZE | g->kglobal, 0);
 }
 
 void gen_boot(struct gen *g)
@@ -860,6 +863,8 @@ int gen_main(struct gen *g)
 	}
 
 	emit_mark(g, "teardown");
+	if (g->k->teardown)
+		g->k->teardown(g);
 	for (int i = MAX_PROCS - 1; i > 0 && !g->err; i--)
 		if (g->procs[i].live)
 			proc_exit(g, i);
