@@ -42,8 +42,13 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 			guest.mem = HV_L2_MEM_MAX;
 	}
 	nframes = guest.mem >> PAGE_SHIFT;
-	/* pool indices are 16 bits: at most 16 GiB x 3000 tables fit */
 	max_tables += (unsigned int)(k->tables_per_gib * ((guest.mem + (1ull << 30) - 1) >> 30));
+	/* pool indices are 16 bits */
+	if (max_tables > UINT16_MAX) {
+		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' needs more page tables "
+			 "than the guest model holds", opts->mem);
+		return TDP_E_RANGE;
+	}
 	if (guest.mem > m->direct_max) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "mem '%#" PRIx64 "' is more than the %" PRIu64
 			 " MiB a 32-bit kernel maps", opts->mem, m->direct_max >> 20);
@@ -75,6 +80,11 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 		g->rng[i] = splitmix64(&x);
 	g->t = 1000;
 	g->kglobal = PT_GLOBAL;
+	g->nvcpu = k->vcpus ? k->vcpus : 1;
+	for (unsigned int v = 0; v < GEN_MAX_VCPUS; v++) {
+		g->cur_of[v] = -1;
+		g->stale[v] = ~0u;	/* PCIDs never loaded: flush at first use */
+	}
 	g->next_frame = ALLOC_START >> PAGE_SHIFT;
 	g->end_frame = k->alloc_end ? k->alloc_end >> PAGE_SHIFT : nframes;
 	if (l2) {
@@ -94,6 +104,10 @@ int gen_run_kind(const struct gen_kind *k, tdp_writer_t *w, const struct tdp_gen
 	cfg.paging = l2 ? TDP_PAGING_NESTED : opts->paging;
 	cfg.mem = opts->mem;
 	cfg.present = 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging | 1u << TDP_CFG_mem;
+	if (g->nvcpu > 1) {
+		cfg.vcpus = g->nvcpu;
+		cfg.present |= 1u << TDP_CFG_vcpus;
+	}
 	if (k->config)
 		k->config(g, &cfg);
 	ret = tdp_writer_config(w, &cfg);
@@ -126,6 +140,12 @@ static const struct tdp_gen_workload workloads[] = {
 		  "on a linux L2 (W^X loads, violations reflected to L1)", gen_hvci, true },
 	{ "nested", "nested: an L1 hypervisor running a linux L2 under plain nested EPT/NPT, "
 		    "no MBEC/GMET (replays under both layouts)", gen_nested, true },
+	{ "linux-smp", "the linux guest on 4 vCPUs: TLB shootdowns by IPI, global kernel pages "
+		       "and flush_tlb_all, page-cache reads, fork/exit churn", gen_linux_smp, false },
+	{ "linux-kpti", "linux-smp with page-table isolation: two PGDs per process, a CR3 load "
+			"at each kernel entry and exit, no global kernel pages", gen_linux_kpti, false },
+	{ "linux-kpti-pcid", "linux-kpti with CR4.PCIDE: Linux's kernel/user PCIDs, CR3 loads "
+			     "with NOFLUSH", gen_linux_kpti_pcid, false },
 	{ "zero", "fault-dominated: the kernel zeroes free memory, then processes fault in "
 		  "large fresh heaps page by page and exit", gen_zero, false },
 	{ "db", "database-like: a server with a buffer pool of 2 MiB pages as large as --mem "

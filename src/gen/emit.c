@@ -32,6 +32,20 @@ void gen_emit(struct gen *g, struct tdp_event *ev)
 
 	if (g->err)
 		return;
+	if (g->vcpu) {
+		/* events of one vCPU; stores and marks have no vcpu= */
+		static const uint64_t vcpu_key[TDP_EV__COUNT] = {
+			[TDP_EV_SET] = TDP_KEY_BIT(SET, vcpu),
+			[TDP_EV_ACCESS] = TDP_KEY_BIT(ACCESS, vcpu),
+			[TDP_EV_INVLPG] = TDP_KEY_BIT(INVLPG, vcpu),
+			[TDP_EV_FLUSH] = TDP_KEY_BIT(FLUSH, vcpu),
+		};
+
+		if (vcpu_key[ev->kind]) {
+			ev->vcpu = g->vcpu;
+			ev->present |= vcpu_key[ev->kind];
+		}
+	}
 	/* +50..500 ns per event: a guest running between exits */
 	g->t += 50 + rng_below(g, 451);
 	ev->t = g->t;

@@ -157,7 +157,10 @@ struct pt_page {
 	uint32_t frame;
 	uint16_t nr_present;
 	uint16_t next_free;
+	uint16_t mirror;		/* KPTI: the user PGD whose user half copies this */
 };
+
+#define GEN_MAX_VCPUS	4
 
 /*
  * What makes one workload of the guest model: its paging mode, how many
@@ -222,6 +225,20 @@ struct gen {
 	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
 
 	uint64_t kglobal;		/* PT_GLOBAL on kernel mappings, or 0 (KPTI) */
+	uint64_t cr4_extra;		/* CR4 bits beyond the boot's (PCIDE) */
+
+	/*
+	 * linux-smp: vCPUs, KPTI, PCID.  g->cur and g->in_user are those of
+	 * g->vcpu; the arrays hold the other vCPUs' (and the current one's as
+	 * of its last switch).  With one vCPU and neither KPTI nor PCID none
+	 * of this emits anything.
+	 */
+	unsigned int nvcpu, vcpu;
+	int cur_of[GEN_MAX_VCPUS];
+	bool in_user, in_user_of[GEN_MAX_VCPUS];
+	bool kpti, pcid;
+	/* PCIDs to flush at their next load: bit pi kernel, bit 8 + pi user */
+	uint32_t stale[GEN_MAX_VCPUS];
 	uint64_t teardown_extra;	/* events a workload's teardown hook emits */
 	void *priv;			/* a workload's own state */
 };
@@ -318,6 +335,17 @@ uint16_t walk_alloc(struct gen *g, struct proc *p, uint64_t gva);
 uint16_t walk_lookup(struct gen *g, struct proc *p, uint64_t gva);
 void prune(struct gen *g, uint16_t t, int level, unsigned int nr);
 void switch_to(struct gen *g, int pi);
+void load_cr3(struct gen *g, unsigned int v, uint64_t cr3, unsigned int cpl);
+uint64_t proc_cr3(struct gen *g, unsigned int v, int pi, bool user);
+void enter_kernel(struct gen *g);
+void enter_user(struct gen *g);
+void ipi_enter(struct gen *g, unsigned int v);
+void ipi_exit(struct gen *g, unsigned int v);
+void gen_touch(struct gen *g, unsigned int vi, int op, int cpl, int ac);
+void proc_exit(struct gen *g, int pi);
+void fork_and_run(struct gen *g, int parent);
+int pick_proc(struct gen *g, bool allow_init);
+uint64_t teardown_cost(const struct gen *g);
 uint16_t pgd_alloc(struct gen *g);
 uint64_t gen_direct_map(const struct gen *g, uint64_t frame);
 void kernel_work(struct gen *g, unsigned int n);
@@ -370,5 +398,7 @@ GEN_WORKLOAD_FN(gen_nested);
 GEN_WORKLOAD_FN(gen_zero);
 GEN_WORKLOAD_FN(gen_db);
 GEN_WORKLOAD_FN(gen_linux_smp);
+GEN_WORKLOAD_FN(gen_linux_kpti);
+GEN_WORKLOAD_FN(gen_linux_kpti_pcid);
 
 #endif /* TDPSIM_GEN_INT_H */

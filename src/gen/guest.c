@@ -140,6 +140,9 @@ void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint16_t ch
 	p->child[i] = child;
 	emit_write(g, g->phys_base + ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i, val,
 		   g->m->esize);
+	/* KPTI: pti_set_user_pgtbl() stores user PGD entries in both PGDs */
+	if (p->mirror && i < g->m->top_user)
+		pt_set(g, p->mirror, i, val, child);
 }
 
 /* Link a fresh table below entry @i of @t; returns its pool index or 0. */
@@ -273,16 +276,115 @@ static void vpages_init(struct proc *p)
 	p->nr_present = 0;
 }
 
-void switch_to(struct gen *g, int pi)
+/* MOV CR3 on vCPU @v (and the CPL it runs at afterwards). */
+void load_cr3(struct gen *g, unsigned int v, uint64_t cr3, unsigned int cpl)
 {
 	struct tdp_event ev = { .kind = TDP_EV_SET };
+	unsigned int saved = g->vcpu;
 
 	ev.present = TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cpl);
-	ev.u.set.cr3 = (uint64_t)g->pt[g->procs[pi].pml4].frame << PAGE_SHIFT;
-	ev.u.set.cpl = 0;
+	ev.u.set.cr3 = cr3;
+	ev.u.set.cpl = cpl;
+	g->vcpu = v;
 	gen_emit(g, &ev);
+	g->vcpu = saved;
+}
+
+/*
+ * The CR3 that vCPU @v loads for process @pi: its PGD or (KPTI, @user)
+ * its user PGD.  With PCID, Linux's scheme: kernel PCID pi + 1, user PCID
+ * the same with bit 11, and NOFLUSH (bit 63) unless something of that
+ * PCID was invalidated since @v last loaded it.
+ */
+uint64_t proc_cr3(struct gen *g, unsigned int v, int pi, bool user)
+{
+	const struct pt_page *pgd = &g->pt[g->procs[pi].pml4];
+	uint64_t cr3 = (uint64_t)g->pt[user ? pgd->mirror : g->procs[pi].pml4].frame << PAGE_SHIFT;
+	uint32_t bit = 1u << (pi + (user ? 8 : 0));
+
+	if (!g->pcid)
+		return cr3;
+	cr3 |= (uint64_t)(pi + 1) | (user ? 1ull << 11 : 0);
+	if (!(g->stale[v] & bit))
+		cr3 |= 1ull << 63;
+	g->stale[v] &= ~bit;
+	return cr3;
+}
+
+void switch_to(struct gen *g, int pi)
+{
+	load_cr3(g, g->vcpu, proc_cr3(g, g->vcpu, pi, false), 0);
 	g->cur = pi;
+	g->in_user = false;
 	g->stats->cr3_loads++;
+}
+
+/* KPTI's entry and exit: the kernel and the user PGD of the process. */
+void enter_kernel(struct gen *g)
+{
+	if (g->kpti && g->in_user)
+		load_cr3(g, g->vcpu, proc_cr3(g, g->vcpu, g->cur, false), 0);
+	g->in_user = false;
+}
+
+void enter_user(struct gen *g)
+{
+	if (g->kpti && !g->in_user && g->cur >= 0)
+		load_cr3(g, g->vcpu, proc_cr3(g, g->vcpu, g->cur, true), 3);
+	g->in_user = true;
+}
+
+/* The process vCPU @v runs. */
+static int proc_on(const struct gen *g, unsigned int v)
+{
+	return v == g->vcpu ? g->cur : g->cur_of[v];
+}
+
+/* An interrupt (IPI) on vCPU @v: into its kernel, and back out. */
+void ipi_enter(struct gen *g, unsigned int v)
+{
+	if (g->kpti && g->in_user_of[v])
+		load_cr3(g, v, proc_cr3(g, v, g->cur_of[v], false), 0);
+}
+
+void ipi_exit(struct gen *g, unsigned int v)
+{
+	if (g->kpti && g->in_user_of[v])
+		load_cr3(g, v, proc_cr3(g, v, g->cur_of[v], true), 3);
+}
+
+/*
+ * flush_tlb_mm_range(): the current vCPU invalidates @gva (or all, @all),
+ * and each other vCPU running the same process does the same in its IPI
+ * handler.  With PCID the process's PCIDs are marked for a flush at
+ * their next load everywhere (the user PCID is not current in the kernel,
+ * and vCPUs that ran the process before still hold its entries).
+ */
+static void tlb_shootdown(struct gen *g, uint64_t gva, bool all)
+{
+	int pi = g->cur;
+
+	if (all)
+		emit_flush(g);
+	else
+		emit_invlpg(g, gva);
+	for (unsigned int v = 0; v < g->nvcpu; v++) {
+		unsigned int saved = g->vcpu;
+
+		if (v == g->vcpu || proc_on(g, v) != pi)
+			continue;
+		g->stats->ipis++;
+		ipi_enter(g, v);
+		g->vcpu = v;
+		if (all)
+			emit_flush(g);
+		else
+			emit_invlpg(g, gva);
+		g->vcpu = saved;
+		ipi_exit(g, v);
+	}
+	for (unsigned int v = 0; v < g->nvcpu && g->pcid; v++)
+		g->stale[v] |= 1u << pi | 1u << (8 + pi);
 }
 
 /* pgd_alloc(): a new PML4 whose kernel half is swapper's (pgd_ctor()). */
@@ -299,6 +401,21 @@ uint16_t pgd_alloc(struct gen *g)
 	for (unsigned int i = g->m->top_user; i < g->m->top_entries; i++)
 		if (g->pt[g->swapper].e[i])
 			pt_set(g, pgd, i, g->pt[g->swapper].e[i], g->pt[g->swapper].child[i]);
+	if (g->kpti) {
+		/*
+		 * The user PGD maps the user half and, of the kernel, only
+		 * what entry and exit need: here the kernel text's PML4 slot
+		 * (Linux clones the entry text, and all of the text without
+		 * PCID).  The direct map, slab and stacks are not there.
+		 */
+		uint16_t u = table_alloc(g);
+		unsigned int kt = PT_INDEX(KTEXT_VA, 4);
+
+		if (!u)
+			return 0;
+		g->pt[pgd].mirror = u;
+		pt_set(g, u, kt, g->pt[g->swapper].e[kt], g->pt[g->swapper].child[kt]);
+	}
 	return pgd;
 }
 
@@ -335,6 +452,7 @@ static int proc_fork(struct gen *g, int parent)
 	cp = &g->procs[ci];
 	if (g->cur != parent)
 		switch_to(g, parent);
+	enter_kernel(g);
 	cp->pml4 = pgd_alloc(g);
 	if (!cp->pml4)
 		return -1;
@@ -359,12 +477,15 @@ static int proc_fork(struct gen *g, int parent)
 		vpage_set_pte(g, cp, vi);
 	}
 	if (wp)
-		emit_flush(g);
+		tlb_shootdown(g, 0, true);
+	/* the child's PCIDs may have been a dead process's */
+	for (unsigned int v = 0; v < g->nvcpu && g->pcid; v++)
+		g->stale[v] |= 1u << ci | 1u << (8 + ci);
 	g->stats->forks++;
 	return g->err ? -1 : ci;
 }
 
-static uint64_t teardown_cost(const struct gen *g)
+uint64_t teardown_cost(const struct gen *g)
 {
 	/*
 	 * mark, final switch (nested: and the final vmexit and L1's work);
@@ -383,13 +504,24 @@ static uint64_t teardown_cost(const struct gen *g)
  * runs, then switch away (the CR3 load is the flush), then pgd_free() the
  * PML4.  Its kernel entries are cleared only once it is no longer CR3.
  */
-static void proc_exit(struct gen *g, int pi)
+void proc_exit(struct gen *g, int pi)
 {
 	struct proc *p = &g->procs[pi];
 	int next = -1;
 
+	/* its other threads are gone first: their vCPUs switch to init */
+	for (unsigned int v = 0; v < g->nvcpu; v++) {
+		if (v == g->vcpu || proc_on(g, v) != pi)
+			continue;
+		ipi_enter(g, v);
+		load_cr3(g, v, proc_cr3(g, v, 0, false), 0);
+		g->cur_of[v] = 0;
+		g->in_user_of[v] = false;
+		g->stats->cr3_loads++;
+	}
 	if (g->cur != pi)
 		switch_to(g, pi);
+	enter_kernel(g);
 	for (unsigned int vi = 0; vi < NR_VPAGES; vi++)
 		if (p->vp[vi].frame)
 			vpage_zap(g, p, vi);
@@ -411,8 +543,16 @@ static void proc_exit(struct gen *g, int pi)
 		if (c)
 			table_free(g, c);
 	}
+	if (g->pt[p->pml4].mirror) {
+		uint16_t u = g->pt[p->pml4].mirror;
+
+		pt_set(g, u, PT_INDEX(KTEXT_VA, 4), 0, 0);
+		table_free(g, u);
+	}
 	table_free(g, p->pml4);
 	p->pml4 = 0;
+	for (unsigned int v = 0; v < g->nvcpu && g->pcid; v++)
+		g->stale[v] |= 1u << pi | 1u << (8 + pi);
 	g->stats->exits++;
 }
 
@@ -468,7 +608,7 @@ static void break_cow(struct gen *g, struct proc *p, unsigned int vi)
 	}
 	v->flags &= ~VP_COW;
 	vpage_set_pte(g, p, vi);
-	emit_invlpg(g, vpage_gva(g, vi));
+	tlb_shootdown(g, vpage_gva(g, vi), false);
 }
 
 /*
@@ -477,13 +617,15 @@ static void break_cow(struct gen *g, struct proc *p, unsigned int vi)
  * (no write to R-X, no fetch of NX), so the faults are exactly "not
  * present" and "COW".
  */
-static void gen_touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
+void gen_touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
 {
 	struct proc *p = &g->procs[g->cur];
 	struct vpage *v = &p->vp[vi];
 	uint64_t gva = vpage_gva(g, vi) + ((rng_next(g) >> 40) & 0xff8);
 
 	emit_access(g, gva, op, cpl, ac);
+	if (!v->frame || (op == TDP_OP_WRITE && !vpage_writable(v)))
+		enter_kernel(g);
 	if (!v->frame) {
 		g->stats->pf_demand++;
 		fault_in(g, p, vi);
@@ -493,6 +635,9 @@ static void gen_touch(struct gen *g, unsigned int vi, int op, int cpl, int ac)
 	} else {
 		return;
 	}
+	/* the #PF handler ran in the kernel (KPTI: on the kernel PGD) */
+	if (cpl == 3)
+		enter_user(g);
 	emit_access(g, gva, op, cpl, ac);
 }
 
@@ -503,6 +648,7 @@ void kernel_work(struct gen *g, unsigned int n)
 {
 	const uint64_t kdata_frames = (g->m->kdata_end - g->m->kdata_start) >> PAGE_SHIFT;
 
+	enter_kernel(g);
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int r = rng_below(g, 100);
 
@@ -538,6 +684,7 @@ void user_work(struct gen *g, unsigned int n)
 {
 	struct proc *p = &g->procs[g->cur];
 
+	enter_user(g);
 	for (unsigned int i = 0; i < n && !g->err; i++) {
 		unsigned int r = rng_below(g, 100), vi;
 
@@ -608,6 +755,7 @@ void smap_violation(struct gen *g)
 	struct proc *p = &g->procs[g->cur];
 	unsigned int first = VP_HEAP0 + rng_below(g, HEAP_PAGES + STACK_PAGES);
 
+	enter_kernel(g);
 	for (unsigned int k = 0; k < HEAP_PAGES + STACK_PAGES; k++) {
 		unsigned int vi = VP_HEAP0 + (first - VP_HEAP0 + k) % (HEAP_PAGES + STACK_PAGES);
 
@@ -627,11 +775,11 @@ static void flush_range(struct gen *g, unsigned int start, unsigned int len, uns
 	if (!changed)
 		return;
 	if (len > 8) {
-		emit_flush(g);
+		tlb_shootdown(g, 0, true);
 		return;
 	}
 	for (unsigned int k = 0; k < len; k++)
-		emit_invlpg(g, vpage_gva(g, start + k));
+		tlb_shootdown(g, vpage_gva(g, start + k), false);
 }
 
 /* mprotect() a heap range between RW- (NX) and R-X (a JIT's code buffer). */
@@ -688,7 +836,7 @@ void do_munmap(struct gen *g)
 	flush_range(g, start, len, changed);
 }
 
-static int pick_proc(struct gen *g, bool allow_init)
+int pick_proc(struct gen *g, bool allow_init)
 {
 	int live[MAX_PROCS], n = 0;
 
@@ -781,7 +929,7 @@ void gen_boot(struct gen *g)
 	if (g->err)
 		return;
 	/* KVM_SET_SREGS-like: long mode (or PAE) with paging on swapper_pg_dir */
-	g->cr4 = X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
+	g->cr4 = g->cr4_extra | X86_CR4_PSE | X86_CR4_PGE | X86_CR4_SMEP | X86_CR4_SMAP |
 		 (g->m->levels > 2 ? X86_CR4_PAE : 0);
 	load_regs(g, g->swapper);
 	g->l2_paging = true;
@@ -804,7 +952,7 @@ void gen_boot(struct gen *g)
  * fork(), then the parent returns to user mode for a moment (so its TLB
  * must already be clean of the W it lost) before the child runs.
  */
-static void fork_and_run(struct gen *g, int parent)
+void fork_and_run(struct gen *g, int parent)
 {
 	int ci = proc_fork(g, parent);
 
