@@ -104,7 +104,7 @@ static bool smp_post_slice(struct gen *g, uint64_t s)
 		read_file(g);
 	linux_step(g, s);
 	/* fork/exit churn on top of the shared loop's */
-	if (s % 10 == 5 && g->nr_live > 2 &&
+	if (s % 20 == 5 && g->nr_live > 2 &&
 	    g->stats->events + teardown_cost(g) + 1000 < g->opts->events) {
 		proc_exit(g, pick_proc(g, false));
 		fork_and_run(g, pick_proc(g, true));

@@ -108,7 +108,7 @@ static int zero_run(struct gen *g)
 {
 	const uint64_t target = g->opts->events;
 	/* a round's fixed part: marks, switches, kernel work, table writes */
-	const uint64_t round_fixed = 600;
+	const uint64_t round_fixed = 64;
 	struct zero_state z;
 
 	gen_boot(g);
@@ -129,7 +129,7 @@ static int zero_run(struct gen *g)
 		if (npages > z.heap_max)
 			npages = z.heap_max;
 		/* a tiny last round would be all overhead */
-		if (npages < 256)
+		if (npages < 16)
 			break;
 		zero_round(g, &z, npages);
 	}
