@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Synthetic workloads: a Linux-like x86-64 guest modelled as the guest OS
- * itself, so every page-table store in the trace is one the guest really
- * makes, to frames it really owns.  The same guest also runs as a 32-bit
- * kernel, with PAE or with 2-level paging (struct pmode below), and as L2
- * under an L1 hypervisor, either enforcing HVCI with MBEC/GMET (hvci) or
- * with plain nested EPT/NPT (nested, below).
+ * The guest model most workloads share: a Linux-like x86-64 guest modelled
+ * as the guest OS itself, so every page-table store in the trace is one the
+ * guest really makes, to frames it really owns.  The same guest also runs
+ * as a 32-bit kernel, with PAE or with 2-level paging (pae.c, legacy32.c),
+ * as L2 under an L1 hypervisor (hypervisor.c: hvci.c, nested.c), on several
+ * vCPUs with KPTI and PCID (linux_smp.c), as a database server (db.c); zero.c
+ * uses its allocator and page tables with a loop of its own.  Each workload
+ * is a struct gen_kind (gen-int.h) of hooks into gen_main() below.
  *
  * Guest physical layout (mem is a multiple of 2 MiB, >= 64 MiB):
  *

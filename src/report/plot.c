@@ -537,8 +537,8 @@ labelled:
 		char entry[96];
 		size_t len = strlen(keys);
 
-		snprintf(entry, sizeof(entry), "%zu more marks (dashed lines) not labelled",
-			 unlabelled);
+		snprintf(entry, sizeof(entry), "%zu more mark%s (dashed line%s) not labelled",
+			 unlabelled, unlabelled == 1 ? "" : "s", unlabelled == 1 ? "" : "s");
 		if (len + 128 < keys_size) {
 			FILE *kf;
 
