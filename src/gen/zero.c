@@ -122,15 +122,14 @@ static int zero_run(struct gen *g)
 	}
 	/* a short phase: KVM prefetches 8 direct-map SPTEs per fault */
 	zero_boot_memory(g, target / 16);
-	while (!g->err) {
-		uint64_t left = target - g->stats->events;
-		uint64_t npages = left > round_fixed ? (left - round_fixed) / ZPAGE_EVENTS : 0;
+	/* a tiny last round would be all overhead */
+	while (!g->err && g->stats->events + round_fixed + 16 * ZPAGE_EVENTS < target) {
+		/* each PT page adds two stores (link, unlink) per 512 pages */
+		uint64_t npages = (target - g->stats->events - round_fixed) * 512 /
+				  (ZPAGE_EVENTS * 512 + 2);
 
 		if (npages > z.heap_max)
 			npages = z.heap_max;
-		/* a tiny last round would be all overhead */
-		if (npages < 16)
-			break;
 		zero_round(g, &z, npages);
 	}
 	emit_mark(g, "teardown");
