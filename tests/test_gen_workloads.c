@@ -257,3 +257,33 @@ Test(gen_workloads, db_pool_is_huge_pages_sized_by_mem, .timeout = 60)
 	cr_expect_leq(small.huge_user_leaves, 96);
 	cr_expect_gt(big.huge_user_leaves, 2 * small.huge_user_leaves);
 }
+
+/*
+ * zero sizes each round from the events left; a round that overshot the
+ * target once made the count wrap and the generator ran forever (seen at
+ * mem >= 1 GiB, where a round can be as large as the rest of the budget).
+ */
+Test(gen_workloads, zero_meets_the_target_at_any_mem, .timeout = 60)
+{
+	static const uint64_t mems[] = { 1ull << 30, 4ull << 30 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(mems); i++) {
+		char errbuf[TDP_ERRBUF_SIZE];
+		const char *trace = test_path("zm.zst");
+		struct tdp_gen_opts opts;
+		struct tdp_gen_stats st;
+		tdp_writer_t *w;
+
+		tdp_gen_opts_init(&opts);
+		opts.events = 100000;
+		opts.mem = mems[i];
+		cr_assert_eq(tdp_writer_open(&w, trace, tdp_form_from_name(trace), 0, NULL,
+					     errbuf), 0, "%s", errbuf);
+		cr_assert_eq(tdp_gen_run(tdp_gen_find("zero"), w, &opts, &st, errbuf), 0, "%s",
+			     errbuf);
+		cr_assert_eq(tdp_writer_close(w), 0);
+		tdp_writer_free(w);
+		cr_expect(st.events >= 95000 && st.events <= 105000,
+			  "mem %lu: %lu events for --events 100000", mems[i], st.events);
+	}
+}
