@@ -7,6 +7,8 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,12 +169,19 @@ Test(plot, keep_script_leaves_script_and_data)
 	/* single quotes doubled, nothing else escaped */
 	cr_expect(strstr(script, "title 'it''s_A'"), "%s", script);
 	cr_expect(strstr(script, "title 'B \"new\"'"), "%s", script);
-	cr_expect(strstr(script, "set title 'exits: ''old'' vs new_layout'"), "%s", script);
+	cr_expect(strstr(script, "tdp_title = 'exits: ''old'' vs new_layout'"), "%s", script);
 	/* the fixture's marks, one labelled line each */
 	cr_expect(strstr(script, "'start workload' at 4000"), "%s", script);
 	cr_expect(strstr(script, "'fork_bomb ''x'' \"y\"' at 9000"), "%s", script);
-	/* exits is not timing data: no provenance footnote */
-	cr_expect_null(strstr(script, "measured on"));
+	/*
+	 * every figure names the trace, the layouts, the build and the
+	 * machine (from the reports: both have the same trace and build);
+	 * exits is not timing data, so nothing is "measured"
+	 */
+	cr_expect(strstr(script, "'trace: linux-small.zst  |  layouts: old; new'"), "%s", script);
+	cr_expect(strstr(script, "'tdpsim 0.1.0, Release build, on AMD EPYC 7B13 (2 cpus)'"),
+		  "%s", script);
+	cr_expect_null(strstr(script, "measured"));
 	free(script);
 
 	/* the data: event 0 first (empty MMU), then a.json's timeline */
@@ -223,8 +232,8 @@ Test(plot, walk_cdf_has_provenance_footnote)
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	script = read_file(gp, NULL);
 	cr_assert(script);
-	cr_expect(strstr(script, "'measured on AMD EPYC 7B13 (2 cpus), Release build, "
-			 "1 repetition'"), "%s", script);
+	cr_expect(strstr(script, "'measured with tdpsim 0.1.0, Release build, on AMD EPYC 7B13 "
+			 "(2 cpus), 1 repetition'"), "%s", script);
 	cr_expect(strstr(script, "set logscale x"), "%s", script);
 	/* the CDF ends at 1: every one of the 5000 walks is counted */
 	dat = read_file(datpath, NULL);
@@ -386,4 +395,80 @@ Test(plot, answers_help)
 	cr_expect_eq(r.status, 0);
 	cr_expect(strstr(r.out, "usage: tdpsim plot"), "%s", r.out);
 	run_result_free(&r);
+}
+
+/*
+ * Many marks (a report of a long trace): a label seen 40 times is drawn as
+ * ticks named once in the key with its count; 30 distinct labels packed
+ * into 300 events of a 12000-event timeline cannot all be written without
+ * overlapping, so those written keep a distance in each of the two label
+ * rows and the rest are counted in the key.  Every mark is accounted for.
+ */
+Test(plot, dense_marks_never_overlap)
+{
+	char *dir = fresh_dir(), *out = in_dir(dir, "m.png"), *gp = in_dir(dir, "m.gp");
+	char *json = in_dir(dir, "many.json"), *src = read_file(src_path(A_JSON), NULL);
+	const char *args[] = { json, "-o", out, "--kind", "exits", "--keep-script", NULL };
+	uint64_t last[2] = { 0, 0 };
+	bool used[2] = { false, false };
+	size_t labelled = 0, ticks = 0;
+	struct run_result r;
+	char *script, *marks, more[64];
+	FILE *fp;
+
+	cr_assert(src);
+	marks = strstr(src, "\"marks\"");
+	cr_assert(marks);
+	*marks = '\0';
+	fp = fopen(json, "w");
+	cr_assert(fp);
+	fprintf(fp, "%s\"marks\": [", src);
+	for (int i = 0; i < 40; i++)
+		fprintf(fp, "%s{ \"event\": %d, \"label\": \"wx-load\" }", i ? ", " : "",
+			100 + 300 * i);
+	for (int i = 0; i < 30; i++)
+		fprintf(fp, ", { \"event\": %d, \"label\": \"phase-%d\" }", 5000 + 10 * i, i);
+	fputs("] }\n", fp);
+	cr_assert_eq(fclose(fp), 0);
+
+	cr_assert_eq(plot(&r, args), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	script = read_file(gp, NULL);
+	cr_assert(script);
+	for (char *save = NULL, *l = strtok_r(script, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		unsigned long long ev;
+		char *at = strstr(l, "' at ");
+		double y;
+		int row;
+
+		if (!strncmp(l, "set arrow", 9) && strstr(l, "graph 0.035"))
+			ticks++;
+		if (strncmp(l, "set label", 9) || !strstr(l, "'phase-") || !at ||
+		    sscanf(at + 5, "%llu, graph %lf", &ev, &y) != 2)
+			continue;
+		row = y < 0.9;
+		/* 1/45 of the x range: rotated 10 pt text on a 1000 px figure */
+		cr_expect(!used[row] || ev - last[row] >= 12000 / 45,
+			  "labels at %llu and %llu in one row", (unsigned long long)last[row], ev);
+		last[row] = ev;
+		used[row] = true;
+		labelled++;
+	}
+	free(script);
+	script = read_file(gp, NULL);
+	cr_assert(script);
+	cr_expect_eq(ticks, 40);
+	cr_expect(strstr(script, "'mark wx-load (40, ticks)'"), "%s", script);
+	cr_expect(labelled >= 2 && labelled < 30, "%zu labelled", labelled);
+	snprintf(more, sizeof(more), "'%zu more marks (dashed lines) not labelled'", 30 - labelled);
+	cr_expect(strstr(script, more), "no %s in:\n%s", more, script);
+	expect_figure(out, PNG);
+	free(script);
+	free(src);
+	run_result_free(&r);
+	free(json);
+	free(gp);
+	free(out);
+	remove_dir(dir);
 }

@@ -46,6 +46,7 @@ struct tdp_gen_stats {
 	uint64_t pf_smap;		/* deliberate supervisor access, AC=0 */
 	uint64_t forks, exits, cr3_loads, cr4_flips;
 	uint64_t pt_pages_reused;	/* table pages that were freed before */
+	uint64_t ipis;			/* linux-smp: TLB shootdowns on other vCPUs */
 
 	/*
 	 * Nested workloads (hvci, nested): what struct tdp_stats must show

@@ -44,8 +44,10 @@ struct tdp_report_mark {
 struct tdp_report {
 	char *path;			/* file it was loaded from */
 	char *tool_version, *tool_build, *tool_layout;
+	char *tool_commit;		/* NULL in reports without it */
 	char *trace_path;
 	char *machine;
+	uint64_t cores;			/* online CPUs; 0 in reports without it */
 	double tsc_mhz;
 	bool timing;
 	uint64_t repetitions;

@@ -52,7 +52,7 @@ static void list_workloads(FILE *fp)
 
 	fputs("workloads:\n", fp);
 	for (size_t i = 0; i < n; i++)
-		fprintf(fp, "  %-12s %s\n", wl[i].name, wl[i].summary);
+		fprintf(fp, "  %-16s %s\n", wl[i].name, wl[i].summary);
 }
 
 int cmd_gen(int argc, char **argv)

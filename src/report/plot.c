@@ -288,45 +288,82 @@ static int write_bars(const char *path, const struct tdp_report *reps, size_t n)
 
 /* ---- the script ---------------------------------------------------------- */
 
-/* "measured on M, B build, N repetitions"; distinct setups joined by "; ". */
-static void footnote(FILE *fp, const struct tdp_report *reps, size_t n)
+/* Append @s to @buf unless it is already there ("; " between items). */
+static void add_once(char *buf, size_t size, const char *s)
 {
-	char note[512] = "measured on ";
-	size_t len = strlen(note);
+	size_t len = strlen(buf);
+	const char *p = buf;
+
+	while ((p = strstr(p, s))) {
+		/* whole items only: bounded by the start or "; " and by the end or ";" */
+		bool starts = p == buf || (p >= buf + 2 && !strncmp(p - 2, "; ", 2));
+		char after = p[strlen(s)];
+
+		if (starts && (after == '\0' || after == ';'))
+			return;
+		p++;
+	}
+	if (len && len + 2 < size)
+		len += snprintf(buf + len, size - len, "; ");
+	if (len < size)
+		snprintf(buf + len, size - len, "%s", s);
+}
+
+static const char *base_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/*
+ * What a figure shows and where it comes from, on the figure itself: the
+ * trace(s) and the layouts under the title; the build (version, commit,
+ * build type) and the machine (CPU model, cores) at the bottom, with the
+ * repetitions when the figure shows timings.  Counts do not depend on the
+ * build or the machine, timings do; either way a figure pasted into a
+ * cover letter has to say what produced it.
+ */
+static void provenance(FILE *fp, const struct tdp_report *reps, size_t n, bool measured)
+{
+	char traces[512] = "", layouts[64] = "", builds[512] = "", top[640], bottom[768];
 
 	for (size_t i = 0; i < n; i++) {
-		char one[256];
-		bool seen = false;
+		const struct tdp_report *r = &reps[i];
+		char one[256], cores[32] = "";
 
-		snprintf(one, sizeof(one), "%s, %s build, %llu repetition%s",
-			 reps[i].machine ? reps[i].machine : "?",
-			 reps[i].tool_build ? reps[i].tool_build : "?",
-			 (unsigned long long)reps[i].repetitions,
-			 reps[i].repetitions == 1 ? "" : "s");
-		for (size_t j = 0; j < i && !seen; j++) {
-			char prev[256];
+		add_once(traces, sizeof(traces), r->trace_path ? base_of(r->trace_path) : "?");
+		add_once(layouts, sizeof(layouts), r->tool_layout ? r->tool_layout : "?");
+		if (r->cores)
+			snprintf(cores, sizeof(cores), ", %llu cores", (unsigned long long)r->cores);
+		snprintf(one, sizeof(one), "tdpsim %s%s%s, %s build, on %s%s%s",
+			 r->tool_version ? r->tool_version : "?",
+			 r->tool_commit ? " " : "", r->tool_commit ? r->tool_commit : "",
+			 r->tool_build ? r->tool_build : "?", r->machine ? r->machine : "?",
+			 cores, "");
+		if (measured) {
+			size_t len = strlen(one);
 
-			snprintf(prev, sizeof(prev), "%s, %s build, %llu repetition%s",
-				 reps[j].machine ? reps[j].machine : "?",
-				 reps[j].tool_build ? reps[j].tool_build : "?",
-				 (unsigned long long)reps[j].repetitions,
-				 reps[j].repetitions == 1 ? "" : "s");
-			seen = !strcmp(one, prev);
+			snprintf(one + len, sizeof(one) - len, ", %llu repetition%s",
+				 (unsigned long long)r->repetitions,
+				 r->repetitions == 1 ? "" : "s");
 		}
-		if (seen)
-			continue;
-		if (i && len < sizeof(note))
-			len += snprintf(note + len, sizeof(note) - len, "; ");
-		if (len < sizeof(note))
-			len += snprintf(note + len, sizeof(note) - len, "%s", one);
+		add_once(builds, sizeof(builds), one);
 	}
+	snprintf(top, sizeof(top), "trace%s: %s  |  layout%s: %s", n > 1 && strchr(traces, ';') ?
+		 "s" : "", traces, strchr(layouts, ';') ? "s" : "", layouts);
+	snprintf(bottom, sizeof(bottom), "%s%s", measured ? "measured with " : "", builds);
+	/* a second title line: 'set title' was written first, append to it */
+	fputs("set title tdp_title.\"\\n\".", fp);
+	gp_quote(fp, top);
+	fputc('\n', fp);
 	fputs("set bmargin 5.5\nset label 99 ", fp);
-	gp_quote(fp, note);
+	gp_quote(fp, bottom);
 	fputs(" at screen 0.01, screen 0.025 left font ',10' tc rgb '#555555'\n", fp);
 }
 
 static void plot_lines(FILE *fp, const struct plot_files *pf, const bool *skip,
-		       size_t n, const char *style)
+		       size_t n, const char *style, const char *extra)
 {
 	bool first = true;
 
@@ -343,38 +380,178 @@ static void plot_lines(FILE *fp, const struct plot_files *pf, const bool *skip,
 			colours[i % ARRAY_SIZE(colours)], i % 4 + 1);
 		gp_quote(fp, pf->label[i]);
 	}
+	fputs(extra ? extra : "", fp);
 	fputc('\n', fp);
 }
 
-/* Vertical dashed line + rotated label per distinct mark of any report. */
-static void exits_marks(FILE *fp, const struct tdp_report *reps, size_t n)
+struct mark_ref {
+	uint64_t event;
+	const char *label;
+	size_t count;		/* marks with this label */
+};
+
+static int mark_by_label(const void *a, const void *b)
 {
-	int tag = 1;
+	const struct mark_ref *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
 
-	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < reps[i].nmarks; k++) {
-			const struct tdp_report_mark *m = &reps[i].marks[k];
-			bool dup = false;
+	return c ? c : (x->event > y->event) - (x->event < y->event);
+}
 
-			for (size_t j = 0; j <= i && !dup; j++)
-				for (size_t l = 0; l < (j == i ? k : reps[j].nmarks); l++)
-					if (reps[j].marks[l].event == m->event &&
-					    !strcmp(reps[j].marks[l].label, m->label)) {
-						dup = true;
-						break;
-					}
-			if (dup)
+static int mark_by_event(const void *a, const void *b)
+{
+	const struct mark_ref *x = a, *y = b;
+
+	return (x->event > y->event) - (x->event < y->event);
+}
+
+/* Marks drawn as ticks on the x axis instead of labelled lines. */
+#define MARK_TICK_MIN	7	/* a label seen this often is a tick */
+#define MARK_TICK_KINDS	4	/* tick labels with a colour and a key entry each */
+/* Labels of rotated text per x range: 1000 px wide figure, 10 pt text */
+#define MARK_SLOTS_X	45
+
+/*
+ * The marks of every report (duplicates across reports drawn once), so
+ * that no two labels overlap however many there are:
+ *  - a label that occurs MARK_TICK_MIN times or more (a periodic phase,
+ *    e.g. a module load every few slices) is drawn as short ticks on the
+ *    x axis in its own colour, named once in the key with its count;
+ *  - the others get a dashed line and rotated text, the text in one of
+ *    two rows (top, middle), placed in the first row whose last label is
+ *    at least 1/MARK_SLOTS_X of the x range away; a mark with no room in
+ *    either keeps its line and is counted in a key entry "N marks not
+ *    labelled".
+ * Returns the number of key entries written into @keys (dummy plots).
+ */
+static void exits_marks(FILE *fp, const struct tdp_report *reps, size_t n, uint64_t max_x,
+			char *keys, size_t keys_size)
+{
+	struct mark_ref *m;
+	size_t nm = 0, total = 0, unlabelled = 0, kinds = 0;
+	const char *tick_label[MARK_TICK_KINDS + 1];
+	size_t tick_count[MARK_TICK_KINDS + 1] = { 0 };
+	uint64_t last[2] = { 0, 0 }, spacing;
+	bool used[2] = { false, false };
+	int tag = 100;
+
+	keys[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		total += reps[i].nmarks;
+	if (!total)
+		return;
+	m = calloc(total, sizeof(*m));
+	if (!m)
+		return;		/* a figure without marks is still right */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < reps[i].nmarks; k++)
+			m[nm++] = (struct mark_ref){ reps[i].marks[k].event,
+						     reps[i].marks[k].label, 0 };
+	/* by label then event: duplicates adjacent, counts per run */
+	qsort(m, nm, sizeof(*m), mark_by_label);
+	{
+		size_t w = 0;
+
+		for (size_t i = 0; i < nm; i++)
+			if (!w || m[i].event != m[w - 1].event || strcmp(m[i].label, m[w - 1].label))
+				m[w++] = m[i];
+		nm = w;
+	}
+	for (size_t i = 0; i < nm;) {
+		size_t j = i;
+
+		while (j < nm && !strcmp(m[j].label, m[i].label))
+			j++;
+		for (size_t k = i; k < j; k++)
+			m[k].count = j - i;
+		i = j;
+	}
+	qsort(m, nm, sizeof(*m), mark_by_event);
+	if (!max_x)
+		max_x = m[nm - 1].event;
+	spacing = max_x / MARK_SLOTS_X + 1;
+
+	for (size_t i = 0; i < nm; i++) {
+		const struct mark_ref *r = &m[i];
+
+		if (r->count >= MARK_TICK_MIN) {
+			size_t kind = 0;
+
+			while (kind < kinds && strcmp(tick_label[kind], r->label))
+				kind++;
+			if (kind == kinds && kinds < MARK_TICK_KINDS)
+				tick_label[kinds++] = r->label;
+			if (kind == MARK_TICK_KINDS)
+				tick_label[kind] = "other";
+			tick_count[kind]++;
+			fprintf(fp, "set arrow %d from %llu, graph 0 to %llu, graph 0.035 nohead "
+				"lw 1.5 lc rgb '%s' front\n", tag++, (unsigned long long)r->event,
+				(unsigned long long)r->event,
+				colours[(4 + kind) % ARRAY_SIZE(colours)]);
+			continue;
+		}
+		fprintf(fp, "set arrow %d from %llu, graph 0 to %llu, graph 1 nohead "
+			"dt 2 lw 1 lc rgb '#888888' back\n", tag,
+			(unsigned long long)r->event, (unsigned long long)r->event);
+		for (int row = 0; row < 2; row++) {
+			if (used[row] && r->event - last[row] < spacing)
 				continue;
-			fprintf(fp, "set arrow %d from %llu, graph 0 to %llu, graph 1 nohead "
-				"dt 2 lw 1 lc rgb '#888888' back\n", tag,
-				(unsigned long long)m->event, (unsigned long long)m->event);
 			fprintf(fp, "set label %d ", tag);
-			gp_quote(fp, m->label);
-			fprintf(fp, " at %llu, graph 0.97 rotate by 90 right offset -0.7,0 "
-				"font ',10' tc rgb '#444444'\n", (unsigned long long)m->event);
-			tag++;
+			gp_quote(fp, r->label);
+			fprintf(fp, " at %llu, graph %s rotate by 90 right offset -0.7,0 "
+				"font ',10' tc rgb '#444444'\n", (unsigned long long)r->event,
+				row ? "0.6" : "0.97");
+			last[row] = r->event;
+			used[row] = true;
+			goto labelled;
+		}
+		unlabelled++;
+labelled:
+		tag++;
+	}
+
+	/* key entries: NaN plots that draw nothing but a sample and a title */
+	for (size_t k = 0; k <= MARK_TICK_KINDS; k++) {
+		char entry[160];
+		size_t len = strlen(keys);
+
+		if (!tick_count[k])
+			continue;
+		snprintf(entry, sizeof(entry), "mark %s (%zu, ticks)", tick_label[k],
+			 tick_count[k]);
+		if (len + 128 + strlen(entry) >= keys_size)
+			break;
+		len += snprintf(keys + len, keys_size - len,
+				", \\\n     NaN with lines lw 3 lc rgb '%s' title ",
+				colours[(4 + k) % ARRAY_SIZE(colours)]);
+		{
+			FILE *kf = fmemopen(keys + len, keys_size - len, "w");
+
+			if (kf) {
+				gp_quote(kf, entry);
+				fclose(kf);
+			}
 		}
 	}
+	if (unlabelled) {
+		char entry[96];
+		size_t len = strlen(keys);
+
+		snprintf(entry, sizeof(entry), "%zu more mark%s (dashed line%s) not labelled",
+			 unlabelled, unlabelled == 1 ? "" : "s", unlabelled == 1 ? "" : "s");
+		if (len + 128 < keys_size) {
+			FILE *kf;
+
+			len += snprintf(keys + len, keys_size - len,
+					", \\\n     NaN with lines dt 2 lc rgb '#888888' title ");
+			kf = fmemopen(keys + len, keys_size - len, "w");
+			if (kf) {
+				gp_quote(kf, entry);
+				fclose(kf);
+			}
+		}
+	}
+	free(m);
 }
 
 /*
@@ -426,9 +603,9 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 	 */
 	fputs("if (!exists('outfile')) outfile = ", fp);
 	gp_quote(fp, o->output);
-	fputs("\nset output outfile\nset title ", fp);
+	fputs("\nset output outfile\ntdp_title = ", fp);
 	gp_quote(fp, o->title ? o->title : default_titles[o->kind]);
-	fputs("\nset border 3\nset tics nomirror out\n"
+	fputs("\nset title tdp_title\nset border 3\nset tics nomirror out\n"
 	      "set grid ytics lc rgb '#e0e0e0' lt 1\n"
 	      "set key top left box lc rgb '#cccccc' opaque samplen 4\n"
 	      "set datafile commentschars '#'\n", fp);
@@ -441,13 +618,16 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		      "set key bottom right\n", fp);
 		axis_format(fp, 'x', max_x);
 		axis_format(fp, 'y', max_y);
+		provenance(fp, reps, n, false);
 		if (o->kind == TDP_PLOT_SHADOW_PAGES) {
 			fputs("set ylabel 'live shadow pages'\n", fp);
-			plot_lines(fp, pf, skip, n, "lines");
+			plot_lines(fp, pf, skip, n, "lines", NULL);
 		} else {
+			char keys[1024];
+
 			fputs("set ylabel 'VM exits (cumulative)'\n", fp);
-			exits_marks(fp, reps, n);
-			plot_lines(fp, pf, skip, n, "lines");
+			exits_marks(fp, reps, n, max_x, keys, sizeof(keys));
+			plot_lines(fp, pf, skip, n, "lines", keys);
 		}
 		break;
 	case TDP_PLOT_WALK_CDF:
@@ -458,8 +638,8 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		      "set yrange [0:1.02]\nset ytics 0.2\n"
 		      "set key bottom right\n"
 		      "set grid xtics ytics lc rgb '#e0e0e0' lt 1\n", fp);
-		footnote(fp, reps, n);
-		plot_lines(fp, pf, skip, n, "lines");
+		provenance(fp, reps, n, true);
+		plot_lines(fp, pf, skip, n, "lines", NULL);
 		break;
 	case TDP_PLOT_BARS: {
 		bool err = any_count_spread(reps, n);
@@ -471,8 +651,8 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		      "set format y '%.0s%c'\n"
 		      "set ylabel 'count (log scale)'\n"
 		      "set xtics scale 0\n"
-		      "set bmargin 4\n"
 		      "set key top right\n", fp);
+		provenance(fp, reps, n, any_count_spread(reps, n));
 		fprintf(fp, "set style histogram %s gap 1\n",
 			err ? "errorbars lw 1.5" : "clustered");
 		fputs("set xtics (", fp);

@@ -6,12 +6,15 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/json.h>
 #include <tdpsim/replay.h>
 #include <tdpsim/report.h>
 #include <tdpsim/trace.h>
+
+#include "tdpsim-commit.h"
 
 static const char *const pf_bit_names[6] = { "P", "W", "U", "RSVD", "ID", "PK" };
 
@@ -329,6 +332,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 
 	tdp_json_obj_open(j, "tool");
 	tdp_json_str(j, "version", TDPSIM_VERSION);
+	tdp_json_str(j, "commit", TDPSIM_COMMIT);
 #ifdef NDEBUG
 	tdp_json_str(j, "build", "release");
 #else
@@ -357,6 +361,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	machine_name(machine, sizeof(machine));
 	tdp_json_obj_open(j, "measurement");
 	tdp_json_str(j, "machine", machine);
+	tdp_json_u64(j, "cores", (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));
 	tdp_json_double(j, "tsc_mhz", res->tsc_mhz);
 	tdp_json_bool(j, "timing", h->count > 0);
 	tdp_json_u64(j, "repetitions", fold ? fold->repetitions : 1);

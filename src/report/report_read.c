@@ -74,6 +74,11 @@ static const struct field report_fields[] = {
 	D("throughput.wall_s", t.wall_s),
 };
 
+/* Added after version 1 came out: absent in older reports. */
+static const struct field optional_fields[] = {
+	S("tool.commit", tool_commit), U("measurement.cores", cores),
+};
+
 /* The timing fields, as found under "spread" (all optional there). */
 #define T(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report_timing, m) }
 static const struct field spread_fields[] = {
@@ -416,6 +421,12 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 	ret = load_fields(r, root, report_fields, ARRAY_SIZE(report_fields), err, errlen);
 	if (ret)
 		return ret;
+	for (size_t i = 0; i < ARRAY_SIZE(optional_fields); i++) {
+		v = tdp_json_path(root, optional_fields[i].path);
+		ret = v ? load_field(r, &optional_fields[i], v, err, errlen) : 0;
+		if (ret)
+			return ret;
+	}
 
 	/* optional: the comparison shows nested rows for nested traces */
 	v = tdp_json_path(root, "trace.config.paging");
@@ -456,6 +467,7 @@ void tdp_report_release(struct tdp_report *r)
 	free(r->path);
 	free(r->tool_version);
 	free(r->tool_build);
+	free(r->tool_commit);
 	free(r->tool_layout);
 	free(r->trace_path);
 	free(r->machine);
