@@ -160,6 +160,12 @@ enum tdp_trace_form { TDP_FORM_TEXT, TDP_FORM_PCAP, TDP_FORM_ZST };
 typedef struct tdp_trace tdp_trace_t;
 
 #define TDP_TRACE_BATCH 256
+/*
+ * Longest line of a text trace, in bytes without its newline.  The longest
+ * valid event line is a few hundred bytes; the cap keeps a hostile file
+ * from making the reader's memory grow (docs/RELIABILITY.md).
+ */
+#define TDP_TEXT_LINE_MAX 65536u
 
 /*
  * tdp_trace_open() - open @path ("-" is stdin), detect its form, read the
