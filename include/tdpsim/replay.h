@@ -150,10 +150,18 @@ struct tdp_config;
 struct tdp_event;
 struct tdp_engine;	/* opaque; defined per layout in src/mmu/engine.c */
 
+#define TDP_CHECK_EVERY_DEFAULT 100000
+
 struct tdp_engine_opts {
 	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
 	bool timing;		/* rdtsc around KVM's guest walks */
-	bool check;		/* run the invariant checker after every event */
+	bool check;		/* check the MMU's invariants (see check_every) */
+	/*
+	 * With @check: what each event touched is checked after the event,
+	 * and everything every @check_every events and at the end
+	 * (0: TDP_CHECK_EVERY_DEFAULT; 1: everything after every event).
+	 */
+	uint64_t check_every;
 	bool tlb;		/* model a TLB in the hardware (shadow paging) */
 };
 
