@@ -176,6 +176,8 @@ struct tdp_engine_opts {
  * @errmsg:  the message of the last failed @event.
  * @finish:  copy end-of-run MMU counters (shadow pages, host memory) into
  *	     the stats.
+ * @check_all: with opts.check, the full invariant check (the last one of
+ *	     a --check replay); 0 or TDP_E_INTERNAL with a message in @errmsg.
  */
 struct tdp_engine_ops {
 	const char *layout;
@@ -186,6 +188,7 @@ struct tdp_engine_ops {
 		     struct tdp_outcome *out);
 	const char *(*errmsg)(const struct tdp_engine *e);
 	void (*finish)(struct tdp_engine *e);
+	int (*check_all)(struct tdp_engine *e);
 	void (*destroy)(struct tdp_engine *e);
 };
 

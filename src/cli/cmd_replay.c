@@ -20,7 +20,7 @@ int cmd_replay(int argc, char **argv)
 		{ "max-mmu-pages", required_argument, NULL, 'm' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "no-timing", no_argument, NULL, 'T' },
-		{ "check", no_argument, NULL, 'c' },
+		{ "check", optional_argument, NULL, 'c' },
 		{ "tlb", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
@@ -70,6 +70,11 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'c':
 			opts.engine.check = true;
+			if (optarg && (tdp_parse_u64(optarg, &v) || v == 0))
+				return cmd_usage_error("replay",
+						       "invalid --check '%s' (a period of 1 or more events)",
+						       optarg);
+			opts.engine.check_every = optarg ? v : 0;
 			break;
 		case 't':
 			opts.engine.tlb = true;

@@ -151,6 +151,14 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 		snprintf(errbuf, errlen, "%s", tdp_trace_errmsg(t));
 		goto out_abort_log;
 	}
+	if (opts->engine.check) {
+		ret = ops->check_all(eng);
+		if (ret) {
+			where(errbuf, errlen, path, t, n, ret, "at the end: %s",
+			      ops->errmsg(eng));
+			goto out_abort_log;
+		}
+	}
 	res->wall_s = (double)(tdp_now_ns() - t0) / 1e9;
 	if (opts->progress)
 		fputs("\r\033[K", stderr);
