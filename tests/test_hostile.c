@@ -5,9 +5,15 @@
  * on the code before the fix it names.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <tdpsim/trace.h>
 
@@ -67,4 +73,199 @@ Test(hostile_reader, line_at_the_limit_is_read)
 	cr_expect_eq(r.status, 0, "exit %d, stderr: %s", r.status, r.err);
 	run_result_free(&r);
 	free(line);
+}
+
+/* ---- outputs: special files, links, the same file as an input ---- */
+
+static bool is_fifo(const char *path)
+{
+	struct stat st;
+
+	return !lstat(path, &st) && S_ISFIFO(st.st_mode);
+}
+
+Test(hostile_output, fifo_is_written_through_not_replaced)
+{
+	const char *trace = src_path("tests/scenarios/evict.txt");
+	const char *fifo = test_path("log.fifo"), *got = test_path("fifo.got");
+	struct run_result r;
+	pid_t reader;
+	int status;
+
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	reader = fork();
+	if (reader == 0) {
+		/* cat FIFO > got */
+		FILE *in = fopen(fifo, "r"), *out = fopen(got, "w");
+		int c;
+
+		while (in && out && (c = getc(in)) != EOF)
+			putc(c, out);
+		_exit(in && out && !fclose(out) ? 0 : 1);
+	}
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--log", fifo,
+						       trace, NULL }), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(waitpid(reader, &status, 0), reader);
+	cr_expect(is_fifo(fifo), "the FIFO was replaced");
+	/* the log's first line names the trace (docs/trace-text.md) */
+	{
+		char *log = read_file(got, NULL);
+
+		cr_assert_not_null(log);
+		cr_expect(!strncmp(log, "# tdpsim replay ", 16), "got: %.60s", log);
+		free(log);
+	}
+	run_result_free(&r);
+}
+
+Test(hostile_output, dev_null_stays_a_device)
+{
+	const char *trace = src_path("tests/scenarios/evict.txt");
+	struct run_result r;
+	struct stat st;
+
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--log", "/dev/null",
+						       "--json", "/dev/null", trace, NULL }), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(stat("/dev/null", &st), 0);
+	cr_expect(S_ISCHR(st.st_mode), "/dev/null is no longer a device");
+	run_result_free(&r);
+}
+
+Test(hostile_output, symlink_target_is_replaced_and_the_link_kept)
+{
+	const char *trace = src_path("tests/scenarios/evict.txt");
+	const char *link = test_path("report.json"), *target = test_path("real.json");
+	struct run_result r;
+	struct stat st;
+	char *json;
+
+	cr_assert_eq(write_file(target, "old", 3), 0);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--json", link,
+						       trace, NULL }), 0);
+	cr_expect_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_expect(S_ISLNK(st.st_mode), "the link was replaced by a file");
+	json = read_file(target, NULL);
+	cr_assert_not_null(json);
+	cr_expect(strstr(json, "\"tdpsim_report\""), "target: %.40s", json);
+	free(json);
+	run_result_free(&r);
+}
+
+/* An output naming an input: exit 2, the input untouched, nothing written. */
+static void expect_refused(const char *const *argv, const char *input, const char *why)
+{
+	char *before = read_file(input, NULL), *after;
+	struct run_result r;
+
+	cr_assert_not_null(before);
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	cr_expect_eq(r.status, 2, "%s: exit %d, stderr: %s", why, r.status, r.err);
+	cr_expect(strstr(r.err, "is the same file as input"), "%s: stderr: %s", why, r.err);
+	after = read_file(input, NULL);
+	cr_assert_not_null(after);
+	cr_expect_str_eq(after, before, "%s: the input changed", why);
+	free(before);
+	free(after);
+	run_result_free(&r);
+}
+
+Test(hostile_output, output_that_is_an_input_is_refused)
+{
+	const char *t = test_path("same.txt"), *hard = test_path("hard.txt");
+	char *src = read_file(src_path("tests/scenarios/evict.txt"), NULL);
+
+	cr_assert_not_null(src);
+	cr_assert_eq(write_file(t, src, strlen(src)), 0);
+	free(src);
+	cr_assert_eq(link(t, hard), 0);
+	expect_refused((const char *[]){ "replay", "-q", "--log", t, t, NULL }, t,
+		       "replay --log T T");
+	expect_refused((const char *[]){ "replay", "-q", "--json", t, t, NULL }, t,
+		       "replay --json T T");
+	expect_refused((const char *[]){ "replay", "-q", "--json", hard, t, NULL }, t,
+		       "a hard link");
+	expect_refused((const char *[]){ "compare", "-r", "1", "--json", t, t, NULL }, t,
+		       "compare --json T T");
+	expect_refused((const char *[]){ "convert", t, t, NULL }, t, "convert T T");
+}
+
+/* ---- signals: no temporary left behind ---- */
+
+/* Names in @dir that contain ".tmp."; 0 when clean. */
+static int count_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)))
+		n += strstr(de->d_name, ".tmp.") != NULL;
+	closedir(d);
+	return n;
+}
+
+/*
+ * Start a replay slow enough to interrupt (the full check after every
+ * event), wait until its log's temporary exists, send @sig (@times times),
+ * and return how it ended.
+ */
+static int interrupt_replay(const char *dir, int sig, int times)
+{
+	const char *bin = getenv("TDPSIM_BIN") ? getenv("TDPSIM_BIN") : "build-test/tdpsim";
+	char log[512], json[512];
+	int status, waited = 0;
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/out.log", dir);
+	snprintf(json, sizeof(json), "%s/out.json", dir);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR);
+
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		execl(bin, bin, "replay", "-q", "--check=1", "--log", log, "--json", json,
+		      src_path("traces/linux-small.zst"), (char *)NULL);
+		_exit(127);
+	}
+	/* up to 20 s for the temporary to appear (ASan start-up is slow) */
+	while (count_tmp(dir) == 0 && waited++ < 2000)
+		usleep(10000);
+	cr_assert_gt(count_tmp(dir), 0, "no temporary appeared");
+	for (int i = 0; i < times; i++)
+		kill(pid, sig);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void expect_clean_exit_on(int sig, int times, const char *name)
+{
+	char dir[512];
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/sig-%s-%d", test_tmpdir(), name, times);
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	st = interrupt_replay(dir, sig, times);
+	cr_expect_eq(st, 128 + sig, "%s: exit status %d", name, st);
+	cr_expect_eq(count_tmp(dir), 0, "%s left a temporary file", name);
+}
+
+Test(hostile_signals, sigint_sigterm_sighup_remove_temporaries, .timeout = 120)
+{
+	expect_clean_exit_on(SIGINT, 1, "INT");
+	expect_clean_exit_on(SIGTERM, 1, "TERM");
+	expect_clean_exit_on(SIGHUP, 1, "HUP");
+}
+
+Test(hostile_signals, second_sigint_exits_at_once, .timeout = 60)
+{
+	expect_clean_exit_on(SIGINT, 2, "INT");
 }

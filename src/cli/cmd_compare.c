@@ -45,6 +45,44 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/*
+ * compare replays a trace 2 x --repeat times, so a trace on stdin is first
+ * copied to a temporary file (removed at the end, or on a signal).
+ */
+static int spool_stdin(char *path, size_t len)
+{
+	char buf[65536];
+	size_t n;
+	FILE *fp;
+	int fd;
+
+	snprintf(path, len, "%s/tdpsim-stdin-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return tdp_error(TDP_E_IO, "cannot create '%s': %s", path, strerror(errno));
+	tdp_tmp_register(path);
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		close(fd);
+		goto out_unlink;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		if (fwrite(buf, 1, n, fp) != n)
+			break;
+	if (ferror(stdin) || ferror(fp) | fclose(fp)) {
+		tdp_error(TDP_E_IO, "cannot copy stdin to '%s': %s", path, strerror(errno));
+		goto out_unlink;
+	}
+	return 0;
+
+out_unlink:
+	unlink(path);
+	tdp_tmp_forget(path);
+	path[0] = 0;
+	return TDP_E_IO;
+}
+
 /* Serialize a replay result as report JSON and load it as a tdp_report. */
 static int result_to_report(const char *trace, const struct tdp_config *cfg,
 			    const char *layout, const struct tdp_replay_result *res,
@@ -272,10 +310,12 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 			return TDP_E_NOMEM;
 		}
 	}
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		snprintf(logs[l], sizeof(logs[l]), "%s/tdpsim-compare-%ld-%s.log",
 			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(),
 			 layout_names[l]);
+		tdp_tmp_register(logs[l]);	/* removed on Ctrl-C too */
+	}
 
 	for (int rep = 0; rep < co->repeat; rep++) {
 		for (int l = 0; l < 2; l++) {
@@ -376,6 +416,7 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 out:
 	for (int l = 0; l < 2; l++) {
 		unlink(logs[l]);
+		tdp_tmp_forget(logs[l]);
 		tdp_report_release(&reps[l]);
 	}
 	free(first);
@@ -418,6 +459,7 @@ int cmd_compare(int argc, char **argv)
 	struct tdp_outfile jf = { 0 };
 	struct tdp_json json;
 	const char *json_path = NULL;
+	char stdin_copy[PATH_MAX] = "";
 	bool any_diff = false;
 	uint64_t v;
 	int c, ret;
@@ -462,6 +504,22 @@ int cmd_compare(int argc, char **argv)
 					       "--json writes the replays of TRACEs, not saved reports");
 		return compare_reports(argv[optind], argv[optind + 1]);
 	}
+	{
+		const char *outs[] = { json_path };
+
+		if (tdp_check_same_files((const char *const *)argv + optind,
+					 argc - optind, outs, 1))
+			return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "-"))
+			continue;
+		if (stdin_copy[0])
+			return cmd_usage_error("compare", "'-' (stdin) named twice");
+		if (spool_stdin(stdin_copy, sizeof(stdin_copy)))
+			return EXIT_USAGE;
+		argv[i] = stdin_copy;
+	}
 	if (co.plot_dir && mkdir(co.plot_dir, 0777) && errno != EEXIST)
 		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
 				 strerror(errno));
@@ -504,6 +562,10 @@ out_release:
 		tdp_outfile_abort(&jf);
 	for (int l = 0; l < 2; l++)
 		tdp_report_release(&overall[l]);
+	if (stdin_copy[0]) {
+		unlink(stdin_copy);
+		tdp_tmp_forget(stdin_copy);
+	}
 	if (ret < 0)
 		return EXIT_USAGE;
 	return any_diff ? EXIT_DIFF : 0;

@@ -89,6 +89,12 @@ int cmd_replay(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cmd_usage_error("replay", optind == argc ? "missing TRACE" :
 				       "too many arguments");
+	{
+		const char *in[] = { argv[optind] }, *out[] = { opts.log_path, json_path };
+
+		if (tdp_check_same_files(in, 1, out, 2))
+			return EXIT_USAGE;
+	}
 	res = malloc(sizeof(*res));
 	if (!res)
 		return tdp_error(EXIT_USAGE, "out of memory");
