@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <tdpsim/trace.h>
+#include <tdpsim/util.h>
 
 #include "helpers/run.h"
 
@@ -268,4 +269,184 @@ Test(hostile_signals, sigint_sigterm_sighup_remove_temporaries, .timeout = 120)
 Test(hostile_signals, second_sigint_exits_at_once, .timeout = 60)
 {
 	expect_clean_exit_on(SIGINT, 2, "INT");
+}
+
+/* ---- progress ---- */
+
+Test(hostile_progress, slow_rates_in_k_per_second_never_zero_m)
+{
+	char line[128];
+
+	/* 5,000 events in 0.1 s: 50 k/s, which "%.1f M" printed as 0.1 or 0.0 */
+	tdp_progress_format(line, sizeof(line), 5000, 100, 1000, 0.1);
+	cr_expect(strstr(line, "50.0 k/s"), "%s", line);
+	cr_expect_null(strstr(line, " M/s"), "%s", line);
+	tdp_progress_format(line, sizeof(line), 3000000, 500, 1000, 1.5);
+	cr_expect(strstr(line, "2.0 M/s"), "%s", line);
+	/* half the bytes in 1.5 s: 50 %, 1.5 s (rounded to 2) to go */
+	cr_expect(strstr(line, "50% of"), "%s", line);
+	cr_expect(strstr(line, "ETA 0:02"), "%s", line);
+	cr_expect_leq(strlen(line), 72u);
+	/* a pipe: no total, no percentage */
+	tdp_progress_format(line, sizeof(line), 10, 2000000, 0, 1.0);
+	cr_expect(strstr(line, "2.0 MB read") && !strchr(line, '%'), "%s", line);
+}
+
+Test(hostile_progress, at_most_ten_redraws_a_second)
+{
+	struct tdp_progress p;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+	int drawn = 0;
+
+	cr_assert_not_null(fp);
+	tdp_progress_init(&p, fp, 1000, 0);
+	/* an update every millisecond for two seconds */
+	for (uint64_t ms = 1; ms <= 2000; ms++)
+		drawn += tdp_progress_update(&p, ms * 100, ms / 2, ms * 1000000ull);
+	tdp_progress_end(&p);
+	fclose(fp);
+	cr_expect_leq(drawn, 20, "%d redraws in 2 s", drawn);
+	cr_expect_geq(drawn, 19, "%d redraws in 2 s", drawn);
+	free(buf);
+}
+
+Test(hostile_progress, forced_on_and_off_regardless_of_the_terminal)
+{
+	const char *trace = src_path("traces/linux-small.zst");
+	struct run_result r;
+
+	/* the test's stderr is a file: off unless --progress */
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--progress",
+						       trace, NULL }), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect(strstr(r.err, "events, ") && strstr(r.err, "% of") &&
+		  strstr(r.err, "/s"), "stderr: %s", r.err);
+	run_result_free(&r);
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--no-progress",
+						       trace, NULL }), 0);
+	cr_expect_str_eq(r.err, "");
+	run_result_free(&r);
+}
+
+/* ---- messages, exit codes, '-', 72 columns ---- */
+
+static void expect_fits_72(const char *const *argv)
+{
+	struct run_result r;
+	const char *line;
+
+	cr_assert_eq(run_tdpsim(&r, argv), 0);
+	for (line = r.out; *line;) {
+		size_t n = strcspn(line, "\n");
+
+		cr_expect_leq(n, 72u, "'%s %s': %zu columns: %.*s", argv[0],
+			      argv[1] ? argv[1] : "", n, (int)n, line);
+		line += n + (line[n] == '\n');
+	}
+	run_result_free(&r);
+}
+
+Test(hostile_cli, every_text_output_line_fits_72_columns, .timeout = 120)
+{
+	static const char *const cmds[] = { "replay", "compare", "plot", "gen", "convert",
+					    "dump", "info", "help", "version" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		expect_fits_72((const char *[]){ "help", cmds[i], NULL });
+	expect_fits_72((const char *[]){ "help", NULL });
+	expect_fits_72((const char *[]){ "gen", "--list", NULL });
+	/* an HVCI trace: the old layout refuses it with a long reason */
+	expect_fits_72((const char *[]){ "compare", "-r", "1", "-T",
+					 src_path("traces/hvci-intel.zst"), NULL });
+	expect_fits_72((const char *[]){ "replay", src_path("traces/hvci-amd.zst"), NULL });
+	expect_fits_72((const char *[]){ "info", src_path("traces/nested-intel.zst"), NULL });
+}
+
+Test(hostile_cli, every_help_lists_the_exit_status)
+{
+	static const char *const cmds[] = { "replay", "compare", "plot", "gen", "convert",
+					    "dump", "info" };
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct run_result r;
+
+		cr_assert_eq(run_tdpsim(&r, (const char *[]){ "help", cmds[i], NULL }), 0);
+		cr_expect(strstr(r.out, "Exit status") && strstr(r.out, "2 bad usage") &&
+			  strstr(r.out, "3 internal"), "%s: %s", cmds[i], r.out);
+		run_result_free(&r);
+	}
+}
+
+Test(hostile_cli, compare_exit_status_follows_cmp)
+{
+	struct run_result r;
+
+	/* the old layout refuses MBEC: the layouts differ */
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "compare", "-r", "1", "-T",
+						       src_path("traces/hvci-intel.zst"),
+						       NULL }), 0);
+	cr_expect_eq(r.status, 1, "%s", r.err);
+	run_result_free(&r);
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "compare", "-r", "1", "-T",
+						       test_path("missing.zst"), NULL }), 0);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, "missing.zst"), "names the file: %s", r.err);
+	run_result_free(&r);
+}
+
+/* Run the CLI with stdin from @in; returns the exit status, stdout in @out. */
+static int run_with_stdin(const char *in, const char *const *argv, char **out)
+{
+	const char *bin = getenv("TDPSIM_BIN") ? getenv("TDPSIM_BIN") : "build-test/tdpsim";
+	const char *outp = test_path("stdin-run.out");
+	const char *av[16] = { bin };
+	int status, n = 1;
+	pid_t pid;
+
+	while (argv[n - 1] && n < 15) {
+		av[n] = argv[n - 1];
+		n++;
+	}
+	av[n] = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int ifd = open(in, O_RDONLY), ofd = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(ifd, 0);
+		dup2(ofd, 1);
+		dup2(nul, 2);
+		setenv("TDPSIM_NO_PROGRESS", "1", 1);
+		execv(bin, (char *const *)av);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	*out = read_file(outp, NULL);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(hostile_cli, dash_is_stdin_for_compare_replay_info, .timeout = 120)
+{
+	const char *trace = src_path("tests/scenarios/smep-smap.txt");
+	char *out;
+	int st;
+
+	st = run_with_stdin(trace, (const char *[]){ "compare", "-r", "1", "-T", "-", NULL },
+			    &out);
+	cr_expect(st == 0 || st == 1, "compare - exit %d", st);
+	cr_assert_not_null(out);
+	cr_expect(strstr(out, "outcome logs"), "compare -: %s", out);
+	free(out);
+	st = run_with_stdin(trace, (const char *[]){ "replay", "-", NULL }, &out);
+	cr_expect_eq(st, 0);
+	cr_expect(out && strstr(out, "shadow pages"), "replay -: %s", out);
+	free(out);
+	st = run_with_stdin(src_path("traces/hello-shadow.zst"),
+			    (const char *[]){ "info", "-", NULL }, &out);
+	cr_expect_eq(st, 0);
+	cr_expect(out && strstr(out, "form:        zst"), "info -: %s", out);
+	free(out);
 }

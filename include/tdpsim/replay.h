@@ -152,6 +152,15 @@ struct tdp_engine;	/* opaque; defined per layout in src/mmu/engine.c */
 
 #define TDP_CHECK_EVERY_DEFAULT 100000
 
+/*
+ * The --max-mmu-pages range: KVM_MIN_ALLOC_MMU_PAGES (arch/x86/include/
+ * asm/kvm_host.h) is the least KVM_SET_NR_MMU_PAGES accepts; the top is
+ * this simulator's own bound.  (A trace's max_mmu_pages= config key may
+ * go lower: scenarios use it to force eviction in a few events.)
+ */
+#define TDP_MIN_ALLOC_MMU_PAGES 64u
+#define TDP_MAX_MMU_PAGES (1u << 22)
+
 struct tdp_engine_opts {
 	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
 	bool timing;		/* rdtsc around KVM's guest walks */

@@ -199,9 +199,11 @@ const char *tdp_trace_errmsg(const tdp_trace_t *t);
  * index (0 = header) for binary traces.
  */
 uint64_t tdp_trace_position(const tdp_trace_t *t);
-/* Bytes consumed so far: of the file, and after decompression. */
+/* Size of the file (0 for a pipe); bytes after decompression read so far. */
 uint64_t tdp_trace_file_bytes(const tdp_trace_t *t);
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t);
+/* Bytes of the file read so far (decompressed bytes for a pipe). */
+uint64_t tdp_trace_file_pos(const tdp_trace_t *t);
 
 /* ------------------------------------------------------------------ */
 /* Writer */

@@ -76,10 +76,40 @@ void tdp_signals_install(void);
 void tdp_tmp_register(const char *tmp);
 void tdp_tmp_forget(const char *tmp);
 
+/* Width of every text output line (a cover letter's 72 columns). */
+#define TDP_TEXT_COLS 72u
+/*
+ * tdp_fputs_wrapped() - print @text folded at spaces to TDP_TEXT_COLS,
+ * continuation lines indented by @indent; ends with a newline.
+ */
+void tdp_fputs_wrapped(FILE *fp, const char *text, unsigned int indent);
+
 /* Parse a decimal or 0x-hex unsigned number; the whole string must match. */
 int tdp_parse_u64(const char *s, uint64_t *out);
 
 /* Progress on stderr, only when stderr is a TTY and TDPSIM_NO_PROGRESS unset. */
 bool tdp_progress_enabled(void);
+
+/*
+ * A progress line (src/util/progress.c): "1.2 M events, 27% of 45.6 MB,
+ * 2.1 M/s, ETA 0:12", at most 10 redraws a second, within 72 columns.
+ * Time is passed in (tdp_now_ns()) so tests can drive it.
+ */
+struct tdp_progress {
+	FILE *fp;
+	uint64_t total_bytes;	/* the input's size; 0: unknown (a pipe) */
+	uint64_t t0, next;	/* start, earliest next redraw (ns) */
+	bool shown;
+};
+void tdp_progress_init(struct tdp_progress *p, FILE *fp, uint64_t total_bytes,
+		       uint64_t now_ns);
+/* Redraw if 100 ms have passed; true if it did. */
+bool tdp_progress_update(struct tdp_progress *p, uint64_t events, uint64_t done_bytes,
+			 uint64_t now_ns);
+/* Erase the line. */
+void tdp_progress_end(struct tdp_progress *p);
+/* The line's text (no \r), as snprintf. */
+int tdp_progress_format(char *buf, size_t len, uint64_t events, uint64_t done_bytes,
+			uint64_t total_bytes, double secs);
 
 #endif /* TDPSIM_UTIL_H */

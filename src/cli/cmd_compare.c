@@ -331,8 +331,11 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 				continue;
 			ret = tdp_replay_run(trace, &o, &cfg, res, err, sizeof(err));
 			if (ret == TDP_E_UNSUPP) {
-				printf("%s: layout %s refuses this trace: %s\n", trace,
-				       layout_names[l], err);
+				char line[TDP_ERRBUF_SIZE + PATH_MAX + 64];
+
+				snprintf(line, sizeof(line), "%s: layout %s refuses this trace: %s",
+					 trace, layout_names[l], err);
+				tdp_fputs_wrapped(stdout, line, 2);
 				refused[l] = true;
 				ret = 0;
 				continue;
@@ -376,11 +379,17 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 					     &first[l], &reps[l]);
 	}
 	if (refused[0] || refused[1]) {
-		printf("outcome logs differ: layout %s cannot replay '%s'\n",
-		       refused[0] ? "old" : "new", trace);
-		if (!(refused[0] && refused[1]))
-			printf("(its report under the other layout: tdpsim replay --layout %s %s)\n",
-			       refused[0] ? "new" : "old", trace);
+		char line[PATH_MAX + 128];
+
+		snprintf(line, sizeof(line), "outcome logs differ: layout %s cannot replay '%s'",
+			 refused[0] ? "old" : "new", trace);
+		tdp_fputs_wrapped(stdout, line, 2);
+		if (!(refused[0] && refused[1])) {
+			snprintf(line, sizeof(line),
+				 "(its report under the other layout: tdpsim replay --layout %s %s)",
+				 refused[0] ? "new" : "old", trace);
+			tdp_fputs_wrapped(stdout, line, 1);
+		}
 		ret = 1;
 		goto out;
 	}
@@ -441,7 +450,7 @@ static int compare_reports(const char *a, const char *b)
 	}
 	tdp_report_free_array(ra, na);
 	tdp_report_free_array(rb, nb);
-	return ret < 0 ? EXIT_USAGE : ret;
+	return ret < 0 ? cmd_exit_status(ret) : ret;
 }
 
 int cmd_compare(int argc, char **argv)
@@ -567,6 +576,6 @@ out_release:
 		tdp_tmp_forget(stdin_copy);
 	}
 	if (ret < 0)
-		return EXIT_USAGE;
+		return cmd_exit_status(ret);
 	return any_diff ? EXIT_DIFF : 0;
 }

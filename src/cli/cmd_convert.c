@@ -105,5 +105,5 @@ int cmd_convert(int argc, char **argv)
 	tdp_writer_free(out);
 out_close_in:
 	tdp_trace_close(in);
-	return ret ? EXIT_USAGE : 0;
+	return cmd_exit_status(ret);
 }

@@ -28,6 +28,7 @@ struct tdp_trace {
 	char *name;		/* for messages: a copy of the path, or "<stdin>" */
 	enum tdp_trace_form form;
 	FILE *fp;		/* what we read: the file or the zstd cookie */
+	FILE *file;		/* the file itself (under the cookie), for progress */
 	bool is_stdin;
 	struct tdp_config cfg;
 	char producer[256];
@@ -450,6 +451,7 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 			goto out_free;
 		}
 	}
+	t->file = t->fp;
 	if (fstat(fileno(t->fp), &st)) {
 		ret = fail(t, TDP_E_IO, "cannot stat: %s", strerror(errno));
 		goto out_close;
@@ -568,6 +570,14 @@ uint64_t tdp_trace_position(const tdp_trace_t *t)
 uint64_t tdp_trace_file_bytes(const tdp_trace_t *t)
 {
 	return t->file_size;
+}
+
+uint64_t tdp_trace_file_pos(const tdp_trace_t *t)
+{
+	/* ftello runs ahead by stdio's buffer: close enough for a progress bar */
+	off_t pos = t->file_size ? ftello(t->file) : -1;
+
+	return pos < 0 ? t->raw_bytes : (uint64_t)pos;
 }
 
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t)

@@ -303,6 +303,61 @@ void tdp_outfile_abort(struct tdp_outfile *of)
 	memset(of, 0, sizeof(*of));
 }
 
+void tdp_fputs_wrapped(FILE *fp, const char *text, unsigned int indent)
+{
+	unsigned int col = 0;
+	size_t gap = strspn(text, " ");	/* spaces before the next word, kept */
+	bool line_start = true;
+	const char *p = text + gap;
+
+	/* leading spaces are the caller's layout */
+	fprintf(fp, "%*s", (int)gap, "");
+	col = gap;
+	gap = 0;
+	while (*p) {
+		size_t w = strcspn(p, " \n");
+
+		if (!line_start && col + gap + w > TDP_TEXT_COLS) {
+			fprintf(fp, "\n%*s", (int)indent, "");
+			col = indent;
+			line_start = true;
+		}
+		if (!line_start) {
+			fprintf(fp, "%*s", (int)gap, "");
+			col += gap;
+		}
+		/* a word wider than the page (a long path) is cut, not overflowed */
+		while (col + w > TDP_TEXT_COLS && col < TDP_TEXT_COLS) {
+			size_t room = TDP_TEXT_COLS - col;
+
+			fwrite(p, 1, room, fp);
+			fprintf(fp, "\n%*s", (int)indent, "");
+			p += room;
+			w -= room;
+			col = indent;
+		}
+		fwrite(p, 1, w, fp);
+		col += w;
+		line_start = line_start && !w;
+		p += w;
+		gap = strspn(p, " ");
+		p += gap;
+		if (*p == '\n') {
+			fputc('\n', fp);
+			p++;
+			col = 0;
+			gap = 0;
+			line_start = true;
+			if (*p) {
+				fprintf(fp, "%*s", (int)indent, "");
+				col = indent;
+			}
+		}
+	}
+	if (col)
+		fputc('\n', fp);
+}
+
 int tdp_parse_u64(const char *s, uint64_t *out)
 {
 	char *end;
