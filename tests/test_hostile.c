@@ -450,3 +450,42 @@ Test(hostile_cli, dash_is_stdin_for_compare_replay_info, .timeout = 120)
 	cr_expect(out && strstr(out, "form:        zst"), "info -: %s", out);
 	free(out);
 }
+
+/* ---- every JSON written loads with a stock parser ---- */
+
+static void expect_json_tool_loads(const char *path, const char *what)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "python3 -m json.tool '%s' > /dev/null", path);
+	cr_expect_eq(system(cmd), 0, "%s: python3 -m json.tool rejects '%s'", what, path);
+}
+
+Test(hostile_json, every_json_output_loads_with_python_json_tool, .timeout = 120)
+{
+	const char *rj = test_path("r.json"), *cj = test_path("c.json");
+	const char *ij = test_path("i.json");
+	struct run_result r;
+	char *info;
+
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--json", rj,
+						       src_path("traces/hvci-intel.zst"),
+						       NULL }), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	run_result_free(&r);
+	expect_json_tool_loads(rj, "replay --json");
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "compare", "-r", "2", "--json", cj,
+						       src_path("traces/nested-amd.zst"),
+						       src_path("traces/hvci-amd.zst"),
+						       NULL }), 0);
+	cr_expect(r.status == 0 || r.status == 1, "%s", r.err);
+	run_result_free(&r);
+	expect_json_tool_loads(cj, "compare --json");
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "info", "--json",
+						       src_path("traces/pae.zst"), NULL }), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	info = r.out;
+	cr_assert_eq(write_file(ij, info, strlen(info)), 0);
+	run_result_free(&r);
+	expect_json_tool_loads(ij, "info --json");
+}

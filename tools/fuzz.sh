@@ -57,6 +57,8 @@ $B/tdpsim compare -r 1 --json "$S/json/compare.json" tests/scenarios/flood.txt \
 	>/dev/null 2>&1 || true
 
 status=0
+passed=0
+failed=0
 printf '%-18s %8s %12s %8s  %s\n' harness seconds executions corpus result
 for h in $harnesses; do
 	case $h in
@@ -74,12 +76,15 @@ for h in $harnesses; do
 		-artifact_prefix=$B/artifacts/$h- \
 		$B/corpus/$h "$seeds" >"$log" 2>&1; then
 		result=ok
+		passed=$((passed + 1))
 	else
 		result="FAILED (see $log)"
 		status=1
+		failed=$((failed + 1))
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	corpus=$(find $B/corpus/$h -type f | wc -l)
 	printf '%-18s %8s %12s %8s  %s\n' "$h" "$per" "${execs:-?}" "$corpus" "$result"
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $status

@@ -5,7 +5,10 @@
 # Idempotent; run as root (or with sudo available).
 set -eu
 
-PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox"
+# clang + libclang-rt-14-dev: libFuzzer for tests/fuzz (tools/fuzz.sh);
+# python3: the JSON outputs are checked with 'python3 -m json.tool'.
+PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox
+clang libclang-rt-14-dev python3"
 
 missing=""
 for p in $PKGS; do
