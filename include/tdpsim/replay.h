@@ -244,7 +244,8 @@ struct tdp_replay_result {
 /*
  * tdp_replay_run() - replay @path under @opts into @res (caller allocates:
  * it is large).  Returns 0 or TDP_E_* with a one-line message naming the
- * file and the event's line/record in @errbuf.  The outcome log is written
+ * file and the event's line/record in @errbuf (empty when the failure was
+ * already reported: the outcome log could not be created).  The outcome log is written
  * atomically (temp name + rename) and removed on failure.
  */
 int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,

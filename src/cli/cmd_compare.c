@@ -341,7 +341,8 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 				continue;
 			}
 			if (ret) {
-				tdp_error(ret, "%s", err);
+				if (err[0])
+					tdp_error(ret, "%s", err);
 				goto out;
 			}
 			if (rep == 0) {

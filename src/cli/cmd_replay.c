@@ -117,7 +117,8 @@ int cmd_replay(int argc, char **argv)
 		return tdp_error(EXIT_INTERNAL, "out of memory");
 	ret = tdp_replay_run(argv[optind], &opts, &cfg, res, errbuf, sizeof(errbuf));
 	if (ret) {
-		tdp_error(ret, "%s", errbuf);
+		if (errbuf[0])
+			tdp_error(ret, "%s", errbuf);
 		ret = cmd_exit_status(ret);
 		goto out_free;
 	}

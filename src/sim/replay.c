@@ -105,7 +105,7 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	if (opts->log_path) {
 		ret = tdp_outfile_open(&log, opts->log_path, "w");
 		if (ret) {
-			snprintf(errbuf, errlen, "cannot create '%s'", opts->log_path);
+			errbuf[0] = 0;	/* tdp_outfile_open() has said why */
 			goto out_destroy;
 		}
 		fprintf(log.fp, "# tdpsim replay %s layout=%s\n", path, ops->layout);
