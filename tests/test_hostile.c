@@ -508,3 +508,38 @@ Test(hostile_json, every_json_output_loads_with_python_json_tool, .timeout = 120
 	run_result_free(&r);
 	expect_json_tool_loads(ij, "info --json");
 }
+
+/* ---- inputs the fuzzers found: tests/fuzz/regress ---- */
+
+/*
+ * Each file names, in a comment "line N", the line the refusal must
+ * name; replayed with --check, both layouts, it must exit 2 with
+ * "FILE:N:", never crash.
+ */
+Test(hostile_fuzz_regress, found_inputs_are_refused_not_crashed, .timeout = 60)
+{
+	static const char *const files[] = { "tests/fuzz/regress/fault-ec-high-bits.txt" };
+	static const char *const layouts[] = { "new", "old" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *path = src_path(files[i]);
+		char *text = read_file(path, NULL), want[600];
+		const char *at;
+		struct run_result r;
+
+		cr_assert_not_null(text);
+		at = strstr(text, "line ");
+		cr_assert_not_null(at, "%s names no line", files[i]);
+		snprintf(want, sizeof(want), "%s:%d: ", path, atoi(at + 5));
+		for (int l = 0; l < 2; l++) {
+			cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--check",
+								       "-L", layouts[l], path,
+								       NULL }), 0);
+			cr_expect_eq(r.status, 2, "%s: exit %d: %s", files[i], r.status, r.err);
+			cr_expect(strstr(r.err, want), "%s: want '%s' in: %s", files[i], want,
+				  r.err);
+			run_result_free(&r);
+		}
+		free(text);
+	}
+}

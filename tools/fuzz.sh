@@ -1,20 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# tools/fuzz.sh [SECONDS] - build the libFuzzer harnesses (tests/fuzz/,
-# clang, -fsanitize=fuzzer,address,undefined) in build-fuzz/ and run each
-# of them in turn, one process at a time (one core).
+# tools/fuzz.sh [SECONDS [HARNESS...]] - build the libFuzzer harnesses
+# (tests/fuzz/, clang, -fsanitize=fuzzer,address,undefined) in build-fuzz/
+# (or $FUZZ_BUILD) and run each of them in turn, one process at a time
+# (one core).
 #
 # SECONDS is the whole budget (default 120), split equally between the
-# harnesses: 'tools/fuzz.sh 3600' fuzzes each of the 4 for 15 minutes.
+# harnesses run: 'tools/fuzz.sh 3600' fuzzes each of the 4 for 15 minutes;
+# 'tools/fuzz.sh 900 fuzz_replay' only that one, for 15 minutes.
 # tools/test.sh (and so CI) runs 'tools/fuzz.sh 120': 30 s per harness.
 #
 # Seeds are rebuilt on each run from the shipped traces (traces/), the
 # scenarios (tests/scenarios/, tests/data/) and the test reports; what the
 # fuzzer finds accumulates in build-fuzz/corpus/HARNESS/.  A crash, leak,
-# timeout or out-of-memory stops the run with exit 1; the input is saved
-# as build-fuzz/artifacts/HARNESS-crash-* (make it a regression test in
-# tests/test_fuzz_regress.c).  Per-harness logs: build-fuzz/logs/.
+# timeout or out-of-memory makes the run exit 1; the input is saved as
+# build-fuzz/artifacts/HARNESS-crash-* (make it a regression test: a text
+# trace in tests/fuzz/regress/, which test_hostile replays).  Per-harness
+# logs: build-fuzz/logs/.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -22,11 +25,13 @@ budget=${1:-120}
 case $budget in
 	''|*[!0-9]*) echo "fuzz.sh: SECONDS must be a number, not '$budget'" >&2; exit 2 ;;
 esac
-harnesses="fuzz_trace_text fuzz_trace_binary fuzz_report_json fuzz_replay"
-per=$((budget / 4))
+shift $(($# > 0 ? 1 : 0))
+harnesses=${*:-fuzz_trace_text fuzz_trace_binary fuzz_report_json fuzz_replay}
+count=$(echo $harnesses | wc -w)
+per=$((budget / count))
 [ "$per" -ge 1 ] || per=1
 
-B=build-fuzz
+B=${FUZZ_BUILD:-build-fuzz}
 CC=clang cmake -S . -B $B -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTDPSIM_FUZZ=ON \
 	-DBUILD_TESTING=OFF -DTDPSIM_BENCH=OFF >/dev/null
 cmake --build $B -j"$(nproc)" >/dev/null
@@ -50,6 +55,11 @@ for f in traces/*.zst; do
 	cp "$S/text/$n-head.txt" "$S/replay/$n-head.txt"
 	$B/tdpsim convert "$S/text/$n-head.txt" "$S/replay/$n-head.pcap" 2>/dev/null || true
 	cp "$S/replay/$n-head.pcap" "$S/binary/$n-head.pcap" 2>/dev/null || true
+done
+# inputs that once failed (tests/fuzz/regress, replayed by test_hostile)
+for f in tests/fuzz/regress/*.txt; do
+	cp "$f" "$S/replay/"
+	cp "$f" "$S/text/"
 done
 cp tests/data/reports/*.json "$S/json/"
 $B/tdpsim replay -q --json "$S/json/replay.json" tests/scenarios/evict.txt 2>/dev/null || true

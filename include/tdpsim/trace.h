@@ -168,6 +168,15 @@ typedef struct tdp_trace tdp_trace_t;
 #define TDP_TEXT_LINE_MAX 65536u
 
 /*
+ * The error-code bits a `fault` event may carry: what hardware reports on
+ * a #PF intercept / EPT violation / NPF and KVM passes to its handler
+ * (PFERR_PRESENT, WRITE, USER, RSVD, FETCH, GUEST_FINAL, GUEST_PAGE).
+ * Others (PK, SS, SGX, bits 16-31: reserved or not modelled) would index
+ * past KVM's 16-entry permissions[] (found by fuzz_replay, issue 13).
+ */
+#define TDP_FAULT_EC_VALID 0x30000001full
+
+/*
  * tdp_trace_open() - open @path ("-" is stdin), detect its form, read the
  * header and config.  Return: 0 and *@tp, or a TDP_E_* code and a message
  * in @errbuf (also for an empty file, a directory, a bad header).
