@@ -518,7 +518,8 @@ Test(hostile_json, every_json_output_loads_with_python_json_tool, .timeout = 120
  */
 Test(hostile_fuzz_regress, found_inputs_are_refused_not_crashed, .timeout = 60)
 {
-	static const char *const files[] = { "tests/fuzz/regress/fault-ec-high-bits.txt" };
+	static const char *const files[] = { "tests/fuzz/regress/fault-ec-high-bits.txt",
+					     "tests/fuzz/regress/long-mode-without-pae.txt" };
 	static const char *const layouts[] = { "new", "old" };
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
