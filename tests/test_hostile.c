@@ -458,6 +458,7 @@ Test(hostile_cli, dash_is_stdin_for_compare_replay_info, .timeout = 120)
 	cr_expect(st == 0 || st == 1, "compare - exit %d", st);
 	cr_assert_not_null(out);
 	cr_expect(strstr(out, "outcome logs"), "compare -: %s", out);
+	cr_expect(!strncmp(out, "- (1 repetition)", 16), "named '-': %s", out);
 	free(out);
 	st = run_with_stdin(trace, (const char *[]){ "replay", "-", NULL }, &out);
 	cr_expect_eq(st, 0);

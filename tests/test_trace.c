@@ -251,6 +251,9 @@ static void fill_random(struct tdp_event *ev, unsigned int kind, uint64_t optmas
 	}
 	if (kind == TDP_EV_WRITE && ev->u.write.size < 8)
 		ev->u.write.val &= (1ull << (8 * ev->u.write.size)) - 1;
+	/* the error-code bits a fault may carry (the reader refuses others) */
+	if (kind == TDP_EV_FAULT)
+		ev->u.fault.ec &= TDP_FAULT_EC_VALID;
 	if (rnd() & 1) {
 		ev->present |= TDP_PRESENT_T;
 		ev->t = rnd() >> (rnd() % 64);

@@ -282,6 +282,7 @@ struct compare_opts {
 	bool timing;
 	const char *plot_dir;
 	struct tdp_json *json;	/* --json: the comparison file being written */
+	const char *stdin_copy;	/* what TRACE '-' is replayed from */
 };
 
 /*
@@ -329,7 +330,8 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 
 			if (refused[l])
 				continue;
-			ret = tdp_replay_run(trace, &o, &cfg, res, err, sizeof(err));
+			ret = tdp_replay_run(strcmp(trace, "-") ? trace : co->stdin_copy, &o,
+					     &cfg, res, err, sizeof(err));
 			if (ret == TDP_E_UNSUPP) {
 				char line[TDP_ERRBUF_SIZE + PATH_MAX + 64];
 
@@ -528,7 +530,7 @@ int cmd_compare(int argc, char **argv)
 			return cmd_usage_error("compare", "'-' (stdin) named twice");
 		if (spool_stdin(stdin_copy, sizeof(stdin_copy)))
 			return EXIT_USAGE;
-		argv[i] = stdin_copy;
+		co.stdin_copy = stdin_copy;	/* the table still says '-' */
 	}
 	if (co.plot_dir && mkdir(co.plot_dir, 0777) && errno != EEXIST)
 		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
