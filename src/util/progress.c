@@ -19,7 +19,7 @@ void tdp_progress_init(struct tdp_progress *p, FILE *fp, uint64_t total_bytes,
 	p->fp = fp;
 	p->total_bytes = total_bytes;
 	p->t0 = now_ns;
-	p->next = now_ns + REFRESH_NS;
+	p->next = now_ns;	/* the first update draws: short runs show one line too */
 }
 
 /* "12.3 M" / "45.6 k" / "789": a count that fits a few columns */
