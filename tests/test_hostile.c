@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Hostile input and safe outputs (issue 13), through the CLI as a user
- * meets them: one test per way tdpsim used to misbehave.  Each one failed
- * on the code before the fix it names.
+ * meets them: one test per way tdpsim used to misbehave.  Run with
+ * TDPSIM_BIN set to a build of 40e7264 (before the issue), the reader,
+ * output, signal, help, 72-column, progress-flag and '-' tests fail; the
+ * progress-line, compare-status and JSON tests check new functions and
+ * rules that held already.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
