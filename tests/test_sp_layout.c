@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/trace.h>
 
 #include "../src/mmu/mmu_page.h"
 
@@ -1188,4 +1189,99 @@ Test(sp, invariant_checker_catches_corruption)
 	cr_assert_not_null(kvm_mmu_check_invariants(kvm));
 	c.data->spt[2] &= ~PT_WRITABLE_MASK;
 	CHECK();
+}
+
+/* ---- replay --check between full checks (src/mmu/check.c) ---- */
+
+/*
+ * One event's check.  No guest memory in this suite: the vCPU is made to
+ * look like TDP for the call, so only the structural rules run.
+ */
+static const char *check_event(void)
+{
+	struct tdp_event ev = { .kind = TDP_EV_MARK };
+	bool tdp = vcpu->tdp_enabled;
+	const char *why;
+
+	vcpu->tdp_enabled = true;
+	why = kvm_mmu_check_event(kvm, vcpu, &ev);
+	vcpu->tdp_enabled = tdp;
+	return why;
+}
+
+Test(sp, incremental_check_catches_corruption_of_what_the_event_touched)
+{
+	struct chain c;
+	u64 saved;
+
+	cr_assert_eq(kvm_mmu_check_init(kvm, 1000), 0);
+	c = build_chain();
+	cr_assert_null(check_event());
+
+	/* each injection of invariant_checker_catches_corruption, on an
+	 * object the port's hooks recorded during the "event" */
+	kvm_chk_sp(kvm, c.l2);
+	c.l2->unsync_children++;
+	cr_assert_not_null(check_event());
+	c.l2->unsync_children--;
+	cr_assert_null(check_event());
+
+	kvm_chk_sp(kvm, c.l3);
+	list_del(&c.l3->link);
+	cr_assert_not_null(check_event());
+	list_add(&c.l3->link, &kvm->arch.active_mmu_pages);
+	cr_assert_null(check_event());
+
+	saved = c.l3->spt[7];
+	c.l3->spt[7] = c.l3->spt[2];
+	kvm_chk_spte(kvm, &c.l3->spt[7]);
+	cr_assert_not_null(check_event());
+	c.l3->spt[7] = saved;
+	cr_assert_null(check_event());
+
+	/* a writable SPTE for a shadowed, synced gfn, stored by the port */
+	mmu_set_spte(vcpu, &c.data->spt[2], ACC_ALL & ~ACC_WRITE_MASK, 0x40,
+		     kvm_gfn_to_host_pfn(0x40), false, false, true);
+	cr_assert_null(check_event());
+	mmu_set_spte(vcpu, &c.data->spt[3], ACC_ALL & ~ACC_WRITE_MASK, 0x40,
+		     kvm_gfn_to_host_pfn(0x40), false, false, true);
+	c.data->spt[3] |= PT_WRITABLE_MASK;	/* after the hook: corruption */
+	cr_assert_not_null(check_event());
+	c.data->spt[3] &= ~PT_WRITABLE_MASK;
+	cr_assert_null(check_event());
+	CHECK();
+}
+
+Test(sp, incremental_check_leaves_untouched_corruption_to_the_periodic_full_check)
+{
+	struct chain c;
+
+	cr_assert_eq(kvm_mmu_check_init(kvm, 4), 0);
+	c = build_chain();
+	cr_assert_null(check_event());	/* 1 */
+	/* behind the hooks' back: no event touches l2 */
+	c.l2->unsync_children++;
+	cr_assert_null(check_event());	/* 2 */
+	cr_assert_null(check_event());	/* 3 */
+	cr_assert_not_null(check_event(), "the 4th event runs the full check");
+	c.l2->unsync_children--;
+	/* census counters are the full check's alone */
+	kvm->arch.n_used_mmu_pages++;
+	cr_assert_not_null(kvm_mmu_check_full(kvm, vcpu));
+	kvm->arch.n_used_mmu_pages--;
+	cr_assert_null(kvm_mmu_check_full(kvm, vcpu));
+}
+
+Test(sp, check_log_overflow_falls_back_to_the_full_check)
+{
+	struct chain c;
+
+	cr_assert_eq(kvm_mmu_check_init(kvm, 1000000), 0);
+	c = build_chain();
+	cr_assert_null(check_event());
+	c.l2->unsync_children++;	/* untouched */
+	for (int i = 0; i < KVM_CHECK_LOG_MAX + 1; i++)
+		kvm_chk_spte(kvm, &c.root->spt[i % 2 ? 300 : 301]);
+	cr_assert_not_null(check_event());
+	c.l2->unsync_children--;
 }

@@ -251,6 +251,9 @@ static void fill_random(struct tdp_event *ev, unsigned int kind, uint64_t optmas
 	}
 	if (kind == TDP_EV_WRITE && ev->u.write.size < 8)
 		ev->u.write.val &= (1ull << (8 * ev->u.write.size)) - 1;
+	/* the error-code bits a fault may carry (the reader refuses others) */
+	if (kind == TDP_EV_FAULT)
+		ev->u.fault.ec &= TDP_FAULT_EC_VALID;
 	if (rnd() & 1) {
 		ev->present |= TDP_PRESENT_T;
 		ev->t = rnd() >> (rnd() % 64);
@@ -652,9 +655,7 @@ Test(trace_writer, refuses_invalid_events_and_leaves_nothing)
 	tdp_writer_free(w);
 	cr_expect_neq(access(path, F_OK), 0);
 	cr_expect_neq(access(tmp, F_OK), 0);
-
-	cr_expect_eq(tdp_writer_open(&w, "-", TDP_FORM_ZST, 0, NULL, errbuf), TDP_E_USAGE);
-	cr_expect(strstr(errbuf, "stdout"), "%s", errbuf);
+	/* binary to "-" goes to a pipe or file, not a terminal: test_cli_trace */
 }
 
 Test(trace_writer, form_from_name)

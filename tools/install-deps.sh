@@ -7,9 +7,12 @@ set -eu
 
 # libtracecmd-dev/libtraceevent-dev (and libtracefs-dev, which libtracecmd.pc
 # requires): 'tdpsim import' reads trace-cmd .dat files; trace-cmd: the
-# importer's fixtures are checked with 'trace-cmd report'
+# importer's fixtures are checked with 'trace-cmd report'.
+# clang + libclang-rt-14-dev: libFuzzer for tests/fuzz (tools/fuzz.sh);
+# python3: the JSON outputs are checked with 'python3 -m json.tool'.
 PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox
-      libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd"
+      libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
+      clang libclang-rt-14-dev python3"
 
 missing=""
 for p in $PKGS; do

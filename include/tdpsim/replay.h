@@ -150,10 +150,27 @@ struct tdp_config;
 struct tdp_event;
 struct tdp_engine;	/* opaque; defined per layout in src/kvm/ */
 
+#define TDP_CHECK_EVERY_DEFAULT 100000
+
+/*
+ * The --max-mmu-pages range: KVM_MIN_ALLOC_MMU_PAGES (arch/x86/include/
+ * asm/kvm_host.h) is the least KVM_SET_NR_MMU_PAGES accepts; the top is
+ * this simulator's own bound.  (A trace's max_mmu_pages= config key may
+ * go lower: scenarios use it to force eviction in a few events.)
+ */
+#define TDP_MIN_ALLOC_MMU_PAGES 64u
+#define TDP_MAX_MMU_PAGES (1u << 22)
+
 struct tdp_engine_opts {
 	uint64_t max_mmu_pages;	/* 0: the trace's config (or KVM's default rule) */
 	bool timing;		/* rdtsc around KVM's guest walks */
-	bool check;		/* run the invariant checker after every event */
+	bool check;		/* check the MMU's invariants (see check_every) */
+	/*
+	 * With @check: what each event touched is checked after the event,
+	 * and everything every @check_every events and at the end
+	 * (0: TDP_CHECK_EVERY_DEFAULT; 1: everything after every event).
+	 */
+	uint64_t check_every;
 	bool tlb;		/* model a TLB in the hardware (shadow paging) */
 };
 
@@ -168,6 +185,8 @@ struct tdp_engine_opts {
  * @errmsg:  the message of the last failed @event.
  * @finish:  copy end-of-run MMU counters (shadow pages, host memory) into
  *	     the stats.
+ * @check_all: with opts.check, the full invariant check (the last one of
+ *	     a --check replay); 0 or TDP_E_INTERNAL with a message in @errmsg.
  */
 struct tdp_engine_ops {
 	const char *layout;
@@ -178,6 +197,7 @@ struct tdp_engine_ops {
 		     struct tdp_outcome *out);
 	const char *(*errmsg)(const struct tdp_engine *e);
 	void (*finish)(struct tdp_engine *e);
+	int (*check_all)(struct tdp_engine *e);
 	void (*destroy)(struct tdp_engine *e);
 };
 
@@ -224,7 +244,8 @@ struct tdp_replay_result {
 /*
  * tdp_replay_run() - replay @path under @opts into @res (caller allocates:
  * it is large).  Returns 0 or TDP_E_* with a one-line message naming the
- * file and the event's line/record in @errbuf.  The outcome log is written
+ * file and the event's line/record in @errbuf (empty when the failure was
+ * already reported: the outcome log could not be created).  The outcome log is written
  * atomically (temp name + rename) and removed on failure.
  */
 int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,

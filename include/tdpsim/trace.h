@@ -163,6 +163,21 @@ enum tdp_trace_form { TDP_FORM_TEXT, TDP_FORM_PCAP, TDP_FORM_ZST };
 typedef struct tdp_trace tdp_trace_t;
 
 #define TDP_TRACE_BATCH 256
+/*
+ * Longest line of a text trace, in bytes without its newline.  The longest
+ * valid event line is a few hundred bytes; the cap keeps a hostile file
+ * from making the reader's memory grow (docs/RELIABILITY.md).
+ */
+#define TDP_TEXT_LINE_MAX 65536u
+
+/*
+ * The error-code bits a `fault` event may carry: what hardware reports on
+ * a #PF intercept / EPT violation / NPF and KVM passes to its handler
+ * (PFERR_PRESENT, WRITE, USER, RSVD, FETCH, GUEST_FINAL, GUEST_PAGE).
+ * Others (PK, SS, SGX, bits 16-31: reserved or not modelled) would index
+ * past KVM's 16-entry permissions[] (found by fuzz_replay, issue 13).
+ */
+#define TDP_FAULT_EC_VALID 0x30000001full
 
 /*
  * tdp_trace_open() - open @path ("-" is stdin), detect its form, read the
@@ -203,9 +218,11 @@ const char *tdp_trace_errmsg(const tdp_trace_t *t);
  * index (0 = header) for binary traces.
  */
 uint64_t tdp_trace_position(const tdp_trace_t *t);
-/* Bytes consumed so far: of the file, and after decompression. */
+/* Size of the file (0 for a pipe); bytes after decompression read so far. */
 uint64_t tdp_trace_file_bytes(const tdp_trace_t *t);
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t);
+/* Bytes of the file read so far (decompressed bytes for a pipe). */
+uint64_t tdp_trace_file_pos(const tdp_trace_t *t);
 
 /* ------------------------------------------------------------------ */
 /* Writer */

@@ -12,8 +12,9 @@
  *  4. document it in README.md.
  * The glob in CMakeLists.txt picks the new file up; nothing else to edit.
  *
- * Exit status convention: 0 success, 1 a comparison/verdict failed (e.g.
- * outcomes differ), 2 bad usage or bad input.
+ * Exit status convention (every help text lists it): 0 success, 1 a
+ * comparison found a difference (compare, like cmp), 2 bad usage or bad
+ * input, 3 internal error (a broken MMU invariant, out of memory).
  */
 #ifndef TDPSIM_CLI_CMD_H
 #define TDPSIM_CLI_CMD_H
@@ -27,8 +28,12 @@ struct tdp_cmd {
 	const char *usage;	/* full help, shown by 'tdpsim help CMD' / -h */
 };
 
-#define EXIT_DIFF  1
-#define EXIT_USAGE 2
+#define EXIT_DIFF     1
+#define EXIT_USAGE    2	/* bad usage or bad input */
+#define EXIT_INTERNAL 3	/* a bug (broken MMU invariant) or out of memory */
+
+/* The exit status for a library error: 0, EXIT_USAGE or EXIT_INTERNAL. */
+int cmd_exit_status(int err);
 
 /* Print the usage text of command @name to @fp. */
 void cmd_usage(const char *name, FILE *fp);

@@ -45,6 +45,44 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/*
+ * compare replays a trace 2 x --repeat times, so a trace on stdin is first
+ * copied to a temporary file (removed at the end, or on a signal).
+ */
+static int spool_stdin(char *path, size_t len)
+{
+	char buf[65536];
+	size_t n;
+	FILE *fp;
+	int fd;
+
+	snprintf(path, len, "%s/tdpsim-stdin-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	if (fd < 0)
+		return tdp_error(TDP_E_IO, "cannot create '%s': %s", path, strerror(errno));
+	tdp_tmp_register(path);
+	fp = fdopen(fd, "wb");
+	if (!fp) {
+		close(fd);
+		goto out_unlink;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		if (fwrite(buf, 1, n, fp) != n)
+			break;
+	if (ferror(stdin) || ferror(fp) | fclose(fp)) {
+		tdp_error(TDP_E_IO, "cannot copy stdin to '%s': %s", path, strerror(errno));
+		goto out_unlink;
+	}
+	return 0;
+
+out_unlink:
+	unlink(path);
+	tdp_tmp_forget(path);
+	path[0] = 0;
+	return TDP_E_IO;
+}
+
 /* Serialize a replay result as report JSON and load it as a tdp_report. */
 static int result_to_report(const char *trace, const struct tdp_config *cfg,
 			    const char *layout, const struct tdp_replay_result *res,
@@ -244,6 +282,7 @@ struct compare_opts {
 	bool timing;
 	const char *plot_dir;
 	struct tdp_json *json;	/* --json: the comparison file being written */
+	const char *stdin_copy;	/* what TRACE '-' is replayed from */
 };
 
 /*
@@ -272,10 +311,12 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 			return TDP_E_NOMEM;
 		}
 	}
-	for (int l = 0; l < 2; l++)
+	for (int l = 0; l < 2; l++) {
 		snprintf(logs[l], sizeof(logs[l]), "%s/tdpsim-compare-%ld-%s.log",
 			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(),
 			 layout_names[l]);
+		tdp_tmp_register(logs[l]);	/* removed on Ctrl-C too */
+	}
 
 	for (int rep = 0; rep < co->repeat; rep++) {
 		for (int l = 0; l < 2; l++) {
@@ -289,16 +330,21 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 
 			if (refused[l])
 				continue;
-			ret = tdp_replay_run(trace, &o, &cfg, res, err, sizeof(err));
+			ret = tdp_replay_run(strcmp(trace, "-") ? trace : co->stdin_copy, &o,
+					     &cfg, res, err, sizeof(err));
 			if (ret == TDP_E_UNSUPP) {
-				printf("%s: layout %s refuses this trace: %s\n", trace,
-				       layout_names[l], err);
+				char line[TDP_ERRBUF_SIZE + PATH_MAX + 64];
+
+				snprintf(line, sizeof(line), "%s: layout %s refuses this trace: %s",
+					 trace, layout_names[l], err);
+				tdp_fputs_wrapped(stdout, line, 2);
 				refused[l] = true;
 				ret = 0;
 				continue;
 			}
 			if (ret) {
-				tdp_error(ret, "%s", err);
+				if (err[0])
+					tdp_error(ret, "%s", err);
 				goto out;
 			}
 			if (rep == 0) {
@@ -336,11 +382,17 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 					     &first[l], &reps[l]);
 	}
 	if (refused[0] || refused[1]) {
-		printf("outcome logs differ: layout %s cannot replay '%s'\n",
-		       refused[0] ? "old" : "new", trace);
-		if (!(refused[0] && refused[1]))
-			printf("(its report under the other layout: tdpsim replay --layout %s %s)\n",
-			       refused[0] ? "new" : "old", trace);
+		char line[PATH_MAX + 128];
+
+		snprintf(line, sizeof(line), "outcome logs differ: layout %s cannot replay '%s'",
+			 refused[0] ? "old" : "new", trace);
+		tdp_fputs_wrapped(stdout, line, 2);
+		if (!(refused[0] && refused[1])) {
+			snprintf(line, sizeof(line),
+				 "(its report under the other layout: tdpsim replay --layout %s %s)",
+				 refused[0] ? "new" : "old", trace);
+			tdp_fputs_wrapped(stdout, line, 1);
+		}
 		ret = 1;
 		goto out;
 	}
@@ -376,6 +428,7 @@ static int compare_trace(const char *trace, const struct compare_opts *co,
 out:
 	for (int l = 0; l < 2; l++) {
 		unlink(logs[l]);
+		tdp_tmp_forget(logs[l]);
 		tdp_report_release(&reps[l]);
 	}
 	free(first);
@@ -400,7 +453,7 @@ static int compare_reports(const char *a, const char *b)
 	}
 	tdp_report_free_array(ra, na);
 	tdp_report_free_array(rb, nb);
-	return ret < 0 ? EXIT_USAGE : ret;
+	return ret < 0 ? cmd_exit_status(ret) : ret;
 }
 
 int cmd_compare(int argc, char **argv)
@@ -418,6 +471,7 @@ int cmd_compare(int argc, char **argv)
 	struct tdp_outfile jf = { 0 };
 	struct tdp_json json;
 	const char *json_path = NULL;
+	char stdin_copy[PATH_MAX] = "";
 	bool any_diff = false;
 	uint64_t v;
 	int c, ret;
@@ -462,6 +516,22 @@ int cmd_compare(int argc, char **argv)
 					       "--json writes the replays of TRACEs, not saved reports");
 		return compare_reports(argv[optind], argv[optind + 1]);
 	}
+	{
+		const char *outs[] = { json_path };
+
+		if (tdp_check_same_files((const char *const *)argv + optind,
+					 argc - optind, outs, 1))
+			return EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (strcmp(argv[i], "-"))
+			continue;
+		if (stdin_copy[0])
+			return cmd_usage_error("compare", "'-' (stdin) named twice");
+		if (spool_stdin(stdin_copy, sizeof(stdin_copy)))
+			return EXIT_USAGE;
+		co.stdin_copy = stdin_copy;	/* the table still says '-' */
+	}
 	if (co.plot_dir && mkdir(co.plot_dir, 0777) && errno != EEXIST)
 		return tdp_error(EXIT_USAGE, "cannot create '%s': %s", co.plot_dir,
 				 strerror(errno));
@@ -504,7 +574,11 @@ out_release:
 		tdp_outfile_abort(&jf);
 	for (int l = 0; l < 2; l++)
 		tdp_report_release(&overall[l]);
+	if (stdin_copy[0]) {
+		unlink(stdin_copy);
+		tdp_tmp_forget(stdin_copy);
+	}
 	if (ret < 0)
-		return EXIT_USAGE;
+		return cmd_exit_status(ret);
 	return any_diff ? EXIT_DIFF : 0;
 }

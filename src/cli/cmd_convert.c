@@ -72,6 +72,12 @@ int cmd_convert(int argc, char **argv)
 	if (!have_form)
 		form = tdp_form_from_name(argv[optind + 1]);
 
+	{
+		const char *ins[] = { argv[optind] }, *outs[] = { argv[optind + 1] };
+
+		if (tdp_check_same_files(ins, 1, outs, 1))
+			return EXIT_USAGE;
+	}
 	ret = tdp_trace_open(&in, argv[optind], errbuf);
 	if (ret) {
 		tdp_error(ret, "%s", errbuf);
@@ -110,5 +116,5 @@ int cmd_convert(int argc, char **argv)
 	tdp_writer_free(out);
 out_close_in:
 	tdp_trace_close(in);
-	return ret ? EXIT_USAGE : 0;
+	return cmd_exit_status(ret);
 }

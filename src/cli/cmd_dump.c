@@ -66,5 +66,5 @@ int cmd_dump(int argc, char **argv)
 	if (ret < 0)
 		tdp_error(ret, "%s", tdp_trace_errmsg(in));
 	tdp_trace_close(in);
-	return ret < 0 ? EXIT_USAGE : 0;
+	return ret < 0 ? cmd_exit_status(ret) : 0;
 }

@@ -51,8 +51,12 @@ static void list_workloads(FILE *fp)
 	const struct tdp_gen_workload *wl = tdp_gen_workloads(&n);
 
 	fputs("workloads:\n", fp);
-	for (size_t i = 0; i < n; i++)
-		fprintf(fp, "  %-16s %s\n", wl[i].name, wl[i].summary);
+	for (size_t i = 0; i < n; i++) {
+		char line[512];
+
+		snprintf(line, sizeof(line), "  %-16s %s", wl[i].name, wl[i].summary);
+		tdp_fputs_wrapped(fp, line, 19);
+	}
 }
 
 int cmd_gen(int argc, char **argv)
@@ -190,5 +194,5 @@ int cmd_gen(int argc, char **argv)
 			st.reflected_exec_supervisor, st.wx_flips);
 out_free_writer:
 	tdp_writer_free(w);
-	return ret ? EXIT_USAGE : 0;
+	return ret < 0 ? cmd_exit_status(ret) : ret ? EXIT_USAGE : 0;
 }

@@ -163,7 +163,7 @@ int cmd_info(int argc, char **argv)
 	if (n < 0) {
 		tdp_error(n, "%s", tdp_trace_errmsg(in));
 		tdp_trace_close(in);
-		return EXIT_USAGE;
+		return cmd_exit_status(n);
 	}
 	if (json)
 		n = print_json(in, argv[optind], &s);

@@ -81,6 +81,15 @@ int cmd_plot(int argc, char **argv)
 		goto out_free_labels;
 	}
 
+	{
+		const char *outs[] = { o.output };
+
+		if (tdp_check_same_files((const char *const *)argv + optind, argc - optind,
+					 outs, 1)) {
+			ret = EXIT_USAGE;
+			goto out_free_labels;
+		}
+	}
 	for (int i = optind; i < argc; i++) {
 		struct tdp_report *reps, *grown;
 		size_t n;

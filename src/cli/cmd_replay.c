@@ -21,10 +21,12 @@ int cmd_replay(int argc, char **argv)
 		{ "max-mmu-pages", required_argument, NULL, 'm' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "no-timing", no_argument, NULL, 'T' },
-		{ "check", no_argument, NULL, 'c' },
+		{ "check", optional_argument, NULL, 'c' },
 		{ "tlb", no_argument, NULL, 't' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "expect", required_argument, NULL, 'e' },
+		{ "progress", no_argument, NULL, 'P' },
+		{ "no-progress", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tdp_replay_opts opts = {
@@ -59,9 +61,18 @@ int cmd_replay(int argc, char **argv)
 			json_path = optarg;
 			break;
 		case 'm':
-			if (tdp_parse_u64(optarg, &v) || v == 0 || v > (1u << 22))
-				return cmd_usage_error("replay", "invalid --max-mmu-pages '%s'",
-						       optarg);
+			/*
+			 * KVM_SET_NR_MMU_PAGES refuses fewer than
+			 * KVM_MIN_ALLOC_MMU_PAGES; refusing here beats a
+			 * replay that fails on its first fault.
+			 */
+			if (tdp_parse_u64(optarg, &v) || v < TDP_MIN_ALLOC_MMU_PAGES ||
+			    v > TDP_MAX_MMU_PAGES)
+				return cmd_usage_error("replay",
+						       "invalid --max-mmu-pages '%s': KVM takes %u..%u "
+						       "(KVM_MIN_ALLOC_MMU_PAGES is %u)", optarg,
+						       TDP_MIN_ALLOC_MMU_PAGES, TDP_MAX_MMU_PAGES,
+						       TDP_MIN_ALLOC_MMU_PAGES);
 			opts.engine.max_mmu_pages = v;
 			break;
 		case 'i':
@@ -74,6 +85,11 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'c':
 			opts.engine.check = true;
+			if (optarg && (tdp_parse_u64(optarg, &v) || v == 0))
+				return cmd_usage_error("replay",
+						       "invalid --check '%s' (a period of 1 or more events)",
+						       optarg);
+			opts.engine.check_every = optarg ? v : 0;
 			break;
 		case 't':
 			opts.engine.tlb = true;
@@ -83,6 +99,12 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'e':
 			expect_path = optarg;
+			break;
+		case 'P':
+			opts.progress = true;
+			break;
+		case 'N':
+			opts.progress = false;
 			break;
 		default:
 			return cmd_usage_error("replay", "invalid option");
@@ -97,13 +119,20 @@ int cmd_replay(int argc, char **argv)
 		if (ret)
 			return tdp_error(EXIT_USAGE, "%s", errbuf);
 	}
+	{
+		const char *in[] = { argv[optind] }, *out[] = { opts.log_path, json_path };
+
+		if (tdp_check_same_files(in, 1, out, 2))
+			return EXIT_USAGE;
+	}
 	res = malloc(sizeof(*res));
 	if (!res)
-		return tdp_error(EXIT_USAGE, "out of memory");
+		return tdp_error(EXIT_INTERNAL, "out of memory");
 	ret = tdp_replay_run(argv[optind], &opts, &cfg, res, errbuf, sizeof(errbuf));
 	if (ret) {
-		tdp_error(ret, "%s", errbuf);
-		ret = EXIT_USAGE;
+		if (errbuf[0])
+			tdp_error(ret, "%s", errbuf);
+		ret = cmd_exit_status(ret);
 		goto out_free;
 	}
 	if (json_path) {

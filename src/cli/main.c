@@ -22,27 +22,39 @@ static const struct tdp_cmd commands[] = {
 	  "\n"
 	  "Convert IN (text, .pcap or .zst; detected by content) to OUT. The\n"
 	  "output form follows OUT's name (.txt text, .pcap plain pcap, anything\n"
-	  "else zstd-compressed pcap) unless --format is given. '-' is stdout\n"
-	  "(text only). OUT is written to a temporary name and renamed on success.\n"
+	  "else zstd-compressed pcap) unless --format is given. '-' is stdin or\n"
+	  "stdout (binary only to a pipe). OUT is written to a temporary name and\n"
+	  "renamed on success; a device or FIFO is written directly; OUT may not\n"
+	  "be IN.\n"
 	  "\n"
 	  "  -f, --format FMT   text, pcap or zst\n"
 	  "  -l, --level N      zstd level (1..19, default 3)\n"
-	  "  -h, --help         this text\n" },
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "dump", cmd_dump, "print a trace in text form",
 	  "usage: tdpsim dump [--limit N] TRACE\n"
 	  "\n"
-	  "Print TRACE (any form) as text per docs/trace-text.md to stdout.\n"
+	  "Print TRACE (any form; '-' is stdin) as text per docs/trace-text.md\n"
+	  "to stdout.\n"
 	  "\n"
 	  "  -n, --limit N      stop after N events\n"
-	  "  -h, --help         this text\n" },
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "info", cmd_info, "summarize a trace: config, counts, time span, sizes",
 	  "usage: tdpsim info [--json] TRACE\n"
 	  "\n"
 	  "Print TRACE's header and config, event counts by kind, time span,\n"
-	  "compressed and raw size, bytes per event.\n"
+	  "compressed and raw size, bytes per event. '-' is stdin.\n"
 	  "\n"
 	  "  -j, --json         machine-readable output\n"
-	  "  -h, --help         this text\n" },
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "plot", cmd_plot, "draw figures from replay reports with gnuplot",
 	  "usage: tdpsim plot REPORT.json... -o FILE.(png|svg|pdf) [--kind KIND]\n"
 	  "                   [--title T] [--label L]... [--keep-script]\n"
@@ -62,28 +74,42 @@ static const struct tdp_cmd commands[] = {
 	  "  -l, --label L      legend label, once per report in order (default:\n"
 	  "                     layout and file name)\n"
 	  "      --keep-script  keep FILE.gp and its data files\n"
-	  "  -h, --help         this text\n" },
+	  "  -h, --help         this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "replay", cmd_replay, "replay a trace through the KVM MMU port and report",
 	  "usage: tdpsim replay [OPTIONS] TRACE\n"
 	  "\n"
-	  "Replay TRACE (text, .pcap or .zst) through one build of the MMU port\n"
-	  "and print a report (72 columns). Exit 2 on bad input, naming the\n"
-	  "file and the event's line or record.\n"
+	  "Replay TRACE (text, .pcap or .zst; '-' is stdin) through one build of\n"
+	  "the MMU port and print a report (72 columns). Output files are\n"
+	  "replaced only on success (a device or FIFO is written directly) and\n"
+	  "may not be TRACE; '-' is stdout. Ctrl-C leaves no temporary file.\n"
 	  "\n"
 	  "  -L, --layout old|new    ACC layout: pre-series or MBEC/GMET series\n"
 	  "                          (default new)\n"
 	  "  -l, --log FILE          write the outcome log (docs/trace-text.md)\n"
 	  "  -j, --json FILE         write the JSON report (docs/report-schema.md)\n"
-	  "  -m, --max-mmu-pages N   KVM's shadow page limit (overrides config)\n"
+	  "  -m, --max-mmu-pages N   KVM's shadow page limit, 64..4194304\n"
+	  "                          (overrides the trace's config)\n"
 	  "  -i, --interval N        timeline sample interval in events (1000)\n"
 	  "  -T, --no-timing         do not time guest walks with rdtsc\n"
-	  "  -c, --check             run the MMU invariant checker after every event\n"
+	  "  -c, --check[=N]         check the MMU's invariants: after each event\n"
+	  "                          what it touched, everything every N events\n"
+	  "                          (100000) and at the end; =1: everything\n"
+	  "                          after every event (slow)\n"
 	  "  -t, --tlb               model a TLB in the hardware (shadow paging;\n"
 	  "                          off by default: every access walks)\n"
 	  "  -q, --quiet             no text report\n"
 	  "  -e, --expect FILE       also print KVM's counts recorded by 'tdpsim\n"
 	  "                          import --expect FILE' beside the simulated ones\n"
-	  "  -h, --help              this text\n" },
+	  "      --progress          progress on stderr even if not a terminal\n"
+	  "      --no-progress       no progress even on a terminal\n"
+	  "  -h, --help              this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and the event's line or record), 3 internal error (an MMU\n"
+	  "invariant broken under --check, out of memory).\n" },
 	{ "gen", cmd_gen, "write a deterministic synthetic workload trace",
 	  "usage: tdpsim gen --workload NAME [--seed N] [--events N]\n"
 	  "                  [--vendor intel|amd] [--paging shadow|tdp|nested]\n"
@@ -108,9 +134,12 @@ static const struct tdp_cmd commands[] = {
 	  "                       nested (hvci: MBEC with intel, GMET with amd;\n"
 	  "                       nested: neither, so both layouts replay it)\n"
 	  "  -m, --mem SIZE       guest memory, 64M..16G in 2M steps (default 256M)\n"
-	  "  -o, --output OUT     the trace\n"
+	  "  -o, --output OUT     the trace ('-': stdout, not a terminal)\n"
 	  "      --list           list the workloads\n"
-	  "  -h, --help           this text\n" },
+	  "  -h, --help           this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "import", cmd_import, "turn a trace-cmd recording of KVM into a trace",
 	  "usage: tdpsim import [OPTIONS] RECORDING OUT\n"
 	  "\n"
@@ -137,7 +166,10 @@ static const struct tdp_cmd commands[] = {
 	  "  -m, --mem SIZE         guest memory, e.g. 4G (default: every GPA seen)\n"
 	  "  -f, --format FMT       text, pcap or zst (default: from OUT's name)\n"
 	  "  -q, --quiet            no summary on stderr\n"
-	  "  -h, --help             this text\n" },
+	  "  -h, --help             this text\n"
+	  "\n"
+	  "Exit status: 0 success, 2 bad usage or bad input (the message names\n"
+	  "the file and line or record), 3 internal error.\n" },
 	{ "compare", cmd_compare, "old vs new ACC layout on traces, or two saved reports",
 	  "usage: tdpsim compare [OPTIONS] TRACE...\n"
 	  "       tdpsim compare A.json B.json\n"
@@ -148,16 +180,22 @@ static const struct tdp_cmd commands[] = {
 	  "medians with their spread as noise.  The architectural outcome logs\n"
 	  "must be identical for traces without MBEC/GMET; the first divergent\n"
 	  "event is printed if not.  With two .json reports, compare them.\n"
-	  "Exit 0: identical outcomes and counts, 1: they differ, 2: error.\n"
+	  "A TRACE of '-' is read from stdin (copied to a temporary file).\n"
 	  "\n"
 	  "  -r, --repeat N      repetitions per layout (1..31, default 3)\n"
 	  "  -p, --plot DIR      also write the standard figures (PNG) into DIR\n"
 	  "  -L, --layouts L     old,new (the only pair for now)\n"
 	  "  -T, --no-timing     do not time guest walks\n"
 	  "  -j, --json FILE     also save the compared reports (medians, spread)\n"
-	  "  -h, --help          this text\n" },
+	  "  -h, --help          this text\n"
+	  "\n"
+	  "Exit status (as cmp): 0 identical outcomes and counts, 1 they differ\n"
+	  "or one layout refuses a trace, 2 bad usage or bad input, 3 internal\n"
+	  "error.\n" },
 	{ "help", cmd_help, "show help for tdpsim or a command",
-	  "usage: tdpsim help [CMD]\n" },
+	  "usage: tdpsim help [CMD]\n"
+	  "\n"
+	  "Exit status: 0 success, 2 unknown command.\n" },
 	{ "version", cmd_version, "print the version",
 	  "usage: tdpsim version\n" },
 };
@@ -188,6 +226,13 @@ int cmd_usage_error(const char *name, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\ntry 'tdpsim %s --help'\n", name);
 	return EXIT_USAGE;
+}
+
+int cmd_exit_status(int err)
+{
+	if (!err)
+		return 0;
+	return err == TDP_E_INTERNAL || err == TDP_E_NOMEM ? EXIT_INTERNAL : EXIT_USAGE;
 }
 
 static void main_usage(FILE *fp)
@@ -244,6 +289,7 @@ int main(int argc, char **argv)
 		main_usage(stderr);
 		return EXIT_USAGE;
 	}
+	tdp_signals_install();
 	name = argv[1];
 	if (!strcmp(name, "--help") || !strcmp(name, "-h"))
 		name = "help";

@@ -73,7 +73,6 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 }
 
 #define engine_fail			KVM_SYM(engine_fail)
-#define check_synced_gptes		KVM_SYM(check_synced_gptes)
 #define engine_event			KVM_SYM(engine_event)
 #define vcpu_enter_guest		KVM_SYM(vcpu_enter_guest)
 #define count_injected			KVM_SYM(count_injected)
@@ -101,7 +100,6 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 /* vm.c */
 int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-const char *check_synced_gptes(struct tdp_engine *e, struct kvm_vcpu *vcpu);
 
 /* x86.c */
 int engine_event(struct tdp_engine *e, const struct tdp_event *ev,

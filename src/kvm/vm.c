@@ -21,48 +21,6 @@ int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
 	return err;
 }
 
-/*
- * check_synced_gptes() - every synced indirect 4K shadow page agrees with
- * the guest's page table (FNAME(check_sp_gptes)): the shadow pages of the
- * guest's own tables (shadow paging), and while L2 runs, the shadow
- * EPT02/NPT02 pages of the MMU role in use (their gPTEs are read with
- * that role's rules: MBEC, execute-only, A/D).
- */
-const char *check_synced_gptes(struct tdp_engine *e, struct kvm_vcpu *vcpu)
-{
-	union kvm_mmu_page_role want = vcpu->arch.mmu->root_role;
-	struct list_head *pos;
-
-	for (pos = e->kvm.arch.active_mmu_pages.next;
-	     pos != &e->kvm.arch.active_mmu_pages; pos = pos->next) {
-		struct kvm_mmu_page *sp = container_of(pos, struct kvm_mmu_page, link);
-		union kvm_mmu_page_role r = sp->role;
-		const char *why;
-
-		if (!sp_has_gptes(sp) || sp->unsync || sp->role.level != PG_LEVEL_4K ||
-		    is_obsolete_sp(&e->kvm, sp))
-			continue;
-		if (sp->role.guest_mode) {
-			r.level = want.level;
-			r.access = want.access;
-			if (!vcpu->arch.guest_mode || r.word != want.word)
-				continue;
-			why = vcpu->vendor == KVM_VENDOR_INTEL ?
-			      ept_check_sp_gptes(vcpu, sp) :
-			      paging64_check_sp_gptes(vcpu, sp);
-		} else if (vcpu->tdp_enabled) {
-			continue;
-		} else {
-			why = sp->role.has_4_byte_gpte ?
-			      paging32_check_sp_gptes(vcpu, sp) :
-			      paging64_check_sp_gptes(vcpu, sp);
-		}
-		if (why)
-			return why;
-	}
-	return NULL;
-}
-
 static void engine_destroy(struct tdp_engine *e)
 {
 	if (!e)
@@ -110,6 +68,8 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 	}
 	vcpu_hw_init(e);
 	r = kvm_mmu_init_vm(&e->kvm, cfg->mem >> PAGE_SHIFT);
+	if (!r && opts->check)
+		r = kvm_mmu_check_init(&e->kvm, opts->check_every);
 	if (r) {
 		snprintf(errbuf, errlen, "cannot create the VM");
 		goto out_free;
@@ -219,6 +179,14 @@ static void engine_finish(struct tdp_engine *e)
 	__asm__ volatile("" : : "r"(sum));
 }
 
+/* engine_check_all() - replay --check's final full check. */
+static int engine_check_all(struct tdp_engine *e)
+{
+	const char *why = e->check ? kvm_mmu_check_full(&e->kvm, NULL) : NULL;
+
+	return why ? engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: %s", why) : 0;
+}
+
 const struct tdp_engine_ops KVM_SYM(engine_ops) = {
 #if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
 	.layout = "new",
@@ -229,5 +197,6 @@ const struct tdp_engine_ops KVM_SYM(engine_ops) = {
 	.event = engine_event,
 	.errmsg = engine_errmsg,
 	.finish = engine_finish,
+	.check_all = engine_check_all,
 	.destroy = engine_destroy,
 };

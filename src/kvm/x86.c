@@ -133,6 +133,25 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	else
 		a->efer &= ~EFER_LMA;
 
+	/*
+	 * kvm_set_cr0() / kvm_set_cr4() #GP on long mode without CR4.PAE and
+	 * on paging without protection; the MMU's roles rely on it (a 32-bit
+	 * walker at level 4 overran its arrays: fuzz_replay, issue 13).
+	 */
+	if (((a->efer & EFER_LMA) && !(a->cr4 & X86_CR4_PAE)) ||
+	    ((a->cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PE))) {
+		int r = engine_fail(e, TDP_E_STATE, "cr0=0x%lx cr4=0x%lx efer=0x%llx: "
+				    "KVM refuses it (#GP: %s)", a->cr0, a->cr4,
+				    (unsigned long long)a->efer, (a->cr0 & X86_CR0_PE) ?
+				    "long mode needs CR4.PAE" : "paging needs CR0.PE");
+
+		a->cr0 = old_cr0;
+		a->cr4 = old_cr4;
+		a->cr3 = old_cr3;
+		a->efer = old_efer;
+		return r;
+	}
+
 	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
 	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
 		return 0;
@@ -526,10 +545,9 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		return err;
 	e->stats->sp_live = e->kvm.stats.sp_live_total;
 	if (e->check) {
-		const char *why = kvm_mmu_check_invariants(&e->kvm);
+		/* what the event touched; everything periodically (check.c) */
+		const char *why = kvm_mmu_check_event(&e->kvm, vcpu, ev);
 
-		if (!why && (!vcpu->tdp_enabled || vcpu->arch.guest_mode))
-			why = check_synced_gptes(e, vcpu);
 		if (why)
 			return engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: %s", why);
 	}

@@ -46,6 +46,7 @@ static inline int mmu_spte_update(struct kvm *kvm, u64 *sptep, u64 new_spte)
 	u64 old_spte = *sptep;
 
 	*sptep = new_spte;
+	kvm_chk_spte(kvm, sptep);
 	return is_shadow_present_pte(old_spte) &&
 	       (old_spte & PT_WRITABLE_MASK) && !(new_spte & PT_WRITABLE_MASK);
 }
@@ -112,5 +113,15 @@ int ept_sync_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
 const char *paging64_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
 const char *paging32_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
 const char *ept_check_sp_gptes(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp);
+/* One entry, and the entries a guest store to [gpa, gpa + len) covers. */
+const char *paging64_check_sp_gpte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
+const char *paging32_check_sp_gpte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
+const char *ept_check_sp_gpte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i);
+const char *paging64_check_sp_gptes_range(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+					  gpa_t gpa, unsigned int len);
+const char *paging32_check_sp_gptes_range(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+					  gpa_t gpa, unsigned int len);
+const char *ept_check_sp_gptes_range(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+				     gpa_t gpa, unsigned int len);
 
 #endif /* TDPSIM_MMU_FAULT_H */

@@ -128,5 +128,16 @@
 #define paging64_check_sp_gptes		KVM_SYM(paging64_check_sp_gptes)
 #define paging32_check_sp_gptes		KVM_SYM(paging32_check_sp_gptes)
 #define ept_check_sp_gptes		KVM_SYM(ept_check_sp_gptes)
+#define paging64_check_sp_gpte		KVM_SYM(paging64_check_sp_gpte)
+#define paging32_check_sp_gpte		KVM_SYM(paging32_check_sp_gpte)
+#define ept_check_sp_gpte		KVM_SYM(ept_check_sp_gpte)
+#define paging64_check_sp_gptes_range	KVM_SYM(paging64_check_sp_gptes_range)
+#define paging32_check_sp_gptes_range	KVM_SYM(paging32_check_sp_gptes_range)
+#define ept_check_sp_gptes_range	KVM_SYM(ept_check_sp_gptes_range)
+#define kvm_mmu_check_init		KVM_SYM(kvm_mmu_check_init)
+#define kvm_mmu_check_event		KVM_SYM(kvm_mmu_check_event)
+#define kvm_mmu_check_full		KVM_SYM(kvm_mmu_check_full)
+#define kvm_mmu_check_touched_sp	KVM_SYM(kvm_mmu_check_touched_sp)
+#define kvm_mmu_check_touched_spte	KVM_SYM(kvm_mmu_check_touched_spte)
 
 #endif /* TDPSIM_MMU_SYM_H */

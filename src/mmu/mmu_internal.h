@@ -214,6 +214,25 @@ struct kvm_gfn_info {
 };
 
 /*
+ * struct kvm_check_log - what the current event touched, for the
+ * incremental invariant check (check.c, replay --check): every SPTE
+ * written and every shadow page whose bookkeeping changed (allocated,
+ * zapped, made unsync or synced, unsync_children).  Entries may repeat and
+ * may name pages freed since; the checker skips those.  A full log sets
+ * @overflow and the event gets the full check instead.
+ */
+#define KVM_CHECK_LOG_MAX 2048
+struct kvm_check_log {
+	u32 nsptes, nsps;
+	bool overflow;
+	u64 *sptes[KVM_CHECK_LOG_MAX];
+	struct kvm_mmu_page *sps[KVM_CHECK_LOG_MAX];
+	u64 every;		/* full check every this many events */
+	u64 since_full;		/* events since the last full check */
+	struct kvm_vcpu *last_vcpu;	/* judges gPTEs in the final check */
+};
+
+/*
  * struct kvm - the VM-wide MMU state (kvm->arch in KVM).  Memslots are one
  * flat slot of n_memslot_pages guest pages; its per-level rmap arrays,
  * gfn_write_track and lpage_info are an open-addressed hash keyed by
@@ -263,7 +282,41 @@ struct kvm {
 	int nr_vcpus;
 
 	struct kvm_mmu_stats stats;
+	/* replay --check only; NULL otherwise, so the hooks cost one branch */
+	struct kvm_check_log *chk;
 };
+
+/*
+ * The checker's hooks, at every SPTE store and shadow-page state change.
+ * With --check off @chk is NULL: one well-predicted branch, nothing more.
+ */
+static inline void kvm_chk_spte(struct kvm *kvm, u64 *sptep)
+{
+	struct kvm_check_log *l = kvm->chk;
+
+	if (__builtin_expect(!l, 1))
+		return;
+	if (l->nsptes && l->sptes[l->nsptes - 1] == sptep)
+		return;
+	if (l->nsptes == KVM_CHECK_LOG_MAX)
+		l->overflow = true;
+	else
+		l->sptes[l->nsptes++] = sptep;
+}
+
+static inline void kvm_chk_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct kvm_check_log *l = kvm->chk;
+
+	if (__builtin_expect(!l, 1))
+		return;
+	if (l->nsps && l->sps[l->nsps - 1] == sp)
+		return;
+	if (l->nsps == KVM_CHECK_LOG_MAX)
+		l->overflow = true;
+	else
+		l->sps[l->nsps++] = sp;
+}
 
 /* vcpu->requests bits (KVM_REQ_*) */
 #define KVM_REQ_TLB_FLUSH		0

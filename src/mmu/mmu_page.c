@@ -327,11 +327,12 @@ static void kvm_flush_remote_tlbs(struct kvm *kvm)
 /* ------------------------------------------------------------------ */
 
 /* mmu_spte_update(): returns true if a TLB flush is needed. */
-static bool mmu_spte_update(u64 *sptep, u64 new_spte)
+static bool mmu_spte_update(struct kvm *kvm, u64 *sptep, u64 new_spte)
 {
 	u64 old_spte = *sptep;
 
 	*sptep = new_spte;
+	kvm_chk_spte(kvm, sptep);
 	if (!is_shadow_present_pte(old_spte))
 		return false;
 	/* Dropping W (or any access bit) must be seen by every vCPU. */
@@ -374,12 +375,15 @@ static bool kvm_zap_all_rmap_sptes(struct kvm *kvm,
 		return false;
 	if (!(rmap_head->val & 1)) {
 		*(u64 *)rmap_head->val = 0;
+		kvm_chk_spte(kvm, (u64 *)rmap_head->val);
 		goto out;
 	}
 	for (desc = (struct pte_list_desc *)(rmap_head->val & ~1ul); desc;
 	     desc = next) {
-		for (i = 0; i < (int)desc->spte_count; i++)
+		for (i = 0; i < (int)desc->spte_count; i++) {
 			*desc->sptes[i] = 0;
+			kvm_chk_spte(kvm, desc->sptes[i]);
+		}
 		next = desc->more;
 		desc_free(kvm, desc);
 	}
@@ -427,6 +431,7 @@ void drop_spte(struct kvm *kvm, u64 *sptep)
 	u64 old_spte = *sptep;
 
 	*sptep = 0;	/* mmu_spte_clear_track_bits(); SHADOW_NONPRESENT_VALUE */
+	kvm_chk_spte(kvm, sptep);
 	if (is_shadow_present_pte(old_spte))
 		rmap_remove(kvm, sptep);
 }
@@ -437,6 +442,8 @@ static void drop_parent_pte(struct kvm *kvm, struct kvm_mmu_page *sp,
 {
 	pte_list_remove(kvm, parent_pte, &sp->parent_ptes);
 	*parent_pte = 0;	/* mmu_spte_clear_no_track() */
+	kvm_chk_spte(kvm, parent_pte);
+	kvm_chk_sp(kvm, sp);
 }
 
 /* drop_large_spte() */
@@ -616,7 +623,7 @@ static bool spte_write_protect(struct kvm *kvm, u64 *sptep, bool pt_protect)
 		spte &= ~kvm->masks.mmu_writable_mask;
 	spte &= ~PT_WRITABLE_MASK;
 	kvm->stats.write_protects++;
-	return mmu_spte_update(sptep, spte);
+	return mmu_spte_update(kvm, sptep, spte);
 }
 
 /* rmap_write_protect() */
@@ -702,8 +709,9 @@ u32 kvm_page_table_hashfn(gfn_t gfn)
 	  &(_kvm)->arch.mmu_page_hash[kvm_page_table_hashfn(_gfn)])		\
 		if ((_sp)->gfn != (_gfn) || !sp_has_gptes(_sp)) {} else
 
-static void clear_unsync_child_bit(struct kvm_mmu_page *sp, int idx)
+static void clear_unsync_child_bit(struct kvm *kvm, struct kvm_mmu_page *sp, int idx)
 {
+	kvm_chk_sp(kvm, sp);
 	--sp->unsync_children;
 	sp->unsync_child_bitmap[idx / 64] &= ~(1ull << (idx % 64));
 }
@@ -724,6 +732,7 @@ static void mark_unsync(struct kvm *kvm, u64 *spte)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(spte);
 
+	kvm_chk_sp(kvm, sp);
 	if (test_and_set_unsync_bit(sp, spte_index(spte)))
 		return;
 	if (sp->unsync_children++)
@@ -747,6 +756,7 @@ static void kvm_unlink_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 {
 	sp->unsync = 0;
 	--kvm->stats.unsync_live;
+	kvm_chk_sp(kvm, sp);
 }
 
 /* kvm_unsync_page() */
@@ -755,6 +765,7 @@ static void kvm_unsync_page(struct kvm *kvm, struct kvm_mmu_page *sp)
 	kvm->stats.unsync++;
 	kvm->stats.unsync_live++;
 	sp->unsync = 1;
+	kvm_chk_sp(kvm, sp);
 	kvm_mmu_mark_parents_unsync(kvm, sp);
 }
 
@@ -872,7 +883,7 @@ static int mmu_unsync_walk(struct kvm_vcpu *vcpu, struct kvm *kvm,
 			ent = parent->spt[idx];
 			if (!is_shadow_present_pte(ent) ||
 			    is_last_spte(ent, parent->role.level)) {
-				clear_unsync_child_bit(parent, idx);
+				clear_unsync_child_bit(kvm, parent, idx);
 				continue;
 			}
 			child = spte_to_child_sp(kvm, ent);
@@ -888,7 +899,7 @@ static int mmu_unsync_walk(struct kvm_vcpu *vcpu, struct kvm *kvm,
 			 */
 			if (parent->spt[idx] != ent ||
 			    (!child->unsync && !child->unsync_children))
-				clear_unsync_child_bit(parent, idx);
+				clear_unsync_child_bit(kvm, parent, idx);
 		}
 	}
 	return n;
@@ -954,6 +965,7 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 	}
 	sp->nx_huge_page_disallowed = false;
 	sp->role.invalid = 1;
+	kvm_chk_sp(kvm, sp);
 	if (zapped_root)
 		kvm_make_all_cpus_request(kvm, KVM_REQ_MMU_FREE_OBSOLETE_ROOTS);
 	return list_unstable;
@@ -1383,6 +1395,7 @@ static struct kvm_mmu_page *kvm_mmu_alloc_shadow_page(struct kvm *kvm, gfn_t gfn
 	list_add(&sp->link, &kvm->arch.active_mmu_pages);
 	sp->gfn = gfn;
 	sp->role = role;
+	kvm_chk_sp(kvm, sp);
 	kvm_account_mmu_page(kvm, sp);
 	hlist_add_head(&sp->hash_link,
 		       &kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)]);
@@ -1455,6 +1468,8 @@ void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep, struct kvm_mmu_page *sp
 
 	*sptep = make_nonleaf_spte(&kvm->masks, kvm_mmu_sp_hpa(sp),
 				   sp->role.ad_disabled);
+	kvm_chk_spte(kvm, sptep);
+	kvm_chk_sp(kvm, sp);
 	/* A failed add only loses unsync propagation; checked by invariants. */
 	(void)pte_list_add(kvm, sptep, &sp->parent_ptes);
 
@@ -1496,7 +1511,7 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 	if (*sptep == spte)
 		ret = RET_PF_SPURIOUS;
 	else
-		flush |= mmu_spte_update(sptep, spte);
+		flush |= mmu_spte_update(kvm, sptep, spte);
 
 	if (wrprot && write_fault)
 		ret = RET_PF_EMULATE;
@@ -2225,6 +2240,8 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 		free(kvm->desc_chunks[i]);
 	free(kvm->desc_chunks);
 	free(kvm->gfn_info);
+	free(kvm->chk);
+	kvm->chk = NULL;
 	for (i = 0; i < (u32)kvm->nr_vcpus; i++) {
 		kvm_mmu_init_roots(&kvm->vcpus[i]->arch.root_mmu);
 		kvm_mmu_init_roots(&kvm->vcpus[i]->arch.guest_mmu);
@@ -2438,4 +2455,124 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 out_free:
 	free(on_active);
 	return err;
+}
+
+/*
+ * The incremental checks (replay --check between full checks, check.c):
+ * the rules kvm_mmu_check_invariants() applies to every page and SPTE,
+ * applied to one page or one SPTE that the event touched.  The counters
+ * that need a census (n_used_mmu_pages, sp_live, unsync_live,
+ * indirect_shadow_pages, rmap totals) are left to the full check.
+ */
+const char *kvm_mmu_check_touched_sp(struct kvm *kvm, struct kvm_mmu_page *sp)
+{
+	struct pte_list_desc *desc;
+	unsigned int bits = 0;
+	u64 *sptep;
+	u32 k;
+
+	if (!sp_is_live(sp))
+		return NULL;
+	if (hlist_unhashed(&sp->hash_link))
+		return "live page not hashed";
+	if (sp->link.next) {
+		/* on active_mmu_pages: zapped pages leave it within the event */
+		if (sp->role.invalid)
+			return "invalid page on active_mmu_pages";
+		if (sp->link.next->prev != &sp->link || sp->link.prev->next != &sp->link)
+			return "live page neither active nor a zapped root";
+	} else if (!(sp->role.invalid && sp->root_count)) {
+		return "live page neither active nor a zapped root";
+	}
+	if (sp->unsync && (sp->role.level != PG_LEVEL_4K || sp->role.direct))
+		return "unsync page that is not an indirect 4K page";
+	for (int j = 0; j < SPTE_ENT_PER_PAGE / 64; j++)
+		bits += __builtin_popcountll(sp->unsync_child_bitmap[j]);
+	if (bits != sp->unsync_children)
+		return "unsync_children differs from the bitmap";
+	if (sp_has_gptes(sp) && !sp->role.invalid && !sp->unsync &&
+	    !is_obsolete_sp(kvm, sp)) {
+		/* the mirror of the writable-leaf rule: a new shadow is RO */
+		struct kvm_rmap_head *rh = gfn_to_rmap(kvm, sp->gfn, PG_LEVEL_4K);
+
+		if (rh)
+			for_each_rmap_spte(rh, desc, k, sptep)
+				if (is_writable_pte(*sptep))
+					return "writable SPTE maps a synced shadowed gfn";
+	}
+	for_each_rmap_spte(&sp->parent_ptes, desc, k, sptep) {
+		struct kvm_mmu_page *parent = sptep_to_sp(sptep);
+		int j = spte_index(sptep);
+
+		if (!sp_is_live(parent) || !is_shadow_present_pte(*sptep) ||
+		    is_last_spte(*sptep, parent->role.level) ||
+		    spte_to_child_sp(kvm, *sptep) != sp)
+			return "parent_ptes entry is not a table SPTE for the page";
+		if (sp->role.level != parent->role.level - 1)
+			return "child level is not parent level - 1";
+		if ((sp->unsync || sp->unsync_children) &&
+		    !(parent->unsync_child_bitmap[j / 64] & (1ull << (j % 64))))
+			return "unsync child not marked in the parent bitmap";
+	}
+	return NULL;
+}
+
+const char *kvm_mmu_check_touched_spte(struct kvm *kvm, u64 *sptep)
+{
+	struct kvm_mmu_page *sp = sptep_to_sp(sptep), *child;
+	int j = spte_index(sptep);
+	u64 spte = *sptep;
+	gfn_t gfn;
+
+	if (!sp_is_live(sp))
+		return NULL;
+	if (!is_shadow_present_pte(spte)) {
+		struct kvm_rmap_head *rh;
+
+		/* a dropped leaf must have left its rmap */
+		if (!sp->role.direct && !sp->shadowed_translation[j])
+			return NULL;
+		rh = gfn_to_rmap(kvm, kvm_mmu_page_get_gfn(sp, j), sp->role.level);
+		if (rh && rmap_contains(rh, sptep))
+			return "rmap entry is not a present SPTE";
+		return NULL;
+	}
+	if (is_last_spte(spte, sp->role.level)) {
+		struct kvm_rmap_head *rh;
+		struct kvm_gfn_info *e;
+
+		gfn = kvm_mmu_page_get_gfn(sp, j);
+		rh = gfn_to_rmap(kvm, gfn, sp->role.level);
+		if (!rh || !rmap_contains(rh, sptep))
+			return "leaf SPTE missing from its gfn rmap";
+		if (spte_to_pfn(spte) != kvm_gfn_to_host_pfn(gfn))
+			return "leaf SPTE pfn does not follow the host pfn rule";
+		if (!is_writable_pte(spte) || sp->role.level != PG_LEVEL_4K)
+			return NULL;
+		/* The core shadow-paging rule: shadowed gfns are RO. */
+		e = gfn_info_lookup(kvm, gfn, PG_LEVEL_4K);
+		if (e && e->write_track)
+			return "writable SPTE maps a write-tracked gfn";
+		{
+			struct hlist_node *node;
+			struct kvm_mmu_page *s;
+
+			for_each_gfn_valid_sp_with_gptes(kvm, s, node, gfn) {
+				if (!s->unsync)
+					return "writable SPTE maps a synced shadowed gfn";
+			}
+		}
+		return NULL;
+	}
+	child = spte_to_child_sp(kvm, spte);
+	if (!child || !sp_is_live(child))
+		return "non-leaf SPTE points to no live page";
+	if (child->role.level != sp->role.level - 1)
+		return "child level is not parent level - 1";
+	if (!rmap_contains(&child->parent_ptes, sptep))
+		return "non-leaf SPTE missing from child's parent_ptes";
+	if ((child->unsync || child->unsync_children) &&
+	    !(sp->unsync_child_bitmap[j / 64] & (1ull << (j % 64))))
+		return "unsync child not marked in the parent bitmap";
+	return NULL;
 }

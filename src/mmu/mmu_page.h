@@ -149,5 +149,18 @@ void shadow_walk_next(struct kvm_shadow_walk_iterator *it);
  * naming the first broken rule.  Debug only: O(pages * 512), allocates.
  */
 const char *kvm_mmu_check_invariants(struct kvm *kvm);
+/*
+ * The same rules for one page / one SPTE an event touched (no census
+ * counters): cheap enough to run after every event.  NULL if consistent.
+ */
+const char *kvm_mmu_check_touched_sp(struct kvm *kvm, struct kvm_mmu_page *sp);
+const char *kvm_mmu_check_touched_spte(struct kvm *kvm, u64 *sptep);
+
+/* check.c: what replay --check runs (see there). */
+struct tdp_event;
+int kvm_mmu_check_init(struct kvm *kvm, u64 every);
+const char *kvm_mmu_check_event(struct kvm *kvm, struct kvm_vcpu *vcpu,
+				const struct tdp_event *ev);
+const char *kvm_mmu_check_full(struct kvm *kvm, struct kvm_vcpu *vcpu);
 
 #endif /* TDPSIM_MMU_PAGE_H */

@@ -359,7 +359,8 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 }
 
 /*
- * FNAME(check_sp_gptes) - invariant of a synced, indirect 4K shadow page:
+ * FNAME(check_sp_gpte) - invariant of SPTE @i of a synced, indirect 4K shadow page
+ * (FNAME(check_sp_gptes): of all of them):
  * every present SPTE maps what its gPTE says, with no more rights than the
  * gPTE and the page's role allow.  (Unsync pages may lag their gPTEs until
  * the next sync point; that is the point of unsync.)  The one exception
@@ -367,39 +368,68 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
  * gPTE (FNAME(page_fault)), which maps the page writable but supervisor-
  * only, in a role with cr0_wp=0.  Returns NULL or the broken rule.
  */
+const char *FNAME(check_sp_gpte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
+{
+	unsigned int shadowed, allowed;
+	pt_element_t gpte;
+	u64 v, spte = sp->spt[i];
+
+	if (!is_shadow_present_pte(spte))
+		return NULL;
+	if (tdp_gmem_read(vcpu->gmem, FNAME(get_level1_sp_gpa)(sp) + i * sizeof(pt_element_t),
+			  sizeof(pt_element_t), &v))
+		return "shadowed gPTE outside guest memory";
+	gpte = (pt_element_t)v;
+	if (!FNAME(is_present_gpte)(vcpu->arch.mmu, gpte))
+		return "present SPTE for a non-present gPTE";
+	if (gpte_to_gfn(gpte) != kvm_mmu_page_get_gfn(sp, i))
+		return "SPTE maps another gfn than its gPTE";
+	if (spte_to_pfn(spte) != kvm_gfn_to_host_pfn(gpte_to_gfn(gpte)))
+		return "SPTE pfn differs from its gPTE's frame";
+	shadowed = kvm_mmu_page_get_access(sp, i);
+	allowed = sp->role.access & FNAME(gpte_access)(gpte);
+	FNAME(protect_clean_gpte)(vcpu->arch.mmu, &allowed, gpte);
+#if PTTYPE != PTTYPE_EPT
+	if (!sp->role.cr0_wp && (shadowed & ACC_WRITE_MASK) &&
+	    !(allowed & ACC_WRITE_MASK) && !(shadowed & ACC_USER_MASK))
+		allowed |= ACC_WRITE_MASK;	/* CR0.WP=0 supervisor page */
+#endif
+	if (shadowed & ~allowed)
+		return "SPTE grants more than its gPTE and role";
+	if (is_writable_pte(spte) && !(shadowed & ACC_WRITE_MASK))
+		return "writable SPTE for a read-only translation";
+	return NULL;
+}
+
 const char *FNAME(check_sp_gptes)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp)
 {
-	gpa_t base = FNAME(get_level1_sp_gpa)(sp);
-
 	for (int i = 0; i < SPTE_ENT_PER_PAGE; i++) {
-		unsigned int shadowed, allowed;
-		pt_element_t gpte;
-		u64 v, spte = sp->spt[i];
+		const char *why = FNAME(check_sp_gpte)(vcpu, sp, i);
 
-		if (!is_shadow_present_pte(spte))
-			continue;
-		if (tdp_gmem_read(vcpu->gmem, base + i * sizeof(pt_element_t),
-				  sizeof(pt_element_t), &v))
-			return "shadowed gPTE outside guest memory";
-		gpte = (pt_element_t)v;
-		if (!FNAME(is_present_gpte)(vcpu->arch.mmu, gpte))
-			return "present SPTE for a non-present gPTE";
-		if (gpte_to_gfn(gpte) != kvm_mmu_page_get_gfn(sp, i))
-			return "SPTE maps another gfn than its gPTE";
-		if (spte_to_pfn(spte) != kvm_gfn_to_host_pfn(gpte_to_gfn(gpte)))
-			return "SPTE pfn differs from its gPTE's frame";
-		shadowed = kvm_mmu_page_get_access(sp, i);
-		allowed = sp->role.access & FNAME(gpte_access)(gpte);
-		FNAME(protect_clean_gpte)(vcpu->arch.mmu, &allowed, gpte);
-#if PTTYPE != PTTYPE_EPT
-		if (!sp->role.cr0_wp && (shadowed & ACC_WRITE_MASK) &&
-		    !(allowed & ACC_WRITE_MASK) && !(shadowed & ACC_USER_MASK))
-			allowed |= ACC_WRITE_MASK;	/* CR0.WP=0 supervisor page */
-#endif
-		if (shadowed & ~allowed)
-			return "SPTE grants more than its gPTE and role";
-		if (is_writable_pte(spte) && !(shadowed & ACC_WRITE_MASK))
-			return "writable SPTE for a read-only translation";
+		if (why)
+			return why;
+	}
+	return NULL;
+}
+
+/*
+ * FNAME(check_sp_gptes_range) - FNAME(check_sp_gpte) for the entries of
+ * @sp whose gPTEs overlap the guest bytes [@gpa, @gpa + @len): what a
+ * guest store there can have put out of agreement.
+ */
+const char *FNAME(check_sp_gptes_range)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
+					gpa_t gpa, unsigned int len)
+{
+	gpa_t base = FNAME(get_level1_sp_gpa)(sp), end = base + SPTE_ENT_PER_PAGE *
+							 sizeof(pt_element_t);
+	gpa_t lo = gpa > base ? gpa : base, hi = gpa + len < end ? gpa + len : end;
+
+	for (; lo < hi; lo = (lo | (sizeof(pt_element_t) - 1)) + 1) {
+		const char *why = FNAME(check_sp_gpte)(vcpu, sp,
+						      (int)((lo - base) / sizeof(pt_element_t)));
+
+		if (why)
+			return why;
 	}
 	return NULL;
 }

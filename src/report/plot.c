@@ -89,7 +89,9 @@ struct plot_files {
 	char *gp;
 	char **dat;		/* ndat data file names */
 	size_t ndat;
-	char *tmp_fig;
+	char *tmp_fig;		/* the device itself when direct */
+	char *target;		/* the figure's file, symlinks resolved */
+	bool direct;		/* a device or FIFO: gnuplot writes it in place */
 	char **label;		/* per report, owned */
 	size_t nlabel;
 };
@@ -109,15 +111,22 @@ static char *xasprintf(const char *fmt, ...)
 
 static void plot_files_release(struct plot_files *pf, bool remove_script)
 {
-	if (pf->tmp_fig)
+	if (pf->tmp_fig && !pf->direct) {
 		unlink(pf->tmp_fig);
+		tdp_tmp_forget(pf->tmp_fig);
+	}
 	for (size_t i = 0; i < pf->ndat; i++) {
 		if (remove_script && pf->dat[i])
 			unlink(pf->dat[i]);
+		if (pf->dat[i])
+			tdp_tmp_forget(pf->dat[i]);
 		free(pf->dat[i]);
 	}
 	if (remove_script && pf->gp)
 		unlink(pf->gp);
+	if (pf->gp)
+		tdp_tmp_forget(pf->gp);
+	free(pf->target);
 	for (size_t i = 0; i < pf->nlabel; i++)
 		free(pf->label[i]);
 	free(pf->label);
@@ -149,11 +158,22 @@ static int plot_files_init(struct plot_files *pf, const struct tdp_plot_opts *o,
 			   size_t n)
 {
 	size_t stem_len = strlen(o->output) - strlen(t->suffix);
+	char err[TDP_ERRBUF_SIZE];
+	int ret;
 
 	memset(pf, 0, sizeof(*pf));
+	ret = tdp_output_target(o->output, &pf->target, &pf->direct, err, sizeof(err));
+	if (ret)
+		return tdp_error(ret, "%s", err);
 	pf->stem = strndup(o->output, stem_len);
 	pf->gp = xasprintf("%s.gp", pf->stem ? pf->stem : "");
-	pf->tmp_fig = xasprintf("%s.tmp.%ld", o->output, (long)getpid());
+	pf->tmp_fig = pf->direct ? strdup(pf->target) :
+		      xasprintf("%s.tmp.%ld", pf->target, (long)getpid());
+	/* what a Ctrl-C must not leave behind (the script only if not kept) */
+	if (pf->tmp_fig && !pf->direct)
+		tdp_tmp_register(pf->tmp_fig);
+	if (pf->gp && !o->keep_script)
+		tdp_tmp_register(pf->gp);
 	pf->ndat = o->kind == TDP_PLOT_BARS ? 1 : n;
 	pf->dat = calloc(pf->ndat, sizeof(*pf->dat));
 	pf->label = calloc(n, sizeof(*pf->label));
@@ -165,6 +185,8 @@ static int plot_files_init(struct plot_files *pf, const struct tdp_plot_opts *o,
 			     xasprintf("%s-%zu.dat", pf->stem, i + 1);
 		if (!pf->dat[i])
 			return TDP_E_NOMEM;
+		if (!o->keep_script)
+			tdp_tmp_register(pf->dat[i]);
 	}
 	for (size_t i = 0; i < n; i++) {
 		pf->label[i] = o->nlabels ? strdup(o->labels[i]) : default_label(&reps[i]);
@@ -907,16 +929,21 @@ int tdp_plot(const struct tdp_plot_opts *o, const struct tdp_report *reps, size_
 		ret = TDP_E_GNUPLOT;
 		goto out_release;
 	}
+	if (pf.direct) {
+		ret = 0;
+		goto out_release;
+	}
 	if (stat(pf.tmp_fig, &st) || !st.st_size) {
 		ret = tdp_error(TDP_E_GNUPLOT, "gnuplot wrote no figure from '%s'", pf.gp);
 		show_gnuplot_stderr(errbuf);
 		goto out_release;
 	}
-	if (rename(pf.tmp_fig, o->output)) {
+	if (rename(pf.tmp_fig, pf.target)) {
 		ret = tdp_error(TDP_E_IO, "cannot rename '%s' to '%s': %s", pf.tmp_fig,
-				o->output, strerror(errno));
+				pf.target, strerror(errno));
 		goto out_release;
 	}
+	tdp_tmp_forget(pf.tmp_fig);
 	free(pf.tmp_fig);
 	pf.tmp_fig = NULL;	/* renamed: nothing to unlink */
 	ret = 0;

@@ -78,7 +78,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	struct tdp_outfile log = { 0 };
 	const struct tdp_event *ev;
 	tdp_trace_t *t = NULL;
-	uint64_t n = 0, t0, next_beat;
+	struct tdp_progress prog;
+	uint64_t n = 0, t0;
 	char tbuf[TDP_ERRBUF_SIZE];
 	int ret;
 
@@ -104,7 +105,7 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	if (opts->log_path) {
 		ret = tdp_outfile_open(&log, opts->log_path, "w");
 		if (ret) {
-			snprintf(errbuf, errlen, "cannot create '%s'", opts->log_path);
+			errbuf[0] = 0;	/* tdp_outfile_open() has said why */
 			goto out_destroy;
 		}
 		fprintf(log.fp, "# tdpsim replay %s layout=%s\n", path, ops->layout);
@@ -112,7 +113,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 
 	res->tsc_mhz = tdp_tsc_per_ns() * 1000.0;
 	t0 = tdp_now_ns();
-	next_beat = t0 + 1000000000ull;
+	if (opts->progress)
+		tdp_progress_init(&prog, stderr, tdp_trace_file_bytes(t), t0);
 	while ((ret = tdp_trace_next(t, &ev)) == 1) {
 		struct tdp_outcome out;
 
@@ -136,24 +138,27 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 			m->event = n;
 			snprintf(m->label, sizeof(m->label), "%s", ev->u.mark.label);
 		}
-		if (n % res->interval == 0) {
+		if (n % res->interval == 0)
 			timeline_add(res, n);
-			if (opts->progress && tdp_now_ns() >= next_beat) {
-				double s = (double)(tdp_now_ns() - t0) / 1e9;
-
-				fprintf(stderr, "\rtdpsim: %llu events, %.1f M events/s",
-					(unsigned long long)n, (double)n / s / 1e6);
-				next_beat += 1000000000ull;
-			}
-		}
+		/* a clock read per 4096 events; the redraw limits itself */
+		if (opts->progress && !(n & 4095))
+			tdp_progress_update(&prog, n, tdp_trace_file_pos(t), tdp_now_ns());
 	}
 	if (ret < 0) {
 		snprintf(errbuf, errlen, "%s", tdp_trace_errmsg(t));
 		goto out_abort_log;
 	}
+	if (opts->engine.check) {
+		ret = ops->check_all(eng);
+		if (ret) {
+			where(errbuf, errlen, path, t, n, ret, "at the end: %s",
+			      ops->errmsg(eng));
+			goto out_abort_log;
+		}
+	}
 	res->wall_s = (double)(tdp_now_ns() - t0) / 1e9;
 	if (opts->progress)
-		fputs("\r\033[K", stderr);
+		tdp_progress_end(&prog);
 	if (!res->nrows || res->rows[res->nrows - 1].event != n) {
 		if (res->nrows == TDP_TIMELINE_MAX)
 			res->nrows--;	/* the final row always fits */
@@ -173,6 +178,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	goto out_destroy;
 
 out_abort_log:
+	if (opts->progress)
+		tdp_progress_end(&prog);
 	tdp_outfile_abort(&log);
 out_destroy:
 	ops->destroy(eng);

@@ -388,7 +388,8 @@ void tdp__decoder_init(struct tdp_decoder *d, const struct tdp_config *cfg)
 
 /*
  * Kinds whose rules go beyond ranges and key masks get the full check; the
- * one rule of the frequent write (val fits size) is inlined below.
+ * one rule of the frequent write (val fits size) and of fault (ec's bits)
+ * are inlined below.
  */
 #define SLOW_KINDS ((1u << TDP_EV_MARK) | (1u << TDP_EV_VMENTER) | \
 		    (1u << TDP_EV_VMEXIT) | (1u << TDP_EV_INVEPT))
@@ -429,7 +430,9 @@ int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int
 				     (ev->present & req[ev->kind]) != req[ev->kind] ||
 				     ((SLOW_KINDS >> ev->kind) & 1) ||
 				     (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
-				      ev->u.write.val >> (8 * ev->u.write.size)), 0)) {
+				      ev->u.write.val >> (8 * ev->u.write.size)) ||
+				     (ev->kind == TDP_EV_FAULT &&
+				      (ev->u.fault.ec & ~TDP_FAULT_EC_VALID)), 0)) {
 			ret = tdp_event_check(ev, d->cfg, d->why, sizeof(d->why));
 			if (ret)
 				break;

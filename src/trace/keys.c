@@ -124,6 +124,8 @@ static bool check_fast(const struct tdp_event *ev, const struct tdp_config *cfg)
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return false;
+	if (ev->kind == TDP_EV_FAULT && (ev->u.fault.ec & ~TDP_FAULT_EC_VALID))
+		return false;
 	return true;
 }
 
@@ -452,6 +454,10 @@ int tdp_event_check(const struct tdp_event *ev, const struct tdp_config *cfg,
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return WHY(TDP_E_CONFIG, "'%s' needs paging=nested", kd->name);
+	if (ev->kind == TDP_EV_FAULT && (ev->u.fault.ec & ~TDP_FAULT_EC_VALID))
+		return WHY(TDP_E_RANGE, "ec=0x%llx has bits outside 0x%llx (P W U RSVD "
+			   "I/D, GUEST_FINAL, GUEST_PAGE)", (unsigned long long)ev->u.fault.ec,
+			   (unsigned long long)TDP_FAULT_EC_VALID);
 	return 0;
 }
 

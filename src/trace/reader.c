@@ -28,6 +28,7 @@ struct tdp_trace {
 	char *name;		/* for messages: a copy of the path, or "<stdin>" */
 	enum tdp_trace_form form;
 	FILE *fp;		/* what we read: the file or the zstd cookie */
+	FILE *file;		/* the file itself (under the cookie), for progress */
 	bool is_stdin;
 	struct tdp_config cfg;
 	char producer[256];
@@ -40,8 +41,7 @@ struct tdp_trace {
 	uint64_t raw_bytes;	/* bytes of the decoded stream consumed */
 
 	/* text */
-	char *line;
-	size_t linecap;
+	char *line;		/* TDP_TEXT_LINE_MAX + 2 bytes, allocated once */
 	uint64_t lineno;
 	uint64_t ev_line[TDP_TRACE_BATCH];
 
@@ -126,12 +126,42 @@ static int add_note(tdp_trace_t *t, const char *s, size_t len)
 	return 0;
 }
 
+/*
+ * read_line() - one line into t->line, newline kept, NUL-terminated.
+ * Return: its length, 0 at end of file, or TDP_E_* (error set).  The line
+ * buffer is allocated once at open, so a hostile file with one huge line
+ * costs no memory: past TDP_TEXT_LINE_MAX bytes it is refused.  getline()
+ * was not used because it grows without bound and reports ENOMEM as -1,
+ * which is indistinguishable from end of file.
+ */
+static ssize_t read_line(tdp_trace_t *t)
+{
+	size_t n = 0;
+	int c = 0;
+
+	while ((c = getc_unlocked(t->fp)) != EOF) {
+		if (n == TDP_TEXT_LINE_MAX + 1)	/* the newline may follow the limit */
+			return fail_at(t, TDP_E_FORMAT, t->lineno + 1,
+				       "line longer than %u bytes", TDP_TEXT_LINE_MAX);
+		t->line[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (c == EOF && ferror(t->fp))
+		return fail(t, TDP_E_IO, "read error: %s", strerror(errno));
+	if (n == TDP_TEXT_LINE_MAX + 1 && t->line[n - 1] != '\n')
+		return fail_at(t, TDP_E_FORMAT, t->lineno + 1,
+			       "line longer than %u bytes", TDP_TEXT_LINE_MAX);
+	t->line[n] = 0;
+	return n;
+}
+
 /* Next non-blank line with its comment cut; NULL at EOF (or error set). */
 static char *text_line(tdp_trace_t *t)
 {
 	ssize_t n;
 
-	while ((n = getline(&t->line, &t->linecap, t->fp)) >= 0) {
+	while ((n = read_line(t)) > 0) {
 		char *s = t->line, *hash;
 
 		t->lineno++;
@@ -151,8 +181,6 @@ static char *text_line(tdp_trace_t *t)
 		if (*s)
 			return s;
 	}
-	if (ferror(t->fp))
-		fail(t, TDP_E_IO, "read error: %s", strerror(errno));
 	return NULL;
 }
 
@@ -465,6 +493,7 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 			goto out_free;
 		}
 	}
+	t->file = t->fp;
 	if (fstat(fileno(t->fp), &st)) {
 		ret = fail(t, TDP_E_IO, "cannot stat: %s", strerror(errno));
 		goto out_close;
@@ -517,7 +546,8 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 	}
 
 	if (t->form == TDP_FORM_TEXT) {
-		ret = text_open(t);
+		t->line = malloc(TDP_TEXT_LINE_MAX + 2);
+		ret = t->line ? text_open(t) : fail(t, TDP_E_NOMEM, "out of memory");
 	} else {
 		t->rec = malloc(TDP_RECORD_MAX + TDP_DECODE_SLACK);
 		ret = t->rec ? binary_header(t) : fail(t, TDP_E_NOMEM, "out of memory");
@@ -589,6 +619,14 @@ uint64_t tdp_trace_position(const tdp_trace_t *t)
 uint64_t tdp_trace_file_bytes(const tdp_trace_t *t)
 {
 	return t->file_size;
+}
+
+uint64_t tdp_trace_file_pos(const tdp_trace_t *t)
+{
+	/* ftello runs ahead by stdio's buffer: close enough for a progress bar */
+	off_t pos = t->file_size ? ftello(t->file) : -1;
+
+	return pos < 0 ? t->raw_bytes : (uint64_t)pos;
 }
 
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t)

@@ -18,13 +18,16 @@
 #include <unistd.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/util.h>
 
 #include "trace-int.h"
 
 struct tdp_writer {
 	enum tdp_trace_form form;
 	char *path;		/* final name; NULL for stdout */
-	char *tmp;		/* temporary name; NULL for stdout */
+	char *tmp;		/* temporary name; NULL for stdout, devices, FIFOs */
+	bool direct;		/* a device or FIFO, written in place */
+	bool to_stdout;
 	FILE *fp;		/* what we write: file, zstd cookie, or stdout */
 	int error;		/* sticky */
 	bool have_cfg;
@@ -107,24 +110,38 @@ int tdp_writer_open(tdp_writer_t **wp, const char *path, enum tdp_trace_form for
 	snprintf(w->producer, sizeof(w->producer), "%s",
 		 producer ? producer : "tdpsim " TDPSIM_VERSION);
 	if (!strcmp(path, "-")) {
-		if (form != TDP_FORM_TEXT) {
-			ret = fail(w, TDP_E_USAGE, "binary traces cannot go to stdout");
+		/* binary to a pipe is fine; to a terminal it is noise (zstd's rule) */
+		if (form != TDP_FORM_TEXT && isatty(STDOUT_FILENO)) {
+			ret = fail(w, TDP_E_USAGE, "binary trace not written to a terminal "
+				   "(redirect stdout)");
 			goto out_free;
 		}
-		w->fp = stdout;
-		*wp = w;
-		return 0;
-	}
-	w->path = strdup(path);
-	if (!w->path || asprintf(&w->tmp, "%s.tmp.%ld", path, (long)getpid()) < 0) {
-		w->tmp = NULL;
-		ret = fail(w, TDP_E_NOMEM, "out of memory");
-		goto out_free;
-	}
-	raw = fopen(w->tmp, "wbx");
-	if (!raw) {
-		ret = fail(w, TDP_E_IO, "cannot create '%s': %s", w->tmp, strerror(errno));
-		goto out_free;
+		/* the zstd cookie closes its FILE: give it a copy of stdout */
+		raw = form == TDP_FORM_ZST ? fdopen(dup(STDOUT_FILENO), "wb") : stdout;
+		w->to_stdout = true;
+		if (!raw) {
+			ret = fail(w, TDP_E_IO, "cannot write to stdout: %s", strerror(errno));
+			goto out_free;
+		}
+	} else {
+		ret = tdp_output_target(path, &w->path, &w->direct, w->err, sizeof(w->err));
+		if (ret)
+			goto out_free;
+		if (w->direct) {
+			raw = fopen(w->path, "wb");
+		} else {
+			if (asprintf(&w->tmp, "%s.tmp.%ld", w->path, (long)getpid()) < 0) {
+				w->tmp = NULL;
+				ret = fail(w, TDP_E_NOMEM, "out of memory");
+				goto out_free;
+			}
+			tdp_tmp_register(w->tmp);
+			raw = fopen(w->tmp, "wbx");
+		}
+		if (!raw) {
+			ret = fail(w, TDP_E_IO, "cannot create '%s': %s", path, strerror(errno));
+			goto out_free;
+		}
 	}
 	if (form == TDP_FORM_ZST) {
 		w->fp = tdp__zstd_writer(raw, level ? level : 3, w->zerr, sizeof(w->zerr));
@@ -146,13 +163,17 @@ int tdp_writer_open(tdp_writer_t **wp, const char *path, enum tdp_trace_form for
 	return 0;
 
 out_fclose:
-	fclose(w->fp);
+	if (w->fp != stdout)
+		fclose(w->fp);
 	raw = NULL;
 out_unlink:
-	if (raw)
+	if (raw && raw != stdout)
 		fclose(raw);
-	unlink(w->tmp);
+	if (w->tmp)
+		unlink(w->tmp);
 out_free:
+	if (w->tmp)
+		tdp_tmp_forget(w->tmp);
 	snprintf(errbuf, TDP_ERRBUF_SIZE, "%s", w->err);
 	free(w->path);
 	free(w->tmp);
@@ -319,7 +340,12 @@ int tdp_writer_close(tdp_writer_t *w)
 		if (!ret)
 			ret = write_record(w, trl, sizeof(trl), w->last_t);
 	}
-	if (!w->path) {		/* stdout */
+	if (w->to_stdout) {
+		/* a zstd cookie over stdout: closing it ends the frame, not stdout */
+		if (w->fp != stdout && fclose(w->fp) && !ret)
+			ret = fail(w, w->zerr[0] ? TDP_E_ZSTD : TDP_E_IO, "cannot write: %s",
+				   w->zerr[0] ? w->zerr : strerror(errno));
+		w->fp = NULL;
 		if (!ret && (fflush(stdout) || ferror(stdout)))
 			ret = fail(w, TDP_E_IO, "cannot write: %s", strerror(errno));
 		return ret;
@@ -328,10 +354,14 @@ int tdp_writer_close(tdp_writer_t *w)
 		ret = fail(w, w->zerr[0] ? TDP_E_ZSTD : TDP_E_IO, "cannot write: %s",
 			   w->zerr[0] ? w->zerr : strerror(errno));
 	w->fp = NULL;
-	if (!ret && rename(w->tmp, w->path))
-		ret = fail(w, TDP_E_IO, "cannot rename '%s': %s", w->tmp, strerror(errno));
-	if (ret)
-		unlink(w->tmp);
+	if (w->tmp) {
+		if (!ret && rename(w->tmp, w->path))
+			ret = fail(w, TDP_E_IO, "cannot rename '%s': %s", w->tmp,
+				   strerror(errno));
+		if (ret)
+			unlink(w->tmp);
+		tdp_tmp_forget(w->tmp);
+	}
 	return ret;
 }
 
@@ -339,9 +369,11 @@ void tdp_writer_free(tdp_writer_t *w)
 {
 	if (!w)
 		return;
-	if (w->path && w->fp) {
-		fclose(w->fp);
+	if (w->fp && w->fp != stdout)
+		fclose(w->fp);	/* also a zstd cookie over stdout */
+	if (w->fp && w->tmp) {
 		unlink(w->tmp);
+		tdp_tmp_forget(w->tmp);
 	}
 	free(w->path);
 	free(w->tmp);
