@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Test helpers: spawn the CLI, capture output, scratch files. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -185,4 +186,31 @@ bool files_equal(const char *a, const char *b)
 	free(x);
 	free(y);
 	return same;
+}
+
+bool contains_unwrapped(const char *hay, const char *needle)
+{
+	if (!hay || !needle)
+		return false;
+	for (; *hay; hay++) {
+		const char *h = hay, *n = needle;
+
+		while (*n) {
+			if (*n == ' ') {
+				if (!isspace((unsigned char)*h))
+					break;
+				while (isspace((unsigned char)*h))
+					h++;
+				n++;
+			} else if (*h == *n) {
+				h++;
+				n++;
+			} else {
+				break;
+			}
+		}
+		if (!*n)
+			return true;
+	}
+	return false;
 }

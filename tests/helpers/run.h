@@ -33,5 +33,11 @@ const char *src_path(const char *rel);
 bool file_exists(const char *path);
 /* Do files @a and @b hold the same bytes?  (Asserts both are readable.) */
 bool files_equal(const char *a, const char *b);
+/*
+ * Does @needle occur in @hay, where any run of white space in @hay (a
+ * message wrapped at 72 columns, whose break points move with the length of
+ * the path it quotes) matches one space in @needle?
+ */
+bool contains_unwrapped(const char *hay, const char *needle);
 
 #endif
