@@ -56,7 +56,7 @@ Test(compare, plain_trace_identical)
 		const char *nl = strchr(l, '\n');
 		size_t n = nl ? (size_t)(nl - l) : strlen(l);
 
-		cr_expect_leq(n, 72, "line too long: %.*s", (int)n, l);
+		cr_expect(line_fits(l, n, 72), "line too long: %.*s", (int)n, l);
 		l += n + (nl != NULL);
 	}
 	run_result_free(&r);

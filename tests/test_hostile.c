@@ -363,7 +363,7 @@ static void expect_fits_72(const char *const *argv)
 	for (line = r.out; *line;) {
 		size_t n = strcspn(line, "\n");
 
-		cr_expect_leq(n, 72u, "'%s %s': %zu columns: %.*s", argv[0],
+		cr_expect(line_fits(line, n, 72), "'%s %s': %zu columns: %.*s", argv[0],
 			      argv[1] ? argv[1] : "", n, (int)n, line);
 		line += n + (line[n] == '\n');
 	}

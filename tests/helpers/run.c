@@ -214,3 +214,24 @@ bool contains_unwrapped(const char *hay, const char *needle)
 	}
 	return false;
 }
+
+bool line_fits(const char *line, size_t n, size_t cols)
+{
+	size_t longest = 0, i = 0;
+
+	if (n <= cols)
+		return true;
+	while (i < n) {
+		size_t w = 0;
+
+		while (i < n && line[i] == ' ')
+			i++;
+		while (i + w < n && line[i + w] != ' ')
+			w++;
+		if (w > longest)
+			longest = w;
+		i += w;
+	}
+	/* the word must be one that cannot fit any line: longer than cols/2 */
+	return longest > cols / 2 && n - longest <= cols;
+}

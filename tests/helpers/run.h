@@ -38,6 +38,12 @@ bool files_equal(const char *a, const char *b);
  * message wrapped at 72 columns, whose break points move with the length of
  * the path it quotes) matches one space in @needle?
  */
+/*
+ * Does a @n-byte output line fit @cols columns?  A line may go over only by
+ * one word no wrapping can break (a long path quoted from the command line):
+ * without its longest word it must fit.
+ */
+bool line_fits(const char *line, size_t n, size_t cols);
 bool contains_unwrapped(const char *hay, const char *needle);
 
 #endif
