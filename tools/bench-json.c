@@ -31,6 +31,22 @@
 #include <time.h>
 #include <sys/resource.h>
 
+/* CPU time, not wall-clock time: the machine is shared */
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 #if defined(USE_JANSSON)
 #include <jansson.h>
 #define LIB "jansson " JANSSON_VERSION
@@ -120,21 +136,6 @@ static void stream(struct tdp_json *j, const char *key, json_t *v)
 	}
 }
 
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static void write_bench(const char *buf, size_t len, int n)
 {
 	json_t *root = json_loadb(buf, len, 0, NULL);
@@ -162,7 +163,7 @@ static void write_bench(const char *buf, size_t len, int n)
 		json_decref(copy);
 	}
 	for (int k = 0; k < 3; k++)
-		qsort(ts[k], (size_t)n, sizeof(double), cmp_dbl);
+		qsort(ts[k], (size_t)n, sizeof(double), cmp_double);
 	printf("%zu bytes: tdpsim streaming writer %.3f ms; jansson: build the tree "
 	       "%.3f ms + json_dumpf %.3f ms (medians of %d)\n", len, ts[0][n / 2] * 1e3,
 	       ts[1][n / 2] * 1e3, ts[2][n / 2] * 1e3, n);
@@ -215,14 +216,21 @@ static double visit(struct json_object *v)
 	}
 }
 
+/* json-c at its strictest; @buf[len] is a NUL, which ends a number at the end */
+static struct json_object *parse_strict(const char *buf, size_t len,
+					struct json_tokener **tok)
+{
+	*tok = json_tokener_new_ex(64);
+	json_tokener_set_flags(*tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return json_tokener_parse_ex(*tok, buf, (int)len + 1);
+}
+
 static double load(const char *buf, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new_ex(64);
-	struct json_object *root;
+	struct json_tokener *tok;
+	struct json_object *root = parse_strict(buf, len, &tok);
 	double s;
 
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, buf, (int)len + 1);	/* with the NUL */
 	if (!root) {
 		fprintf(stderr, "@%zu: %s\n", json_tokener_get_parse_end(tok),
 			json_tokener_error_desc(json_tokener_get_error(tok)));
@@ -234,16 +242,12 @@ static double load(const char *buf, size_t len)
 	return s;
 }
 
-/* @in is NUL-terminated: json-c needs the NUL to end a number at the end */
 static int probe_one(const char *in, size_t n, char *out, size_t outlen)
 {
-	struct json_tokener *tok = json_tokener_new_ex(64);
-	struct json_object *root;
-	enum json_tokener_error e;
+	struct json_tokener *tok;
+	struct json_object *root = parse_strict(in, n, &tok);
+	enum json_tokener_error e = json_tokener_get_error(tok);
 
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	root = json_tokener_parse_ex(tok, in, (int)n + 1);
-	e = json_tokener_get_error(tok);
 	if (e != json_tokener_success)
 		snprintf(out, outlen, "@%zu: %s", json_tokener_get_parse_end(tok),
 			 json_tokener_error_desc(e));
@@ -353,13 +357,6 @@ static long peak_kib(void)
 	return ru.ru_maxrss;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	int n = argc > 2 ? atoi(argv[2]) : 5;
@@ -401,12 +398,10 @@ int main(int argc, char **argv)
 #endif
 	base = peak_kib();
 	for (int i = 0; i < n; i++) {
-		struct timespec a, b;
+		double t0 = now();
 
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
 		sum += load(buf, len);
-		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-		t[i] = (double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+		t[i] = now() - t0;
 	}
 	qsort(t, (size_t)n, sizeof(*t), cmp_double);
 	printf("%-22s %10zu bytes  median %9.3f ms  peak +%8ld KiB  (check %g)\n",
