@@ -329,6 +329,86 @@ Test(replay_scenarios, nx_and_reserved_bits)
 	cr_assert_eq(n.pf_injected_by_bit[3], 4, "RSVD: events 13, 14, 17, 18");
 }
 
+/*
+ * validate_direct_spte() unlinks the direct child (drop_parent_pte +
+ * kvm_flush_remote_tlbs_sptep, mmu.c) and never zaps it
+ * (tests/scenarios/direct-access.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (nothing shadowed), 6 (write on the SPTE that 5 made
+ *    read-only: FNAME(protect_clean_gpte) stripped W from the clean PDE),
+ *    8 (the emulated store 7 zapped the PD's SPTE, kvm_mmu_track_write);
+ *  - pf_fixed 2 (5, 6), pf_spurious 1: at 8 kvm_mmu_find_shadow_page()
+ *    finds direct PT #1 (gfn 0, same role: access R|U|X again, as the
+ *    PDE is now read-only), still holding the SPTE for gfn 5 that 5 made,
+ *    and mmu_set_spte() rebuilds the same value;
+ *  - sp_created: one indirect page per guest table (PML4 root, PDPT, PD),
+ *    two direct PTs (5 without W, 6 with W); the guest page tables sit in
+ *    the 2 MiB frame, so it is lpage-disallowed and split to 4K;
+ *  - nothing zapped, 5 pages live (both direct PTs are parentless after 8
+ *    but #1 is linked again; #2 stays, unreachable, until reclaimed);
+ *  - pf_prefetched 14: direct_pte_prefetch fills the other 7 SPTEs of
+ *    the 8-aligned group at 5 and at 6; 8 returns RET_PF_SPURIOUS before
+ *    prefetching.
+ * Zapping the child instead (what the port did) gives pf_fixed 3, no
+ * spurious fault, a third direct PT and one zapped page.
+ */
+Test(replay_scenarios, direct_child_unlinked_not_zapped)
+{
+	struct tdp_stats o, n;
+
+	scenario("direct-access", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 2);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(o.pf_spurious, 1);
+	for (int l = 1; l < 4; l++) {
+		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
+		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+	}
+	cr_assert_eq(n.sp_created[0][0], 0);
+	cr_assert_eq(n.sp_created[0][1], 2, "two direct PTs, the first reused");
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(zapped_total(&o), 0);
+	cr_assert_eq(n.sp_live, 5);
+	cr_assert_eq(n.pf_prefetched, 14);
+	cr_assert_eq(o.pf_prefetched, 14);
+	cr_assert_eq(n.exit_emulated_write, 1);
+}
+
+/*
+ * FNAME(sync_spte) passes can_unsync = false to make_spte()
+ * (tests/scenarios/sync-nounsync.txt).  Hand-counted from the kernel:
+ *  - exit_pf 6: 10, 11 (first touch), 12, 13 (the stores to the synced
+ *    last-level tables A and T fault; mmu_try_to_unsync_pages() unsyncs
+ *    them and maps the gfn writable), 14 (PDE[2] not shadowed yet) and
+ *    15: the sync of A at 14 (kvm_mmu_find_shadow_page -> kvm_sync_page
+ *    -> sync_spte for A.PTE[0], now W=1 D=1) calls make_spte() with
+ *    can_unsync = false, so mmu_try_to_unsync_pages(gfn 5) returns -EPERM
+ *    for T although T is unsync: the SPTE stays read-only and the write
+ *    at 15 faults.  With can_unsync = true T was skipped (already
+ *    unsync), the SPTE became writable at 14 and 15 did not exit
+ *    (exit_pf 5, what the port did);
+ *  - pf_fixed 6: all of them (15: the fault path may unsync, T already is);
+ *  - sp_unsync 2 (A at 12, T at 13), sp_sync 1 (A at 14; the page stays
+ *    unsync, kvm_mmu_find_shadow_page does not write-protect it);
+ *  - no prefetch: A.PTE[1] has A clear, the other gPTEs are zero.
+ */
+Test(replay_scenarios, sync_spte_never_unsyncs)
+{
+	struct tdp_stats o, n;
+
+	scenario("sync-nounsync", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 6);
+	cr_assert_eq(n.pf_fixed, 6);
+	cr_assert_eq(n.sp_unsync, 2);
+	cr_assert_eq(n.sp_sync, 1);
+	cr_assert_eq(o.sp_sync, 1);
+	cr_assert_eq(n.pf_prefetched, 0);
+	cr_assert_eq(n.sp_created[0][0], 2, "A and T");
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,

@@ -85,33 +85,6 @@ void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
 	}
 }
 
-/*
- * validate_direct_spte(): a direct child with different access must be
- * dropped before a new one is linked (for CR0.WP=0 pages).
- */
-void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access)
-{
-	struct kvm_mmu_page *child;
-
-	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
-		child = spte_to_child_sp(vcpu->kvm, *sptep);
-		if (!child || child->role.access == direct_access)
-			return;
-		/*
-		 * KVM only unlinks the child here (drop_parent_pte) and lets
-		 * it be reclaimed later; zapping it at once clears the same
-		 * SPTE and keeps the child out of every later walk.
-		 */
-		{
-			struct list_head invalid_list;
-
-			INIT_LIST_HEAD(&invalid_list);
-			kvm_mmu_prepare_zap_page(vcpu->kvm, child, &invalid_list);
-			kvm_mmu_commit_zap_page(vcpu->kvm, &invalid_list);
-		}
-	}
-}
-
 /* direct_pte_prefetch() / __direct_pte_prefetch() */
 void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
 {

@@ -96,7 +96,6 @@ void kvm_mmu_init_fault_callbacks(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu);
 void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
 				u64 spte, int cur_level);
-void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access);
 void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep);
 bool page_fault_handle_page_track(struct kvm_vcpu *vcpu,
 				  struct kvm_page_fault *fault);

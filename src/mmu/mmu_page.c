@@ -1477,6 +1477,27 @@ void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep, struct kvm_mmu_page *sp
 		mark_unsync(kvm, sptep);
 }
 
+/*
+ * validate_direct_spte() (mmu.c) - a direct child whose role.access is not
+ * @direct_access (the guest PDE of a huge page went from clean to dirty, so
+ * protect_clean_gpte() no longer strips W) is unlinked: drop_parent_pte()
+ * and a remote flush.  The child is not zapped: it stays in the hash, and
+ * on active_mmu_pages, without a parent; a later fault with its access
+ * finds it again, else it is reclaimed (kvm_mmu_zap_oldest_mmu_pages) or
+ * zapped with its gfn.
+ */
+void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access)
+{
+	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
+		struct kvm_mmu_page *child = spte_to_child_sp(vcpu->kvm, *sptep);
+
+		if (child->role.access == direct_access)
+			return;
+		drop_parent_pte(vcpu->kvm, child, sptep);
+		kvm_flush_remote_tlbs(vcpu->kvm);	/* kvm_flush_remote_tlbs_sptep */
+	}
+}
+
 /* mmu_set_spte() */
 int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		 gfn_t gfn, u64 pfn, bool prefetch, bool write_fault,

@@ -353,8 +353,14 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 
 	sptep = &sp->spt[i];
 	spte = *sptep;
+	/*
+	 * prefetch = true, can_unsync = false: a sync must not unsync other
+	 * pages (mmu_try_to_unsync_pages() returns -EPERM for any shadowed
+	 * gfn), KVM must finish emulating the guest's TLB flush first.  Newer
+	 * kernels spell it synchronizing = true (the same behaviour).
+	 */
 	make_spte(vcpu, sp, pte_access, gfn, spte_to_pfn(spte), spte, true,
-		  true, spte & vcpu->kvm->masks.host_writable_mask, &spte);
+		  false, spte & vcpu->kvm->masks.host_writable_mask, &spte);
 	return mmu_spte_update(vcpu->kvm, sptep, spte);
 }
 
