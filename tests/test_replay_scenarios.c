@@ -409,6 +409,40 @@ Test(replay_scenarios, sync_spte_never_unsyncs)
 	cr_assert_eq(zapped_total(&n), 0);
 }
 
+/*
+ * An emulated store on 32-bit paging writes one 4-byte gPTE
+ * (tests/scenarios/emul-32bit.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (first touch), 6 (PTE[1] not shadowed yet), 7 (the
+ *    emulated store zapped the shadow PDEs of gPDE[0]);
+ *  - pf_fixed 1 (5); pf_emulate 1 (6: the PD's gfn is write-tracked, so
+ *    make_spte() keeps the SPTE read-only and mmu_set_spte() returns
+ *    RET_PF_EMULATE for the write fault); pf_spurious 1 (7: the PT page
+ *    is found again in the hash with its SPTE for gva 0x123);
+ *  - kvm_mmu_track_write(gpa 0x1000, 4 bytes): not misaligned, the PD's
+ *    flooding count goes to 1, get_written_sptes() zaps spt[0..1] of the
+ *    quadrant-0 PD only: no page zapped, 4 PDs + 1 PT created.
+ * An 8-byte store (what the port did) is misaligned for 4-byte gPTEs:
+ * four misaligned zaps (the roots) and four PDs rebuilt at 7.
+ */
+Test(replay_scenarios, emulated_store_32bit_width)
+{
+	struct tdp_stats o, n;
+
+	scenario("emul-32bit", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(n.sp_misaligned_zaps, 0);
+	cr_assert_eq(o.sp_misaligned_zaps, 0);
+	cr_assert_eq(n.sp_flood_zaps, 0);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.sp_created[1][0], 4, "one PD per quadrant, built once");
+	cr_assert_eq(n.sp_created[0][0], 1);
+	cr_assert_eq(n.root_allocs, 4, "mmu_alloc_root() once per PAE root entry");
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,
