@@ -538,6 +538,61 @@ Test(replay_scenarios, recorded_faults_tdp)
 	cr_assert_eq(n.exit_ept_violation, 0, "recorded exits are counted apart");
 }
 
+/*
+ * MMIO under TDP (tests/scenarios/mmio-tdp.txt), hand-counted from
+ * mmu.c/spte.c.  intel (EPT: MMIO caching on, shadow_mmio_value = W|X):
+ *  - exit_ept_violation 3: 1 (nothing mapped), 3 (MMIO SPTE missing in
+ *    the existing PT), 4 (RAM); exit_ept_misconfig 1: 2 hits the MMIO
+ *    SPTE of 1 (handle_mmio_page_fault, no walk, no new SPTE);
+ *  - pf_fixed 1 (4);
+ *  - direct pages: root, PDPT, PD (built at 1 for 0x2000000, reused at 4:
+ *    index 0 of the root and PDPT, the PD holds both), and the PT for
+ *    0x2000000 (kvm_mmu_hugepage_adjust() returns for a noslot pfn, so
+ *    direct_map() goes down to 4K): 4 pages, one per level.  The RAM
+ *    access at 4 is a 2 MiB leaf in the PD.
+ * amd (NPT on the 52-bit host: no MMIO value, enable_mmio_caching off):
+ *  - exit_ept_violation (#NPF) 4, no misconfiguration: every MMIO access
+ *    is emulated at once by kvm_handle_noslot_fault(), nothing installed;
+ *  - direct pages: root, PDPT, PD for the RAM access at 4 only, no PT.
+ * Before (the port emulated MMIO at once everywhere): intel had 4 EPT
+ * violations, no misconfiguration and no PT.
+ */
+Test(replay_scenarios, mmio_spte_under_ept)
+{
+	char *text = slurp_src("tests/scenarios/mmio-tdp.txt");
+	char *amd = subst(text, "vendor=intel", "vendor=amd");
+	struct tdp_stats o, n;
+	struct replay_run rr;
+
+	scenario("mmio-tdp", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->exit_ept_violation, 3, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 1, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 1, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][1], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][0], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		run_against_golden(&rr, amd, "mmio-tdp", i ? "new" : "old", 0);
+		cr_assert_eq(rr.res->stats.exit_ept_violation, 4);
+		cr_assert_eq(rr.res->stats.exit_ept_misconfig, 0);
+		cr_assert_eq(rr.res->stats.pf_fixed, 1);
+		cr_assert_eq(rr.res->stats.pf_emulate, 3, "one per MMIO access");
+		cr_assert_eq(rr.res->stats.sp_created[0][1], 0, "no PT for MMIO");
+		for (int l = 1; l < 4; l++)
+			cr_assert_eq(rr.res->stats.sp_created[l][1], 1, "level %d", l + 1);
+		replay_run_free(&rr);
+	}
+	free(amd);
+	free(text);
+}
+
 /* The CLI path: --check, --layout, --log and --json agree with the golden. */
 Test(replay_scenarios, cli_first_touch)
 {

@@ -810,8 +810,13 @@ static int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, u64 *spte,
 	u64 pte = *spte;
 	struct kvm_mmu_page *child;
 
-	if (!is_shadow_present_pte(pte))
+	if (!is_shadow_present_pte(pte)) {
+		if (is_mmio_spte(&kvm->masks, pte)) {
+			*spte = 0;	/* mmu_spte_clear_no_track() */
+			kvm_chk_spte(kvm, spte);
+		}
 		return 0;
+	}
 	if (is_last_spte(pte, sp->role.level)) {
 		drop_spte(kvm, spte);
 		return 0;
@@ -1498,6 +1503,14 @@ void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_acc
 	}
 }
 
+/* mark_mmio_spte() */
+void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
+		    unsigned int access)
+{
+	*sptep = make_mmio_spte(vcpu, gfn, access);	/* mmu_spte_set() */
+	kvm_chk_spte(vcpu->kvm, sptep);
+}
+
 /* mmu_set_spte() */
 int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		 gfn_t gfn, u64 pfn, bool prefetch, bool write_fault,
@@ -1511,6 +1524,18 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 	bool flush = false;
 	bool wrprot;
 	u64 spte;
+
+	/*
+	 * A gfn without memslot (kvm_handle_noslot_fault() let the fault go
+	 * on because MMIO caching is on): the SPTE caches the MMIO access,
+	 * the next access faults with PFERR_RSVD (EPT: misconfiguration)
+	 * and is emulated by handle_mmio_page_fault() without a walk.
+	 * (KVM counts it in vcpu->stat.pf_mmio_spte_created.)
+	 */
+	if (is_noslot_pfn(pfn)) {
+		mark_mmio_spte(vcpu, sptep, gfn, pte_access);
+		return RET_PF_EMULATE;
+	}
 
 	if (is_shadow_present_pte(*sptep)) {
 		if (level > PG_LEVEL_4K && !is_large_pte(*sptep)) {
@@ -2367,8 +2392,14 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 			struct kvm_mmu_page *child;
 			gfn_t gfn;
 
-			if (!is_shadow_present_pte(spte))
+			if (!is_shadow_present_pte(spte)) {
+				if (spte && (!is_mmio_spte(&kvm->masks, spte) ||
+					     sp->role.level != PG_LEVEL_4K)) {
+					err = "non-present SPTE neither 0 nor a 4K MMIO SPTE";
+					goto out_free;
+				}
 				continue;
+			}
 			if (is_last_spte(spte, sp->role.level)) {
 				struct kvm_rmap_head *rh;
 
@@ -2550,6 +2581,10 @@ const char *kvm_mmu_check_touched_spte(struct kvm *kvm, u64 *sptep)
 	if (!is_shadow_present_pte(spte)) {
 		struct kvm_rmap_head *rh;
 
+		/* mark_mmio_spte() installs MMIO SPTEs at 4K only */
+		if (spte && (!is_mmio_spte(&kvm->masks, spte) ||
+			     sp->role.level != PG_LEVEL_4K))
+			return "non-present SPTE neither 0 nor a 4K MMIO SPTE";
 		/* a dropped leaf must have left its rmap */
 		if (!sp->role.direct && !sp->shadowed_translation[j])
 			return NULL;
