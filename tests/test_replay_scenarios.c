@@ -593,6 +593,52 @@ Test(replay_scenarios, mmio_spte_under_ept)
 	free(text);
 }
 
+/*
+ * MMIO through nested EPT (tests/scenarios/nested-mmio.txt): the fault goes
+ * on through FNAME(fetch) to an MMIO SPTE, as FNAME(page_fault) does in
+ * KVM.  Hand-counted:
+ *  - l2_exits 6: EPT violations at 8 (empty EPT02), 10 (PT entry 6 empty),
+ *    11 (entry 7), 16 (entry 5, dropped by the sync at 15); EPT
+ *    misconfigurations at 9 and 17 (the MMIO SPTEs of 8 and 10);
+ *  - exit_ept_violation 5: those four and L1's store at 13 to its shadowed
+ *    EPT PT (the fault unsyncs it); exit_ept_misconfig 2;
+ *  - pf_fixed 3: 11, 13, 16 (8 and 10 end in RET_PF_EMULATE from
+ *    mmu_set_spte, 9 and 17 in handle_mmio_page_fault);
+ *  - shadow EPT pages: one per level (root, PDPT, PD, PT of L1's EPT),
+ *    all made at 8 by FNAME(fetch) before the MMIO SPTE; nothing zapped;
+ *  - sp_unsync 1 (the PT at 13), sp_sync 1 (the PT when the root is
+ *    loaded at 15: sync_mmio_spte() drops entry 5, refreshes entry 6);
+ *    root_allocs 2 (7 and 15, after INVEPT freed the root);
+ *  - nothing reflected to L1.
+ * Before (MMIO emulated before FNAME(fetch)): no misconfiguration, 7 EPT
+ * violations, the shadow EPT path built only at 11.
+ */
+Test(replay_scenarios, nested_ept_mmio_spte)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-mmio", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->l2_exits, 6, "layout %d", i);
+		cr_assert_eq(s->exit_ept_violation, 5, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 2, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 3, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][0], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][1], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(s->sp_nested_created, 4);
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->sp_unsync, 1);
+		cr_assert_eq(s->sp_sync, 1);
+		cr_assert_eq(s->root_allocs, 2);
+		cr_assert_eq(s->nested_reflected, 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
+}
+
 /* The CLI path: --check, --layout, --log and --json agree with the golden. */
 Test(replay_scenarios, cli_first_touch)
 {
