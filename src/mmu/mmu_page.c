@@ -1507,6 +1507,14 @@ void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_acc
 void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
 		    unsigned int access)
 {
+	/*
+	 * mmu_spte_set() WARNs on a present SPTE here (a stale SPTE of an
+	 * unsync page whose gPTE now maps MMIO, hit by a write fault); KVM
+	 * then overwrites it and leaves its rmap entry behind.  Drop it
+	 * properly instead, so the rmaps stay consistent.
+	 */
+	if (is_shadow_present_pte(*sptep))
+		drop_spte(vcpu->kvm, sptep);
 	*sptep = make_mmio_spte(vcpu, gfn, access);	/* mmu_spte_set() */
 	kvm_chk_spte(vcpu->kvm, sptep);
 }
