@@ -329,6 +329,120 @@ Test(replay_scenarios, nx_and_reserved_bits)
 	cr_assert_eq(n.pf_injected_by_bit[3], 4, "RSVD: events 13, 14, 17, 18");
 }
 
+/*
+ * validate_direct_spte() unlinks the direct child (drop_parent_pte +
+ * kvm_flush_remote_tlbs_sptep, mmu.c) and never zaps it
+ * (tests/scenarios/direct-access.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (nothing shadowed), 6 (write on the SPTE that 5 made
+ *    read-only: FNAME(protect_clean_gpte) stripped W from the clean PDE),
+ *    8 (the emulated store 7 zapped the PD's SPTE, kvm_mmu_track_write);
+ *  - pf_fixed 2 (5, 6), pf_spurious 1: at 8 kvm_mmu_find_shadow_page()
+ *    finds direct PT #1 (gfn 0, same role: access R|U|X again, as the
+ *    PDE is now read-only), still holding the SPTE for gfn 5 that 5 made,
+ *    and mmu_set_spte() rebuilds the same value;
+ *  - sp_created: one indirect page per guest table (PML4 root, PDPT, PD),
+ *    two direct PTs (5 without W, 6 with W); the guest page tables sit in
+ *    the 2 MiB frame, so it is lpage-disallowed and split to 4K;
+ *  - nothing zapped, 5 pages live (both direct PTs are parentless after 8
+ *    but #1 is linked again; #2 stays, unreachable, until reclaimed);
+ *  - pf_prefetched 14: direct_pte_prefetch fills the other 7 SPTEs of
+ *    the 8-aligned group at 5 and at 6; 8 returns RET_PF_SPURIOUS before
+ *    prefetching.
+ * Zapping the child instead (what the port did) gives pf_fixed 3, no
+ * spurious fault, a third direct PT and one zapped page.
+ */
+Test(replay_scenarios, direct_child_unlinked_not_zapped)
+{
+	struct tdp_stats o, n;
+
+	scenario("direct-access", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 2);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(o.pf_spurious, 1);
+	for (int l = 1; l < 4; l++) {
+		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
+		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+	}
+	cr_assert_eq(n.sp_created[0][0], 0);
+	cr_assert_eq(n.sp_created[0][1], 2, "two direct PTs, the first reused");
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(zapped_total(&o), 0);
+	cr_assert_eq(n.sp_live, 5);
+	cr_assert_eq(n.pf_prefetched, 14);
+	cr_assert_eq(o.pf_prefetched, 14);
+	cr_assert_eq(n.exit_emulated_write, 1);
+}
+
+/*
+ * FNAME(sync_spte) passes can_unsync = false to make_spte()
+ * (tests/scenarios/sync-nounsync.txt).  Hand-counted from the kernel:
+ *  - exit_pf 6: 10, 11 (first touch), 12, 13 (the stores to the synced
+ *    last-level tables A and T fault; mmu_try_to_unsync_pages() unsyncs
+ *    them and maps the gfn writable), 14 (PDE[2] not shadowed yet) and
+ *    15: the sync of A at 14 (kvm_mmu_find_shadow_page -> kvm_sync_page
+ *    -> sync_spte for A.PTE[0], now W=1 D=1) calls make_spte() with
+ *    can_unsync = false, so mmu_try_to_unsync_pages(gfn 5) returns -EPERM
+ *    for T although T is unsync: the SPTE stays read-only and the write
+ *    at 15 faults.  With can_unsync = true T was skipped (already
+ *    unsync), the SPTE became writable at 14 and 15 did not exit
+ *    (exit_pf 5, what the port did);
+ *  - pf_fixed 6: all of them (15: the fault path may unsync, T already is);
+ *  - sp_unsync 2 (A at 12, T at 13), sp_sync 1 (A at 14; the page stays
+ *    unsync, kvm_mmu_find_shadow_page does not write-protect it);
+ *  - no prefetch: A.PTE[1] has A clear, the other gPTEs are zero.
+ */
+Test(replay_scenarios, sync_spte_never_unsyncs)
+{
+	struct tdp_stats o, n;
+
+	scenario("sync-nounsync", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 6);
+	cr_assert_eq(n.pf_fixed, 6);
+	cr_assert_eq(n.sp_unsync, 2);
+	cr_assert_eq(n.sp_sync, 1);
+	cr_assert_eq(o.sp_sync, 1);
+	cr_assert_eq(n.pf_prefetched, 0);
+	cr_assert_eq(n.sp_created[0][0], 2, "A and T");
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * An emulated store on 32-bit paging writes one 4-byte gPTE
+ * (tests/scenarios/emul-32bit.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (first touch), 6 (PTE[1] not shadowed yet), 7 (the
+ *    emulated store zapped the shadow PDEs of gPDE[0]);
+ *  - pf_fixed 1 (5); pf_emulate 1 (6: the PD's gfn is write-tracked, so
+ *    make_spte() keeps the SPTE read-only and mmu_set_spte() returns
+ *    RET_PF_EMULATE for the write fault); pf_spurious 1 (7: the PT page
+ *    is found again in the hash with its SPTE for gva 0x123);
+ *  - kvm_mmu_track_write(gpa 0x1000, 4 bytes): not misaligned, the PD's
+ *    flooding count goes to 1, get_written_sptes() zaps spt[0..1] of the
+ *    quadrant-0 PD only: no page zapped, 4 PDs + 1 PT created.
+ * An 8-byte store (what the port did) is misaligned for 4-byte gPTEs:
+ * four misaligned zaps (the roots) and four PDs rebuilt at 7.
+ */
+Test(replay_scenarios, emulated_store_32bit_width)
+{
+	struct tdp_stats o, n;
+
+	scenario("emul-32bit", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(n.sp_misaligned_zaps, 0);
+	cr_assert_eq(o.sp_misaligned_zaps, 0);
+	cr_assert_eq(n.sp_flood_zaps, 0);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.sp_created[1][0], 4, "one PD per quadrant, built once");
+	cr_assert_eq(n.sp_created[0][0], 1);
+	cr_assert_eq(n.root_allocs, 4, "mmu_alloc_root() once per PAE root entry");
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,
@@ -422,6 +536,107 @@ Test(replay_scenarios, recorded_faults_tdp)
 	cr_assert_eq(n.pf_emulate, 1, "the MMIO gpa");
 	cr_assert_eq(n.exit_pf, 0);
 	cr_assert_eq(n.exit_ept_violation, 0, "recorded exits are counted apart");
+}
+
+/*
+ * MMIO under TDP (tests/scenarios/mmio-tdp.txt), hand-counted from
+ * mmu.c/spte.c.  intel (EPT: MMIO caching on, shadow_mmio_value = W|X):
+ *  - exit_ept_violation 3: 1 (nothing mapped), 3 (MMIO SPTE missing in
+ *    the existing PT), 4 (RAM); exit_ept_misconfig 1: 2 hits the MMIO
+ *    SPTE of 1 (handle_mmio_page_fault, no walk, no new SPTE);
+ *  - pf_fixed 1 (4);
+ *  - direct pages: root, PDPT, PD (built at 1 for 0x2000000, reused at 4:
+ *    index 0 of the root and PDPT, the PD holds both), and the PT for
+ *    0x2000000 (kvm_mmu_hugepage_adjust() returns for a noslot pfn, so
+ *    direct_map() goes down to 4K): 4 pages, one per level.  The RAM
+ *    access at 4 is a 2 MiB leaf in the PD.
+ * amd (NPT on the 52-bit host: no MMIO value, enable_mmio_caching off):
+ *  - exit_ept_violation (#NPF) 4, no misconfiguration: every MMIO access
+ *    is emulated at once by kvm_handle_noslot_fault(), nothing installed;
+ *  - direct pages: root, PDPT, PD for the RAM access at 4 only, no PT.
+ * Before (the port emulated MMIO at once everywhere): intel had 4 EPT
+ * violations, no misconfiguration and no PT.
+ */
+Test(replay_scenarios, mmio_spte_under_ept)
+{
+	char *text = slurp_src("tests/scenarios/mmio-tdp.txt");
+	char *amd = subst(text, "vendor=intel", "vendor=amd");
+	struct tdp_stats o, n;
+	struct replay_run rr;
+
+	scenario("mmio-tdp", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->exit_ept_violation, 3, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 1, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 1, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][1], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][0], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		run_against_golden(&rr, amd, "mmio-tdp", i ? "new" : "old", 0);
+		cr_assert_eq(rr.res->stats.exit_ept_violation, 4);
+		cr_assert_eq(rr.res->stats.exit_ept_misconfig, 0);
+		cr_assert_eq(rr.res->stats.pf_fixed, 1);
+		cr_assert_eq(rr.res->stats.pf_emulate, 3, "one per MMIO access");
+		cr_assert_eq(rr.res->stats.sp_created[0][1], 0, "no PT for MMIO");
+		for (int l = 1; l < 4; l++)
+			cr_assert_eq(rr.res->stats.sp_created[l][1], 1, "level %d", l + 1);
+		replay_run_free(&rr);
+	}
+	free(amd);
+	free(text);
+}
+
+/*
+ * MMIO through nested EPT (tests/scenarios/nested-mmio.txt): the fault goes
+ * on through FNAME(fetch) to an MMIO SPTE, as FNAME(page_fault) does in
+ * KVM.  Hand-counted:
+ *  - l2_exits 6: EPT violations at 8 (empty EPT02), 10 (PT entry 6 empty),
+ *    11 (entry 7), 16 (entry 5, dropped by the sync at 15); EPT
+ *    misconfigurations at 9 and 17 (the MMIO SPTEs of 8 and 10);
+ *  - exit_ept_violation 5: those four and L1's store at 13 to its shadowed
+ *    EPT PT (the fault unsyncs it); exit_ept_misconfig 2;
+ *  - pf_fixed 3: 11, 13, 16 (8 and 10 end in RET_PF_EMULATE from
+ *    mmu_set_spte, 9 and 17 in handle_mmio_page_fault);
+ *  - shadow EPT pages: one per level (root, PDPT, PD, PT of L1's EPT),
+ *    all made at 8 by FNAME(fetch) before the MMIO SPTE; nothing zapped;
+ *  - sp_unsync 1 (the PT at 13), sp_sync 1 (the PT when the root is
+ *    loaded at 15: sync_mmio_spte() drops entry 5, refreshes entry 6);
+ *    root_allocs 2 (7 and 15, after INVEPT freed the root);
+ *  - nothing reflected to L1.
+ * Before (MMIO emulated before FNAME(fetch)): no misconfiguration, 7 EPT
+ * violations, the shadow EPT path built only at 11.
+ */
+Test(replay_scenarios, nested_ept_mmio_spte)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-mmio", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->l2_exits, 6, "layout %d", i);
+		cr_assert_eq(s->exit_ept_violation, 5, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 2, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 3, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][0], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][1], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(s->sp_nested_created, 4);
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->sp_unsync, 1);
+		cr_assert_eq(s->sp_sync, 1);
+		cr_assert_eq(s->root_allocs, 2);
+		cr_assert_eq(s->nested_reflected, 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
 }
 
 /* The CLI path: --check, --layout, --log and --json agree with the golden. */

@@ -370,11 +370,21 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 	if ((access & PFERR_WRITE_MASK) &&
 	    kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		/*
+		 * The emulated store rewrites the entry it hits, with the
+		 * store's own width: an `access` has none, so it is one gPTE
+		 * of the current mode, 4 bytes without CR4.PAE.  emulator_
+		 * write_phys() -> kvm_page_track_write(gpa, val, bytes) ->
+		 * kvm_mmu_track_write(), where mmu_pte_write_fetch_gpte()
+		 * widens 4 to 8 only if is_pae(); an 8-byte store on 32-bit
+		 * paging would trip detect_write_misaligned() and zap.
+		 */
+		int bytes = (vcpu->arch.cr4 & X86_CR4_PAE) ? 8 : 4;
+		gpa_t at = gpa & ~(gpa_t)(bytes - 1);
 		u64 cur = 0;
 
-		/* the emulated store rewrites the entry it hits */
-		if (!tdp_gmem_read(e->gmem, gpa & ~7ull, 8, &cur))
-			kvm_mmu_track_write(vcpu, gpa & ~7ull, cur, 8);
+		if (!tdp_gmem_read(e->gmem, at, (unsigned int)bytes, &cur))
+			kvm_mmu_track_write(vcpu, at, cur, bytes);
 	}
 	out->kind = TDP_OUT_OK;
 	out->gpa = gpa;
