@@ -390,7 +390,7 @@ static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
  * One MOV to CR3 / CR4 of a `flush` that keeps the register's value.  With
  * TDP (and for L2 under nested TDP, whose CR3/CR4.PGE KVM does not
  * intercept) only the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and
- * flushes.  With shadow paging the write exits (exit_cr) and KVM:
+ * flushes.  With shadow paging the write exits and KVM:
  *   cr3     kvm_set_cr3() with cr3 == kvm_read_cr3(): load_pdptrs() under
  *           PAE paging, no kvm_mmu_new_pgd(); kvm_invalidate_pcid(0):
  *           KVM_REQ_MMU_SYNC + KVM_REQ_TLB_FLUSH_CURRENT -- the current
@@ -418,7 +418,11 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			hw_tlb_flush_nonglobal(tlb);
 		return;
 	}
-	e->stats->exit_cr++;
+	/*
+	 * Not counted in exit_cr (which counts `set`s, the `cr_loads` that
+	 * imported traces are checked against): an imported flush stands for
+	 * an INVPCID exit or a PV TLB flush, not for MOVs to CR3/CR4.
+	 */
 	if (kind == TDP_FLUSH_GLOBAL) {
 		kvm_vcpu_flush_tlb_guest(e, vcpu);
 		return;
