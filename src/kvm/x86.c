@@ -122,7 +122,7 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
  * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
  * kvm_set_efer): role bits changed -> kvm_mmu_reset_context(); a new CR3
  * (same roles) -> kvm_mmu_new_pgd() and, without PCID, a guest TLB flush;
- * PAE PDPTEs reloaded when CR3 or the paging mode changes.
+ * PAE PDPTEs reloaded where kvm_set_cr3/cr0/cr4 reload them (below).
  */
 static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		      const struct tdp_event *ev, bool entry)
