@@ -440,7 +440,7 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
  * PGE changed, and a VM entry in between (kind=global).
  */
 static int handle_flush(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			unsigned kind)
+			unsigned int kind)
 {
 	int r = vcpu_enter_guest(e, vcpu);
 
