@@ -148,13 +148,23 @@ Test(replay_scenarios, first_touch)
 	cr_assert_eq(n.pf_injected_by_bit[1], 1);	/* W: 10 */
 	cr_assert_eq(n.pf_injected_by_bit[2], 1);	/* U: 12 */
 	cr_assert_eq(n.exit_cr, 1);
-	/* one indirect shadow page per guest table, nothing direct */
+	/*
+	 * One indirect shadow page per guest table.  Direct: the 4 roots of
+	 * the paging-off MMU.  Event 1, a `write` with CR0.PG=0, runs the
+	 * guest: vcpu_enter_guest -> kvm_mmu_reload -> kvm_mmu_load ->
+	 * mmu_alloc_direct_roots(); kvm_init_shadow_mmu() gives a paging-off
+	 * guest a direct root_role of level PT32E_ROOT_LEVEL, hence four
+	 * PT32_ROOT_LEVEL (level 2) roots, one mmu_alloc_root() each.  The
+	 * `set` at 7 unloads them (kvm_mmu_reset_context -> kvm_mmu_unload);
+	 * mmu_free_root_page() zaps a root whose root_count reaches 0 only if
+	 * it is invalid, so all 4 stay live.
+	 */
 	for (int l = 0; l < 4; l++) {
 		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
-		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+		cr_assert_eq(n.sp_created[l][1], l == 1 ? 4 : 0, "level %d", l + 1);
 	}
-	cr_assert_eq(n.sp_live, 4);
-	cr_assert_eq(n.root_allocs, 1);
+	cr_assert_eq(n.sp_live, 8);
+	cr_assert_eq(n.root_allocs, 5);	/* 4 paging-off roots + the PML4 root */
 	cr_assert_eq(n.exit_emulated_write, 0, "nothing was shadowed yet at the writes");
 }
 
@@ -215,8 +225,14 @@ Test(replay_scenarios, cr3_switch_prev_roots)
 
 	scenario("cr3-switch", &o, &n);
 	same_counters(&o, &n);
-	/* A, B, C each get a root once; returning to a cached one is a hit */
-	cr_assert_eq(n.root_allocs, 3);
+	/*
+	 * A, B, C each get a root once; returning to a cached one is a hit.
+	 * Before them, write 1 runs the paging-off guest (vcpu_enter_guest ->
+	 * kvm_mmu_load -> mmu_alloc_direct_roots): 4 PAE roots, 4
+	 * mmu_alloc_root() calls; the `set` at 13 unloads them all
+	 * (kvm_mmu_reset_context), so they never reach prev_roots.
+	 */
+	cr_assert_eq(n.root_allocs, 4 + 3);
 	cr_assert_eq(n.prev_root_hits, 3, "events 17, 21, 23");
 	cr_assert_eq(n.prev_root_misses, 2, "events 15, 19");
 	cr_assert_eq(n.sp_created[3][0], 3);
@@ -260,8 +276,15 @@ Test(replay_scenarios, eviction_with_cli_limit)
 	run_against_golden(&rr, nolim, "evict", "new", 0);
 	unl = rr.res->stats;
 	replay_run_free(&rr);
-	cr_assert_eq(zapped_total(&unl), 0, "KVM's default limit is far above 19 pages");
-	cr_assert_eq(unl.sp_peak, 19, "PML4, PDPT, PD and 16 PTs");
+	/*
+	 * PML4, PDPT, PD and 16 PTs, plus the 4 direct roots the paging-off
+	 * guest ran with at write 1 (vcpu_enter_guest -> kvm_mmu_load): the
+	 * `set` unloads them but does not zap them (mmu_free_root_page()
+	 * zaps only invalid roots), and nothing reclaims them below KVM's
+	 * default limit.
+	 */
+	cr_assert_eq(zapped_total(&unl), 0, "KVM's default limit is far above 23 pages");
+	cr_assert_eq(unl.sp_peak, 4 + 19, "paging-off roots, PML4, PDPT, PD and 16 PTs");
 
 	run_against_golden(&rr, nolim, "evict", "new", 8);
 	cr_assert_gt(zapped_total(&rr.res->stats), 0);
@@ -281,6 +304,125 @@ Test(replay_scenarios, pae_guest)
 	 * special PAE root, not a shadow page of level 3 */
 	cr_assert_eq(n.sp_created[2][0], 0);
 	cr_assert_geq(n.sp_created[1][0], 2);
+}
+
+/*
+ * Issue 12 item 1: write, invlpg and flush pass vcpu_enter_guest() ->
+ * kvm_mmu_reload() first.  Hand count (entry-write.txt):
+ *  - root_allocs 7: write 1 runs the paging-off guest, whose shadow MMU is
+ *    direct with a PAE root_role (kvm_init_shadow_mmu), so
+ *    mmu_alloc_direct_roots() makes 4 PT32_ROOT_LEVEL roots; write 8
+ *    loads A's root (the `set` at 7 unloaded everything), invlpg 11 B's
+ *    and flush 13 C's (10 and 12 are prev_roots misses: nothing loaded
+ *    until the next entry);
+ *  - exit_emulated_write 1: store 8 hits gfn 1, which A's root (made by
+ *    that same entry) write-tracks (account_shadowed, level 4);
+ *  - exit_pf 1, pf_fixed 1: access 9 (PDPT, PD and PT shadowed then);
+ *  - exit_invlpg 1, exit_cr 3 (the three `set`s), prev_root_misses 2;
+ *  - shadow pages: level 4 A, B, C; level 3 and 1 one each; level 2 one
+ *    indirect and the 4 direct paging-off roots, which stay live (a root
+ *    whose root_count drops to 0 is zapped only if invalid): 10 live.
+ * Without the entries the write at 8 would land unseen and B's and C's
+ * roots would never be allocated (root_allocs 1).
+ */
+Test(replay_scenarios, write_invlpg_flush_enter_the_guest)
+{
+	struct tdp_stats o, n;
+
+	scenario("entry-write", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.root_allocs, 7);
+	cr_assert_eq(n.exit_emulated_write, 1);
+	cr_assert_eq(n.exit_pf, 1);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.exit_invlpg, 1);
+	cr_assert_eq(n.exit_cr, 3);
+	cr_assert_eq(n.prev_root_misses, 2);
+	cr_assert_eq(n.prev_root_hits, 0);
+	cr_assert_eq(n.sp_created[3][0], 3);
+	cr_assert_eq(n.sp_created[2][0], 1);
+	cr_assert_eq(n.sp_created[1][0], 1);
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.sp_created[0][0], 1);
+	cr_assert_eq(n.sp_live, 10);
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * Issue 12 item 4: PDPTEs reloaded at MOV CR3 and at changes of the
+ * PDPTR bits only (pae-pdpte.txt; log lines say what each access sees).
+ * Hand count:
+ *  - root_allocs 8: 4 paging-off roots (write 1); access 7 (PAE root from
+ *    PDPTE 0x2001: mmu_alloc_root for PD gfn 2); access 11 (the WP flip
+ *    at 10 reset the MMU; same PDPTEs, new role); access 13 (the flush at
+ *    12 loaded different PDPTEs: load_pdptrs frees the current root);
+ *    flush 16 (its first MOV to CR4 loaded 0x2001 again and freed the
+ *    root; the entry before its second MOV allocates the root, finding
+ *    the WP=0 PD of access 11);
+ *  - exit_pf 3 (7, 11, 13) all fixed; 9 and 15 use the current root;
+ *    17 finds the WP=0 PD and PT of access 11 still mapped;
+ *  - shadow pages: PDs gfn 2 (WP=1), gfn 2 (WP=0), gfn 6; PTs gfn 3
+ *    (WP=1), gfn 3 (WP=0), gfn 7; no level-3 page (the PDPT is the PAE
+ *    root); 4 direct paging-off roots;
+ *  - exit_cr 2: the two `set`s (flushes are not counted as CR loads).
+ */
+Test(replay_scenarios, pae_pdptes_reload_points)
+{
+	struct tdp_stats o, n;
+
+	scenario("pae-pdpte", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.root_allocs, 8);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 3);
+	cr_assert_eq(n.sp_created[2][0], 0);
+	cr_assert_eq(n.sp_created[1][0], 3);
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.sp_created[0][0], 3);
+	cr_assert_eq(n.exit_cr, 2);
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * Issue 12 item 3: flush kind=cr3 syncs the current root only; kind=global
+ * also frees the unsync prev_roots (flush-kinds.txt).  Hand count:
+ *  - sp_unsync 3 (stores 13, 18, 22 to the sync PT 0x4000), sp_sync 3
+ *    (flush 14: current root A; `set` 20: A became current again,
+ *    kvm_set_cr3 -> KVM_REQ_MMU_SYNC; access 26: kvm_mmu_load ->
+ *    kvm_mmu_sync_roots on A's re-allocated root);
+ *  - prev_root_hits 2 (20, 23), misses 2 (16: B is new; 25: flush 24 freed
+ *    A, unsync, from prev_roots -- kvm_mmu_sync_prev_roots);
+ *  - root_allocs 7: 4 paging-off roots, A (11), B (17), A again (26).
+ * The same trace with `flush` (kind=cr3) at 24 keeps A cached: 25 hits
+ * (hits 3, misses 1, root_allocs 6), A is synced by that `set`, and the
+ * log is the same.
+ */
+Test(replay_scenarios, flush_cr3_vs_global)
+{
+	struct tdp_stats o, n;
+	char *text = slurp_src("tests/scenarios/flush-kinds.txt");
+	char *cr3 = subst(text, "flush kind=global", "flush kind=cr3");
+	struct replay_run rr;
+
+	scenario("flush-kinds", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.sp_unsync, 3);
+	cr_assert_eq(n.sp_sync, 3);
+	cr_assert_eq(n.prev_root_hits, 2);
+	cr_assert_eq(n.prev_root_misses, 2);
+	cr_assert_eq(n.root_allocs, 7);
+
+	for (int i = 0; i < 2; i++) {
+		run_against_golden(&rr, cr3, "flush-kinds", i ? "new" : "old", 0);
+		cr_assert_eq(rr.res->stats.sp_unsync, 3);
+		cr_assert_eq(rr.res->stats.sp_sync, 3);
+		cr_assert_eq(rr.res->stats.prev_root_hits, 3);
+		cr_assert_eq(rr.res->stats.prev_root_misses, 1);
+		cr_assert_eq(rr.res->stats.root_allocs, 6);
+		replay_run_free(&rr);
+	}
+	free(cr3);
+	free(text);
 }
 
 Test(replay_scenarios, legacy_32bit_guest)
@@ -449,7 +591,8 @@ Test(replay_scenarios, architectural_scenarios_under_tdp)
 	 * which TDP (no TLB modelled) does not have */
 	static const char *names[] = { "wp-upper", "cr3-switch", "flood", "evict",
 				       "pae", "32bit", "wp0-smep", "smep-smap",
-				       "nx-rsvd" };
+				       "nx-rsvd", "entry-write", "pae-pdpte",
+				       "flush-kinds" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct tdp_stats s;
@@ -476,8 +619,12 @@ Test(replay_scenarios, nested_ept)
  * (nested_vmx_load_cr3() -> kvm_init_mmu(), no kvm_mmu_reset_context()):
  * the `set` after each vmenter is no CR exit, and EPT02's root survives a
  * vmexit/vmenter pair without INVEPT.  Hand-counted:
- *  - root_allocs 2: at 17 (first EPT02 root) and 23 (INVEPT at 20 freed
- *    it); none at 30-32 (same EPTP, root still current);
+ *  - root_allocs 3: at 1, L1's own TDP root (the `write` runs L1:
+ *    vcpu_enter_guest -> kvm_mmu_load -> mmu_alloc_direct_roots, one
+ *    4-level root for root_mmu, kept while L2 runs on guest_mmu), at 17
+ *    (first EPT02 root) and 23 (INVEPT at 20 freed it); none at 19 (L1
+ *    again: root_mmu's root is still valid) or 30-32 (same EPTP, root
+ *    still current);
  *  - exit_cr 0: L1 loads no register, the three L2 `set`s are entries;
  *  - l2_exits 10: 17 three table pages + the PT page; 23 the PT page
  *    (now mapped) and 0x5000 -- the table pages' EPT02 entries survived
@@ -493,7 +640,7 @@ Test(replay_scenarios, nested_entry_ept_ad_off)
 
 	scenario("nested-entry", &o, &n);
 	same_counters(&o, &n);
-	cr_assert_eq(n.root_allocs, 2);
+	cr_assert_eq(n.root_allocs, 3);
 	cr_assert_eq(n.exit_cr, 0);
 	cr_assert_eq(n.l2_exits, 10);
 	cr_assert_eq(n.nested_reflected, 5);

@@ -97,10 +97,19 @@ void emit_invlpg(struct gen *g, uint64_t gva)
 	gen_emit(g, &ev);
 }
 
-void emit_flush(struct gen *g)
+/*
+ * A whole-TLB flush by the current vCPU, as the instruction @kind: a CR3
+ * reload (kind=cr3, the trace's default, so the key is left out) or a
+ * CR4.PGE toggle (kind=global).
+ */
+void emit_flush(struct gen *g, enum tdp_flush_kind kind)
 {
 	struct tdp_event ev = { .kind = TDP_EV_FLUSH };
 
+	if (kind != TDP_FLUSH_CR3) {
+		ev.present = TDP_KEY_BIT(FLUSH, kind);
+		ev.u.flush.kind = kind;
+	}
 	gen_emit(g, &ev);
 }
 

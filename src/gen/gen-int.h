@@ -316,7 +316,7 @@ void gen_emit(struct gen *g, struct tdp_event *ev);
 void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size);
 void emit_access(struct gen *g, uint64_t gva, int op, int cpl, int ac);
 void emit_invlpg(struct gen *g, uint64_t gva);
-void emit_flush(struct gen *g);
+void emit_flush(struct gen *g, enum tdp_flush_kind kind);
 void emit_mark(struct gen *g, const char *label);
 void emit_cr4(struct gen *g, uint64_t cr4);
 

@@ -358,7 +358,9 @@ void ipi_exit(struct gen *g, unsigned int v)
 /*
  * flush_tlb_mm_range(): the current vCPU invalidates @gva (or all, @all),
  * and each other vCPU running the same process does the same in its IPI
- * handler.  With PCID the process's PCIDs are marked for a flush at
+ * handler.  A full flush of a user mm is flush_tlb_local() ->
+ * native_flush_tlb_local(): a CR3 reload (flush kind=cr3; kernel global
+ * mappings stay).  With PCID the process's PCIDs are marked for a flush at
  * their next load everywhere (the user PCID is not current in the kernel,
  * and vCPUs that ran the process before still hold its entries).
  */
@@ -367,7 +369,7 @@ static void tlb_shootdown(struct gen *g, uint64_t gva, bool all)
 	int pi = g->cur;
 
 	if (all)
-		emit_flush(g);
+		emit_flush(g, TDP_FLUSH_CR3);
 	else
 		emit_invlpg(g, gva);
 	for (unsigned int v = 0; v < g->nvcpu; v++) {
@@ -379,7 +381,7 @@ static void tlb_shootdown(struct gen *g, uint64_t gva, bool all)
 		ipi_enter(g, v);
 		g->vcpu = v;
 		if (all)
-			emit_flush(g);
+			emit_flush(g, TDP_FLUSH_CR3);
 		else
 			emit_invlpg(g, gva);
 		g->vcpu = saved;

@@ -198,7 +198,8 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = hw.hpa - HOST_GUEST_PA_BASE;
 			if (t)
 				*t = (struct hw_tlb_entry){ tag, out->gpa & PAGE_MASK,
-							    hw.w, hw.u, hw.nx, hw.dirty };
+							    hw.w, hw.u, hw.nx, hw.dirty,
+							    hw.global };
 			return;
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {

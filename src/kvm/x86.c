@@ -17,6 +17,18 @@
 				 X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57)
 #define KVM_MMU_EFER_ROLE_BITS	(EFER_LME | EFER_NX)
 
+#ifndef X86_CR0_NW
+#define X86_CR0_NW		BIT(29)
+#define X86_CR0_CD		BIT(30)
+#endif
+/*
+ * kvm_cache_regs.h: the CR0/CR4 bits whose change makes kvm_set_cr0() /
+ * kvm_set_cr4() reload the PAE PDPTEs (the list of SDM 4.4.1).
+ */
+#define X86_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
+#define X86_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | \
+				 X86_CR4_SMEP)
+
 /*
  * load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned).  Under
  * shadow paging the PAE root's four entries were built from the old
@@ -73,8 +85,13 @@ static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu
 }
 
 /*
- * vcpu_enter_guest() - the requests KVM services before VM entry, then
- * kvm_mmu_reload(): allocate roots if the current one is invalid.
+ * vcpu_enter_guest() (x86.c) - the requests KVM services before VM entry
+ * (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS -> kvm_mmu_free_obsolete_roots(),
+ * KVM_REQ_MMU_SYNC -> kvm_mmu_sync_roots(), KVM_REQ_LOAD_MMU_PGD,
+ * KVM_REQ_TLB_FLUSH / kvm_service_local_tlb_flush_requests()), then
+ * kvm_mmu_reload(): kvm_mmu_load() if the current root is invalid.  Every
+ * event that runs guest code (access, write, invlpg, flush, fault) passes
+ * here first, as every guest instruction follows a VM entry.
  */
 int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
@@ -105,7 +122,7 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
  * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
  * kvm_set_efer): role bits changed -> kvm_mmu_reset_context(); a new CR3
  * (same roles) -> kvm_mmu_new_pgd() and, without PCID, a guest TLB flush;
- * PAE PDPTEs reloaded when CR3 or the paging mode changes.
+ * PAE PDPTEs reloaded where kvm_set_cr3/cr0/cr4 reload them (below).
  */
 static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		      const struct tdp_event *ev, bool entry)
@@ -160,7 +177,19 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
 	new_cr3 = TDP_HAS(ev, SET, cr3);
-	if (is_pae_paging(vcpu) && (new_cr3 || reset))
+	/*
+	 * The PDPTEs are reloaded exactly where KVM reloads them: kvm_set_cr3()
+	 * always under PAE paging ("PDPTRs are always reloaded for PAE
+	 * paging", even for the same value), kvm_set_cr0() when a bit of
+	 * X86_CR0_PDPTR_BITS changes, kvm_set_cr4() when a bit of
+	 * X86_CR4_PDPTR_BITS changes (both only if the result is PAE paging:
+	 * PG=1, PAE=1, not long mode).  A role change outside those bits
+	 * (CR0.WP, CR4.SMAP/PKE, EFER.NX) resets the MMU but keeps the PDPTEs
+	 * the vCPU has, even if the PDPT in memory changed since.
+	 */
+	if (is_pae_paging(vcpu) &&
+	    (new_cr3 || ((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) ||
+	     ((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS)))
 		load_pdptrs(vcpu);
 	/*
 	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
@@ -301,6 +330,10 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return engine_fail(e, TDP_E_RANGE,
 				   "write at 0x%llx is outside guest memory",
 				   (unsigned long long)gpa);
+	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
+	r = vcpu_enter_guest(e, vcpu);
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
 	if (size < 8)
 		val &= (1ull << (8 * size)) - 1;
 	/* under TDP only nested (guest_mmu) pages shadow guest tables */
@@ -332,6 +365,97 @@ store:
 	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
 	return r ? engine_fail(e, r, "write at 0x%llx failed",
 			       (unsigned long long)gpa) : 0;
+}
+
+/*
+ * The `invlpg` event: the guest runs (vcpu_enter_guest()) and executes
+ * INVLPG.  With shadow paging it is intercepted: handle_invlpg() (vmx.c) /
+ * invlpg_interception() (svm.c) -> kvm_mmu_invlpg().  With TDP it is not.
+ */
+static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
+{
+	int r = vcpu_enter_guest(e, vcpu);
+
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	hw_tlb_flush_addr(vcpu_tlb(e, vcpu), gva);
+	if (!vcpu->tdp_enabled) {
+		e->stats->exit_invlpg++;
+		kvm_mmu_invlpg(vcpu, gva);
+	}
+	return 0;
+}
+
+/*
+ * One MOV to CR3 / CR4 of a `flush` that keeps the register's value.  With
+ * TDP (and for L2 under nested TDP, whose CR3/CR4.PGE KVM does not
+ * intercept) only the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and
+ * flushes.  With shadow paging the write exits and KVM:
+ *   cr3     kvm_set_cr3() with cr3 == kvm_read_cr3(): load_pdptrs() under
+ *           PAE paging, no kvm_mmu_new_pgd(); kvm_invalidate_pcid(0):
+ *           KVM_REQ_MMU_SYNC + KVM_REQ_TLB_FLUSH_CURRENT -- the current
+ *           root is synced, prev_roots are kept (no PCIDE).
+ *   global  kvm_set_cr4() with only CR4.PGE changed: load_pdptrs() under
+ *           PAE paging (PGE is in X86_CR4_PDPTR_BITS); kvm_post_set_cr4():
+ *           no role change, KVM_REQ_TLB_FLUSH_GUEST ->
+ *           kvm_vcpu_flush_tlb_guest(): current and previous roots synced.
+ * The requests are serviced by the vcpu_enter_guest() that resumes the
+ * guest right after the exit, before its next instruction; they are
+ * serviced here, which is the same point in the trace.
+ */
+static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			 enum tdp_flush_kind kind)
+{
+	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu);
+
+	if (is_pae_paging(vcpu))
+		load_pdptrs(vcpu);
+	if (vcpu->tdp_enabled) {
+		/* SDM 4.10.4.1: MOV CR3 keeps global entries, PGE toggle not */
+		if (kind == TDP_FLUSH_GLOBAL)
+			hw_tlb_flush(tlb);
+		else
+			hw_tlb_flush_nonglobal(tlb);
+		return;
+	}
+	/*
+	 * Not counted in exit_cr (which counts `set`s, the `cr_loads` that
+	 * imported traces are checked against): an imported flush stands for
+	 * an INVPCID exit or a PV TLB flush, not for MOVs to CR3/CR4.
+	 */
+	if (kind == TDP_FLUSH_GLOBAL) {
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		return;
+	}
+	kvm_mmu_sync_roots(vcpu);
+	/* kvm_vcpu_flush_tlb_current(): the whole context of this root */
+	hw_tlb_flush(tlb);
+}
+
+/*
+ * The `flush` event: the guest runs and flushes its TLB with one of the
+ * two instruction sequences of tdp_flush_kind: MOV CR3 with the current
+ * value (kind=cr3), or the CR4.PGE toggle of Linux's
+ * native_flush_tlb_global() -- two MOVs to CR4, each a kvm_set_cr4() with
+ * PGE changed, and a VM entry in between (kind=global).
+ */
+static int handle_flush(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			unsigned int kind)
+{
+	int r = vcpu_enter_guest(e, vcpu);
+
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	if (kind != TDP_FLUSH_GLOBAL) {
+		guest_mov_cr(e, vcpu, TDP_FLUSH_CR3);
+		return 0;
+	}
+	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* CR4.PGE flipped */
+	r = vcpu_enter_guest(e, vcpu);
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* and back */
+	return 0;
 }
 
 /*
@@ -511,14 +635,10 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		break;
 	}
 	case TDP_EV_INVLPG:
-		hw_tlb_flush_addr(vcpu_tlb(e, vcpu), ev->u.invlpg.gva);
-		if (!vcpu->tdp_enabled) {
-			e->stats->exit_invlpg++;
-			kvm_mmu_invlpg(vcpu, ev->u.invlpg.gva);
-		}
+		err = handle_invlpg(e, vcpu, ev->u.invlpg.gva);
 		break;
 	case TDP_EV_FLUSH:
-		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		err = handle_flush(e, vcpu, ev->u.flush.kind);
 		break;
 	case TDP_EV_FAULT:
 		err = handle_fault(e, vcpu, ev, out);

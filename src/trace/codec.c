@@ -253,6 +253,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define DEC_DEC(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_VCPU(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_OP(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
+#define DEC_FLUSH(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_SIZE(dst, mn, mx, idx)						\
 	do {									\
 		DEC_NUM(dst, mn, mx, idx);					\
@@ -280,6 +281,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define B0_DEC			B0_NUM
 #define B0_VCPU			B0_NUM
 #define B0_OP			B0_NUM
+#define B0_FLUSH		B0_NUM
 #define B0_SIZE			B0_NUM
 #define B0_LABEL(dst, mn, mx)	do { } while (0)
 /* Defaults of absent keys (the event was zeroed first). */
@@ -288,6 +290,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define DEF_DEC			DEF_NUM
 #define DEF_VCPU		DEF_NUM
 #define DEF_OP			DEF_NUM
+#define DEF_FLUSH		DEF_NUM
 #define DEF_SIZE		DEF_NUM
 #define DEF_LABEL(dst, df)	do { } while (0)
 

@@ -375,6 +375,7 @@ next:
 /* events */
 
 static const char op_names[] = "rwx";
+static const char *const flush_names[2] = { "cr3", "global" };
 
 static int find_kind(const char *name)
 {
@@ -508,6 +509,14 @@ int tdp_event_parse(struct tdp_event *ev, char *line, const struct tdp_config *c
 			v = o - op_names;
 			break;
 		}
+		case TDP_KT_FLUSH:
+			if (!strcmp(val, flush_names[TDP_FLUSH_CR3]))
+				v = TDP_FLUSH_CR3;
+			else if (!strcmp(val, flush_names[TDP_FLUSH_GLOBAL]))
+				v = TDP_FLUSH_GLOBAL;
+			else
+				return WHY(TDP_E_RANGE, "kind='%s' is not cr3 or global", val);
+			break;
 		case TDP_KT_LABEL:
 			if (strlen(val) > TDP_LABEL_MAX || !val[0])
 				return WHY(TDP_E_RANGE, "label '%s' is not 1..%d bytes", val,
@@ -551,6 +560,8 @@ int tdp_event_format(const struct tdp_event *ev, char *buf, size_t len)
 		v = tdp__key_get(ev, k);
 		if (k->type == TDP_KT_OP)
 			n += snprintf(buf + n, room, " %s=%c", k->name, op_names[v % 3]);
+		else if (k->type == TDP_KT_FLUSH)
+			n += snprintf(buf + n, room, " %s=%s", k->name, flush_names[v & 1]);
 		else if (k->type == TDP_KT_HEX)
 			n += snprintf(buf + n, room, " %s=0x%llx", k->name, (unsigned long long)v);
 		else

@@ -18,6 +18,7 @@ enum tdp_key_type {
 	TDP_KT_VCPU,	/* decimal, must be < config vcpus */
 	TDP_KT_SIZE,	/* 1, 2, 4 or 8 */
 	TDP_KT_OP,	/* r / w / x -> 0 / 1 / 2 */
+	TDP_KT_FLUSH,	/* cr3 / global -> 0 / 1 (enum tdp_flush_kind) */
 	TDP_KT_LABEL,	/* word of 1..TDP_LABEL_MAX non-blank bytes */
 };
 
