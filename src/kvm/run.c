@@ -195,7 +195,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	struct hw_regs regs;
 	struct hw_stage2 s2;
 
-	if (nested)
+	if (nested && !store)	/* `access` events; L2's stores count apart */
 		e->stats->l2_accesses++;
 	vcpu->exit_cpl = cpl;
 	for (int tries = 0; tries < max_tries; tries++) {
