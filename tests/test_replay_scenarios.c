@@ -404,6 +404,65 @@ Test(replay_scenarios, write_gva_tdp_intel_and_amd)
 	}
 }
 
+/*
+ * A write gva= whose translation leads elsewhere than its gpa= is bad
+ * input: the trace contradicts its own memory.  The replay stops with an
+ * error naming the event, before anything is stored.
+ */
+Test(replay_scenarios, write_gva_elsewhere_is_an_error)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"	/* gva 0 -> 0x5000 */
+		"set cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x6008 val=0x1 gva=0x8\n";
+	struct replay_args a = { .layout = "new", .check = true };
+	struct replay_run rr;
+
+	replay_text(&rr, text, &a);
+	cr_assert_neq(rr.ret, 0);
+	cr_expect(strstr(rr.err, "event 6") && strstr(rr.err, "leads to gpa 0x5008"),
+		  "%s", rr.err);
+	replay_run_free(&rr);
+}
+
+/*
+ * vcpu= on a write gva= picks the context that stores: vCPU 1 runs with
+ * paging on (gva 0 -> 0x5000), vCPU 0 with paging off (gva = gpa).
+ */
+Test(replay_scenarios, write_gva_per_vcpu)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow vcpus=2 mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"
+		"set vcpu=1 cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x5008 val=0x7 gva=0x8 vcpu=1\n"	/* 6: vCPU 1's mapping */
+		"write gpa=0x8 val=0x9 gva=0x8\n"		/* 7: vCPU 0, paging off */
+		"peek gpa=0x5008\n"
+		"peek gpa=0x8\n";
+	/* 6: PML4E -> PDPTE -> PDE -> PTE[0] = 0x5003, supervisor RW, CPL 0;
+	 * 7: CR0.PG=0, so the linear address is the physical one */
+	static const char want[] = "6 ok gpa=0x5008\n7 ok gpa=0x8\n8 val=0x7\n9 val=0x9\n";
+
+	for (int i = 0; i < 2; i++) {
+		struct replay_args a = { .layout = i ? "new" : "old", .check = true };
+		struct replay_run rr;
+
+		replay_text(&rr, text, &a);
+		cr_assert_eq(rr.ret, 0, "%s", rr.err);
+		cr_expect_str_eq(rr.log, want);
+		replay_run_free(&rr);
+	}
+}
+
 Test(replay_scenarios, write_gva_32bit_width)
 {
 	struct tdp_stats o, n;
