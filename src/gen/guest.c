@@ -40,6 +40,9 @@
  *    processes share the kernel PDPT pages.
  *  - a PTE loses permissions or changes frame only with an invlpg or flush
  *    (or a CR3 load) before the next access that could use it.
+ *  - every page-table store is a `write gva=` the kernel makes at CPL 0
+ *    on the storing vCPU: through the direct map once paging is on, at
+ *    the physical address before (pt_store_gva()).
  *
  * No allocation or formatting per event: the model is allocated once and
  * its size depends on mem only (per-frame refcounts and the free stack).
