@@ -585,6 +585,174 @@ Test(replay_scenarios, emulated_store_32bit_width)
 	cr_assert_eq(n.root_allocs, 4, "mmu_alloc_root() once per PAE root entry");
 }
 
+/*
+ * Stores through the guest's own mapping (`write gva=`, issue 12 item 2):
+ * each is an access op=w that carries data, so KVM's fault path decides
+ * what happens to it (x86.c handle_write_gva, run.c vcpu_run_access).
+ */
+Test(replay_scenarios, write_gva)
+{
+	struct tdp_stats o, n;
+
+	scenario("write-gva", &o, &n);
+	same_counters(&o, &n);
+	/*
+	 * #PF intercepts, one per event (no gPTE has A before its first
+	 * use, so FNAME(pte_prefetch) installs nothing):
+	 *  12  root SPTE[0] missing: PDPT, PD, PT 0x4000 shadowed -> fixed
+	 *  13  PD's SPTE[1] missing: PT 0x8000 shadowed; the leaf for gfn 3
+	 *      (the PD, write-tracked by its level-2 shadow page) stays
+	 *      read-only: mmu_try_to_unsync_pages() fails, mmu_set_spte()
+	 *      gives RET_PF_WRITE_PROTECTED -> emulated (pf_emulate), and
+	 *      kvm_mmu_track_write() drops PD SPTE[2] (not present)
+	 *  14  PD SPTE[2] missing: PT 0xa000 shadowed -> fixed
+	 *  15  SPTE[4] of PT 0x8000's shadow missing; the leaf for gfn 4
+	 *      (PT 0x4000, level-1 shadow only) unsyncs it: kvm_unsync_page()
+	 *      and a writable SPTE -> fixed, the CPU then stores
+	 *  16  SPTE[2] of the unsync PT missing -> fixed
+	 *  17  SPTE[1] missing; the guest walk finds a user RO page written
+	 *      at CPL 3 -> #PF P|W|U injected
+	 *  18  SPTE[6] missing; supervisor write to RO with CR0.WP=1 ->
+	 *      #PF P|W injected
+	 *  20  after the CR0.WP change (role change: kvm_mmu_reset_context)
+	 *      a new root; its SPTE[0] missing: PDPT, PD, PT 0x8000 shadowed
+	 *      again with cr0_wp=0, the leaf made writable and supervisor
+	 *      (FNAME(page_fault)'s !is_cr0_wp() case) -> fixed
+	 * The stores are handled inside their #PF exit: none is counted as
+	 * a separate emulated-write exit.
+	 */
+	cr_assert_eq(n.exit_pf, 8);
+	cr_assert_eq(n.pf_fixed, 5);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.pf_injected, 2);
+	cr_assert_eq(n.pf_injected_by_bit[0], 2);	/* P: 17, 18 */
+	cr_assert_eq(n.pf_injected_by_bit[1], 2);	/* W: 17, 18 */
+	cr_assert_eq(n.pf_injected_by_bit[2], 1);	/* U: 17 */
+	cr_assert_eq(n.exit_emulated_write, 0);
+	cr_assert_eq(n.exit_cr, 2);
+	cr_assert_eq(n.sp_unsync, 1, "event 15");
+	cr_assert_eq(n.sp_sync, 0);
+	/* two roles (cr0_wp=1, then 0): PML4, PDPT, PD twice; level 1:
+	 * PT 0x4000, PT 0x8000 (twice), PT 0xa000.  Nothing is zapped. */
+	cr_assert_eq(n.sp_created[3][0], 2);
+	cr_assert_eq(n.sp_created[2][0], 2);
+	cr_assert_eq(n.sp_created[1][0], 2);
+	cr_assert_eq(n.sp_created[0][0], 4);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.root_allocs, 2);
+}
+
+Test(replay_scenarios, write_gva_tdp_intel_and_amd)
+{
+	static const char *vendors[2] = { "intel", "amd" };
+
+	for (int v = 0; v < 2; v++) {
+		struct tdp_stats s;
+
+		/* the same outcomes: the stores are the CPU's under TDP */
+		scenario_tdp("write-gva", vendors[v], &s);
+		cr_assert_eq(s.exit_pf, 0, "%s", vendors[v]);
+		cr_assert_eq(s.pf_emulate, 0, "%s: nothing is shadowed", vendors[v]);
+		cr_assert_eq(s.pf_injected, 2, "%s: events 17, 18", vendors[v]);
+		cr_assert_eq(s.exit_emulated_write, 0);
+		scenario_tdp("write-gva-32bit", vendors[v], &s);
+		cr_assert_eq(s.exit_pf, 0, "%s", vendors[v]);
+	}
+}
+
+/*
+ * A write gva= whose translation leads elsewhere than its gpa= is bad
+ * input: the trace contradicts its own memory.  The replay stops with an
+ * error naming the event, before anything is stored.
+ */
+Test(replay_scenarios, write_gva_elsewhere_is_an_error)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"	/* gva 0 -> 0x5000 */
+		"set cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x6008 val=0x1 gva=0x8\n";
+	struct replay_args a = { .layout = "new", .check = true };
+	struct replay_run rr;
+
+	replay_text(&rr, text, &a);
+	cr_assert_neq(rr.ret, 0);
+	cr_expect(strstr(rr.err, "event 6") && strstr(rr.err, "leads to gpa 0x5008"),
+		  "%s", rr.err);
+	replay_run_free(&rr);
+}
+
+/*
+ * vcpu= on a write gva= picks the context that stores: vCPU 1 runs with
+ * paging on (gva 0 -> 0x5000), vCPU 0 with paging off (gva = gpa).
+ */
+Test(replay_scenarios, write_gva_per_vcpu)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow vcpus=2 mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"
+		"set vcpu=1 cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x5008 val=0x7 gva=0x8 vcpu=1\n"	/* 6: vCPU 1's mapping */
+		"write gpa=0x8 val=0x9 gva=0x8\n"		/* 7: vCPU 0, paging off */
+		"peek gpa=0x5008\n"
+		"peek gpa=0x8\n";
+	/* 6: PML4E -> PDPTE -> PDE -> PTE[0] = 0x5003, supervisor RW, CPL 0;
+	 * 7: CR0.PG=0, so the linear address is the physical one */
+	static const char want[] = "6 ok gpa=0x5008\n7 ok gpa=0x8\n8 val=0x7\n9 val=0x9\n";
+
+	for (int i = 0; i < 2; i++) {
+		struct replay_args a = { .layout = i ? "new" : "old", .check = true };
+		struct replay_run rr;
+
+		replay_text(&rr, text, &a);
+		cr_assert_eq(rr.ret, 0, "%s", rr.err);
+		cr_expect_str_eq(rr.log, want);
+		replay_run_free(&rr);
+	}
+}
+
+Test(replay_scenarios, write_gva_32bit_width)
+{
+	struct tdp_stats o, n;
+
+	scenario("write-gva-32bit", &o, &n);
+	same_counters(&o, &n);
+	/*
+	 *   8  PAE root with four quadrant PDs for the 1024-entry guest PD
+	 *      (root_allocs 4); PD SPTE[0] missing: PT 0x2000 shadowed
+	 *   9  SPTE[2] (0x400000 / 2 MiB) missing: PT 0x3000 shadowed; the
+	 *      leaf for gfn 1 (the PD, write-tracked) stays read-only ->
+	 *      emulated.  kvm_mmu_track_write(0x1008, 4 bytes): CR4.PAE=0,
+	 *      so no widening to 8; detect_write_misaligned(): offset 8,
+	 *      4 bytes, 4-byte gPTEs -> (8 ^ 11) & ~3 = 0, aligned.  With
+	 *      8 bytes it would be (8 ^ 15) & ~3 = 4: all four quadrant
+	 *      PDs zapped.  get_written_sptes(): quadrant 0 only, its two
+	 *      2 MiB halves of the 4 MiB PDE (4, 5), not present.
+	 *  10  PD SPTE[4] missing: PT 0x6000 shadowed -> fixed
+	 *  11  PT 0x3000's SPTE[2] missing; the leaf for gfn 2 (PT 0x2000,
+	 *      level 1) unsyncs it -> fixed, the CPU stores
+	 *  12  SPTE[1] of the unsync PT missing -> fixed
+	 */
+	cr_assert_eq(n.exit_pf, 5);
+	cr_assert_eq(n.pf_fixed, 4);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.sp_misaligned_zaps, 0, "a 4-byte store to a 4-byte gPTE");
+	cr_assert_eq(n.sp_flood_zaps, 0);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.sp_created[1][0], 4);
+	cr_assert_eq(n.sp_created[0][0], 3);
+	cr_assert_eq(n.sp_unsync, 1);
+	cr_assert_eq(n.root_allocs, 4);
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,

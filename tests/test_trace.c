@@ -172,7 +172,11 @@ Test(trace_text, bad_event_lines)
 		{ "write gpa=1 val=1 size=16", TDP_E_RANGE, "size=16" },
 		{ "write gpa=1 val=0x100 size=1", TDP_E_RANGE, "does not fit" },
 		{ "write gpa=1", TDP_E_KEY, "missing key 'val'" },
-		{ "write vcpu=1 gpa=1 val=1", TDP_E_KEY, "unknown key 'vcpu'" },
+		{ "peek vcpu=1 gpa=1", TDP_E_KEY, "unknown key 'vcpu'" },
+		/* write gva=: one 4 KiB translation, same page offset as gpa */
+		{ "write gpa=0x1008 val=1 gva=0x5010", TDP_E_RANGE, "page offsets differ" },
+		{ "write gpa=0x1ffc val=1 gva=0x5ffc", TDP_E_RANGE, "crosses a page" },
+		{ "write gpa=0x1000 val=1 cpl=4", TDP_E_RANGE, "cpl=4" },
 		{ "set cpl=4", TDP_E_RANGE, "cpl=4" },
 		{ "set pkru=0x100000000", TDP_E_RANGE, "pkru=" },
 		{ "vmenter ncr3=0x1000", TDP_E_KEY, "needs vendor=amd" },
@@ -253,6 +257,13 @@ static void fill_random(struct tdp_event *ev, unsigned int kind, uint64_t optmas
 	}
 	if (kind == TDP_EV_WRITE && ev->u.write.size < 8)
 		ev->u.write.val &= (1ull << (8 * ev->u.write.size)) - 1;
+	/* gva= needs gpa's page offset and a store within the page */
+	if (kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva)) {
+		uint64_t off = ev->u.write.gpa & 0xff8;
+
+		ev->u.write.gpa = (ev->u.write.gpa & ~0xfffull) | off;
+		ev->u.write.gva = (ev->u.write.gva & ~0xfffull) | off;
+	}
 	/* the error-code bits a fault may carry (the reader refuses others) */
 	if (kind == TDP_EV_FAULT)
 		ev->u.fault.ec &= TDP_FAULT_EC_VALID;

@@ -86,7 +86,13 @@ struct tdp_event {
 	uint64_t present;	/* TDP_KEY_BIT()s of given keys | TDP_PRESENT_T */
 	uint64_t t;		/* ns; 0 unless TDP_PRESENT_T */
 	union {
-		struct { uint64_t gpa, val; uint8_t size; } write;
+		struct {
+			uint64_t gpa, val;
+			uint8_t size;
+			uint8_t cpl;	/* valid only if TDP_HAS(ev, WRITE, cpl) */
+			uint8_t ac;
+			uint64_t gva;	/* valid only if TDP_HAS(ev, WRITE, gva) */
+		} write;
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
 			uint32_t pkru;

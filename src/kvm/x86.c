@@ -459,6 +459,46 @@ static int handle_flush(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
+ * The `write` event with gva=: the current context stores through its own
+ * mapping -- an `access op=w` that carries data (vcpu_run_access()).  The
+ * CPU walks @gva; a missing or read-only SPTE (shadow paging: a gfn KVM
+ * write-protects because it shadows a guest table) exits, and KVM's fault
+ * handler decides as for any write: FNAME(page_fault) -> mmu_set_spte ->
+ * mmu_try_to_unsync_pages() unsyncs a last-level table page and maps it
+ * writable (the CPU then stores), or the gfn stays write-protected and
+ * the store is emulated (RET_PF_EMULATE -> emulate_store()).  A #PF the
+ * guest receives is the outcome, and nothing is stored.
+ */
+static int handle_write_gva(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			    const struct tdp_event *ev, struct tdp_outcome *out)
+{
+	unsigned cpl = TDP_HAS(ev, WRITE, cpl) ? ev->u.write.cpl :
+		       (unsigned)vcpu->arch.cpl;
+	const struct hw_access acc = {
+		.addr = ev->u.write.gva, .op = TDP_OP_WRITE, .cpl = cpl,
+		.ac = ev->u.write.ac,
+	};
+	struct vcpu_store st = {
+		.gva = ev->u.write.gva, .gpa = ev->u.write.gpa,
+		.val = ev->u.write.val, .size = ev->u.write.size,
+	};
+	int err = 0;
+
+	if (!tdp_gmem_gfn_in_slot(e->gmem, st.gpa >> PAGE_SHIFT) ||
+	    !tdp_gmem_gfn_in_slot(e->gmem, (st.gpa + st.size - 1) >> PAGE_SHIFT))
+		return engine_fail(e, TDP_E_RANGE,
+				   "write at 0x%llx is outside guest memory",
+				   (unsigned long long)st.gpa);
+	if (st.size < 8)
+		st.val &= (1ull << (8 * st.size)) - 1;
+	vcpu->arch.rflags = ev->u.write.ac ? X86_EFLAGS_AC : 0;
+	vcpu_run_access(e, vcpu, &acc,
+			access_to_pfec(vcpu, TDP_OP_WRITE, cpl, false), &st,
+			out, &err);
+	return err;
+}
+
+/*
  * deliver_fault() - a fault found by one of KVM's software walks: reflected
  * to L1 when it was found in L1's EPT/NPT, else a #PF for the current
  * context (kvm_inject_emulated_page_fault picks the MMU the same way).
@@ -512,6 +552,48 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 	out->kind = TDP_OUT_OK;
 	out->gpa = gpa;
+}
+
+/*
+ * emulate_store() - KVM's emulator makes a store the CPU could not
+ * (x86_emulate_instruction() after RET_PF_EMULATE): it translates @gva
+ * itself (emulator_write_emulated -> vcpu->arch.walk_mmu->gva_to_gpa, a
+ * fault there is injected), writes the instruction's own width
+ * (emulator_write_phys -> kvm_vcpu_write_guest) and reports those bytes
+ * to page tracking (kvm_page_track_write -> kvm_mmu_track_write(), whose
+ * misaligned-write and flooding checks see the real width: a 4-byte gPTE
+ * store on 32-bit paging is aligned, an 8-byte one there is not).
+ */
+void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
+		   u64 access, const struct vcpu_store *store,
+		   struct tdp_outcome *out, int *err)
+{
+	struct kvm_mmu *w = vcpu->arch.walk_mmu;
+	struct x86_exception exc = { 0 };
+	gpa_t gpa;
+	int r;
+
+	vcpu->tdp_stats->walks++;
+	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
+	if (gpa == INVALID_GPA) {
+		deliver_fault(e, vcpu, &exc, out);
+		return;
+	}
+	out->kind = TDP_OUT_OK;
+	out->gpa = gpa;
+	if (gpa != store->gpa) {
+		*err = engine_fail(e, TDP_E_STATE, "write gva=0x%llx: the guest's mapping "
+				   "leads to gpa 0x%llx, not gpa=0x%llx",
+				   (unsigned long long)gva, (unsigned long long)gpa,
+				   (unsigned long long)store->gpa);
+		return;
+	}
+	r = tdp_gmem_write_bytes(e->gmem, gpa, &store->val, store->size);
+	if (r) {
+		*err = engine_fail(e, r, "emulated write failed");
+		return;
+	}
+	kvm_mmu_track_write(vcpu, gpa, store->val, (int)store->size);
 }
 
 /*
@@ -618,7 +700,10 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 
 	switch (ev->kind) {
 	case TDP_EV_WRITE:
-		err = handle_write(e, vcpu, ev);
+		if (TDP_HAS(ev, WRITE, gva))
+			err = handle_write_gva(e, vcpu, ev, out);
+		else
+			err = handle_write(e, vcpu, ev);
 		break;
 	case TDP_EV_SET:
 		err = handle_set(e, vcpu, ev, entry);
@@ -628,10 +713,15 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 			       (unsigned)vcpu->arch.cpl;
 		u64 access = access_to_pfec(vcpu, ev->u.access.op, cpl,
 					    ev->u.access.implicit);
+		const struct hw_access acc = {
+			.addr = ev->u.access.gva, .op = ev->u.access.op,
+			.cpl = cpl, .ac = ev->u.access.ac,
+			.implicit = ev->u.access.implicit,
+		};
 
 		e->stats->accesses_by_op[ev->u.access.op % 3]++;
 		vcpu->arch.rflags = ev->u.access.ac ? X86_EFLAGS_AC : 0;
-		vcpu_run_access(e, vcpu, ev, access, cpl, out, &err);
+		vcpu_run_access(e, vcpu, &acc, access, NULL, out, &err);
 		break;
 	}
 	case TDP_EV_INVLPG:

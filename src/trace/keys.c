@@ -121,6 +121,8 @@ static bool check_fast(const struct tdp_event *ev, const struct tdp_config *cfg)
 	if (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
 	    ev->u.write.val >> (8 * ev->u.write.size))
 		return false;
+	if (ev->kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva) && tdp__write_gva_bad(ev))
+		return false;
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return false;
@@ -452,6 +454,11 @@ int tdp_event_check(const struct tdp_event *ev, const struct tdp_config *cfg,
 	    ev->u.write.val >> (8 * ev->u.write.size))
 		return WHY(TDP_E_RANGE, "val=0x%llx does not fit size=%u",
 			   (unsigned long long)ev->u.write.val, ev->u.write.size);
+	if (ev->kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva) && tdp__write_gva_bad(ev))
+		return WHY(TDP_E_RANGE, "gva=0x%llx cannot hold a %u-byte store to gpa=0x%llx "
+			   "(page offsets differ or the store crosses a page)",
+			   (unsigned long long)ev->u.write.gva, ev->u.write.size,
+			   (unsigned long long)ev->u.write.gpa);
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return WHY(TDP_E_CONFIG, "'%s' needs paging=nested", kd->name);

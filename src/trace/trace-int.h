@@ -62,6 +62,19 @@ void tdp__key_set(struct tdp_event *ev, const struct tdp_key *k, uint64_t v);
 void tdp__event_reset(struct tdp_event *ev, unsigned int kind);
 
 /*
+ * A `write` with gva= is one store through one 4 KiB translation: gva and
+ * gpa have the same offset in the page (a translation keeps bits 11:0 at
+ * any page size), and the store does not cross into the next page (the
+ * CPU would split it into two accesses with two translations, which one
+ * event does not describe).  True if @ev breaks that.
+ */
+static inline bool tdp__write_gva_bad(const struct tdp_event *ev)
+{
+	return ((ev->u.write.gva ^ ev->u.write.gpa) & 0xfff) ||
+	       (ev->u.write.gva & 0xfff) + ev->u.write.size > 0x1000;
+}
+
+/*
  * Binary form constants (docs/trace-format.md has the diagrams).
  * Every record starts with a 4-byte type tag.
  */
