@@ -485,8 +485,14 @@ Test(replay_scenarios, nx_and_reserved_bits)
  *  - sp_created: one indirect page per guest table (PML4 root, PDPT, PD),
  *    two direct PTs (5 without W, 6 with W); the guest page tables sit in
  *    the 2 MiB frame, so it is lpage-disallowed and split to 4K;
- *  - nothing zapped, 5 pages live (both direct PTs are parentless after 8
- *    but #1 is linked again; #2 stays, unreachable, until reclaimed);
+ *  - writes 1-3 run the guest before any `set` (vcpu_enter_guest ->
+ *    kvm_mmu_load): CR0.PG=0 under shadow paging is a direct MMU with a
+ *    PAE root (root_role.level PT32E_ROOT_LEVEL), so mmu_alloc_direct_roots()
+ *    creates 4 direct level-2 pages; the `set` unloads them
+ *    (kvm_mmu_free_roots), but a root that is not invalid stays hashed;
+ *  - nothing zapped, 9 pages live: those 4, and 5 of the guest's (both
+ *    direct PTs are parentless after 8 but #1 is linked again; #2 stays,
+ *    unreachable, until reclaimed);
  *  - pf_prefetched 14: direct_pte_prefetch fills the other 7 SPTEs of
  *    the 8-aligned group at 5 and at 6; 8 returns RET_PF_SPURIOUS before
  *    prefetching.
@@ -505,13 +511,14 @@ Test(replay_scenarios, direct_child_unlinked_not_zapped)
 	cr_assert_eq(o.pf_spurious, 1);
 	for (int l = 1; l < 4; l++) {
 		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
-		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+		/* level 2: the paging-off root of writes 1-3 (entry-write.txt) */
+		cr_assert_eq(n.sp_created[l][1], l == 1 ? 4 : 0, "level %d", l + 1);
 	}
 	cr_assert_eq(n.sp_created[0][0], 0);
 	cr_assert_eq(n.sp_created[0][1], 2, "two direct PTs, the first reused");
 	cr_assert_eq(zapped_total(&n), 0);
 	cr_assert_eq(zapped_total(&o), 0);
-	cr_assert_eq(n.sp_live, 5);
+	cr_assert_eq(n.sp_live, 9);
 	cr_assert_eq(n.pf_prefetched, 14);
 	cr_assert_eq(o.pf_prefetched, 14);
 	cr_assert_eq(n.exit_emulated_write, 1);
@@ -582,7 +589,14 @@ Test(replay_scenarios, emulated_store_32bit_width)
 	cr_assert_eq(zapped_total(&n), 0);
 	cr_assert_eq(n.sp_created[1][0], 4, "one PD per quadrant, built once");
 	cr_assert_eq(n.sp_created[0][0], 1);
-	cr_assert_eq(n.root_allocs, 4, "mmu_alloc_root() once per PAE root entry");
+	/*
+	 * mmu_alloc_root() once per PAE root entry, twice: writes 1-3 run the
+	 * guest with CR0.PG=0 first (vcpu_enter_guest -> kvm_mmu_load: a direct
+	 * MMU with a PAE root, 4 direct level-2 pages), then the 32-bit
+	 * shadow root after `set` (4 PDs, one per quadrant).
+	 */
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.root_allocs, 8);
 }
 
 /*
@@ -639,7 +653,14 @@ Test(replay_scenarios, write_gva)
 	cr_assert_eq(n.sp_created[1][0], 2);
 	cr_assert_eq(n.sp_created[0][0], 4);
 	cr_assert_eq(zapped_total(&n), 0);
-	cr_assert_eq(n.root_allocs, 2);
+	/*
+	 * 4 + 2: writes 1-10 run the guest before the first `set`
+	 * (vcpu_enter_guest -> kvm_mmu_load with CR0.PG=0: a direct MMU with
+	 * a PAE root, mmu_alloc_root() for each of its 4 entries), then one
+	 * root per role.
+	 */
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.root_allocs, 6);
 }
 
 Test(replay_scenarios, write_gva_tdp_intel_and_amd)
@@ -727,7 +748,7 @@ Test(replay_scenarios, write_gva_32bit_width)
 	same_counters(&o, &n);
 	/*
 	 *   8  PAE root with four quadrant PDs for the 1024-entry guest PD
-	 *      (root_allocs 4); PD SPTE[0] missing: PT 0x2000 shadowed
+	 *      (4 of the root_allocs); PD SPTE[0] missing: PT 0x2000 shadowed
 	 *   9  SPTE[2] (0x400000 / 2 MiB) missing: PT 0x3000 shadowed; the
 	 *      leaf for gfn 1 (the PD, write-tracked) stays read-only ->
 	 *      emulated.  kvm_mmu_track_write(0x1008, 4 bytes): CR4.PAE=0,
@@ -750,7 +771,13 @@ Test(replay_scenarios, write_gva_32bit_width)
 	cr_assert_eq(n.sp_created[1][0], 4);
 	cr_assert_eq(n.sp_created[0][0], 3);
 	cr_assert_eq(n.sp_unsync, 1);
-	cr_assert_eq(n.root_allocs, 4);
+	/*
+	 * 8 = 4 + 4: writes 1-6 run the guest before the first `set` (CR0.PG=0:
+	 * a direct MMU with a PAE root, 4 direct level-2 pages), then the
+	 * 32-bit shadow root of event 8.
+	 */
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.root_allocs, 8);
 }
 
 Test(replay_scenarios, architectural_scenarios_under_tdp)
@@ -923,7 +950,10 @@ Test(replay_scenarios, mmio_spte_under_ept)
  *    all made at 8 by FNAME(fetch) before the MMIO SPTE; nothing zapped;
  *  - sp_unsync 1 (the PT at 13), sp_sync 1 (the PT when the root is
  *    loaded at 15: sync_mmio_spte() drops entry 5, refreshes entry 6);
- *    root_allocs 2 (7 and 15, after INVEPT freed the root);
+ *    root_allocs 3: L1's direct TDP root when write 1 runs L1
+ *    (vcpu_enter_guest -> kvm_mmu_load; it stays loaded while L1 is in
+ *    L2 and is still valid for L1's store at 13), and the shadow EPT
+ *    roots at 7 and 15 (after INVEPT freed the first);
  *  - nothing reflected to L1.
  * Before (MMIO emulated before FNAME(fetch)): no misconfiguration, 7 EPT
  * violations, the shadow EPT path built only at 11.
@@ -942,13 +972,14 @@ Test(replay_scenarios, nested_ept_mmio_spte)
 		cr_assert_eq(s->pf_fixed, 3, "layout %d", i);
 		for (int l = 0; l < 4; l++) {
 			cr_assert_eq(s->sp_created[l][0], 1, "level %d", l + 1);
-			cr_assert_eq(s->sp_created[l][1], 0, "level %d", l + 1);
+			/* L1's own TDP root, loaded when write 1 runs L1 */
+			cr_assert_eq(s->sp_created[l][1], l == 3, "level %d", l + 1);
 		}
 		cr_assert_eq(s->sp_nested_created, 4);
 		cr_assert_eq(zapped_total(s), 0);
 		cr_assert_eq(s->sp_unsync, 1);
 		cr_assert_eq(s->sp_sync, 1);
-		cr_assert_eq(s->root_allocs, 2);
+		cr_assert_eq(s->root_allocs, 3);
 		cr_assert_eq(s->nested_reflected, 0);
 		cr_assert_eq(s->pf_livelock, 0);
 	}
