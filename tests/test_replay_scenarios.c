@@ -329,13 +329,33 @@ Test(replay_scenarios, nx_and_reserved_bits)
 	cr_assert_eq(n.pf_injected_by_bit[3], 4, "RSVD: events 13, 14, 17, 18");
 }
 
+/*
+ * Issue 12 item 6: loads KVM refuses with #GP, non-canonical accesses.
+ * The refused sets are events 5, 6, 10-18 and 25 (one per KVM check, see
+ * gp.log): 12.  Non-canonical: accesses 20 and 21.  Every `set` outside
+ * L2 is a CR/EFER exit, refused or not: 5, 6, 8, 10-18, 23, 25, 30 = 15.
+ */
+Test(replay_scenarios, gp_refused_loads_and_noncanonical)
+{
+	struct tdp_stats o, n;
+
+	scenario("gp", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.gp_set_refused, 12);
+	cr_assert_eq(o.gp_set_refused, 12);
+	cr_assert_eq(n.gp_noncanonical, 2);
+	cr_assert_eq(o.gp_noncanonical, 2);
+	cr_assert_eq(n.exit_cr, 15);
+	cr_assert_eq(n.pf_injected, 1, "event 22 only: a #GP is not a #PF");
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,
 	 * which TDP (no TLB modelled) does not have */
 	static const char *names[] = { "wp-upper", "cr3-switch", "flood", "evict",
 				       "pae", "32bit", "wp0-smep", "smep-smap",
-				       "nx-rsvd" };
+				       "nx-rsvd", "gp" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct tdp_stats s;

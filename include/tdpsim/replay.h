@@ -32,6 +32,7 @@ enum tdp_outcome_kind {
 	TDP_OUT_SPURIOUS,	/* fault event: nothing to do */
 	TDP_OUT_EMULATE,	/* fault event: KVM would emulate */
 	TDP_OUT_MMIO,		/* fault event: no memslot */
+	TDP_OUT_GP,		/* "gp": non-canonical access, or a refused `set` */
 };
 
 /* Exit-qualification bits the outcome log shows (docs/trace-text.md). */
@@ -80,6 +81,13 @@ struct tdp_stats {
 	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
 	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
 	uint64_t nested_reflected;	/* exits reflected to L1 (all kinds) */
+	/*
+	 * #GP delivered to the guest (tdpsim's own counters: KVM has no stat
+	 * for either): a `set` KVM refused (kvm_set_cr0/cr3/cr4, set_efer,
+	 * load_pdptrs) and an access the CPU refused as non-canonical.
+	 */
+	uint64_t gp_set_refused;
+	uint64_t gp_noncanonical;
 
 	/*
 	 * Nested TDP (paging=nested).  An L2 access either completes, takes
