@@ -70,11 +70,32 @@ struct tdp_stats {
 	uint64_t exit_invlpg;
 	uint64_t exit_recorded;		/* fault events replayed */
 
-	/* what the fault handler did */
+	/*
+	 * KVM's own stats (struct kvm_vcpu_stat / kvm_vm_stat), counted where
+	 * the kernel counts them; docs/report-schema.md names each line.
+	 * "exits" is tdp_stats_exits().  pf_fast and pf_mmio_spte_created
+	 * stay 0: the port has no fast_page_fault() and no MMIO SPTEs.
+	 * mmu_unsync and pages_* are gauges (value at the end of the run).
+	 */
+	uint64_t pf_taken;
+	uint64_t pf_fast;
+	uint64_t pf_mmio_spte_created;
+	uint64_t invlpg;
+	uint64_t tlb_flush;
+	uint64_t mmu_shadow_zapped;
+	uint64_t mmu_pte_write;
+	uint64_t mmu_pde_zapped;
+	uint64_t mmu_flooded;		/* misaligned + flooding zaps */
+	uint64_t mmu_recycled;
+	uint64_t mmu_cache_miss;
+	uint64_t mmu_unsync;
+	uint64_t pages[3];		/* pages_4k, pages_2m, pages_1g */
+
+	/* what the fault handler did (pf_fixed..pf_emulate: KVM's stats) */
 	uint64_t pf_fixed;
 	uint64_t pf_spurious;
 	uint64_t pf_emulate;
-	uint64_t pf_retry;
+	uint64_t pf_retry;		/* tdpsim: RET_PF_RETRY (no KVM stat) */
 	uint64_t pf_prefetched;		/* SPTEs installed by gPTE prefetch */
 	uint64_t pf_livelock;		/* accesses KVM could not resolve */
 	uint64_t hw_tlb_hits;		/* accesses served by the modelled TLB */

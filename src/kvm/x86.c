@@ -74,6 +74,7 @@ static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
  */
 static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
+	++e->stats->tlb_flush;
 	hw_tlb_flush(vcpu_tlb(e, vcpu));
 	if (!vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
@@ -89,19 +90,33 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
 	const u64 flushes = (1ull << KVM_REQ_TLB_FLUSH) |
 			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT);
+	u64 asked;
 
 	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 		kvm_mmu_free_obsolete_roots(vcpu);
 	if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
 		kvm_mmu_sync_roots(vcpu);
 	kvm_check_request(KVM_REQ_LOAD_MMU_PGD, vcpu);	/* nothing to load */
+	asked = vcpu->requests & flushes;
 	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
 		int r = kvm_mmu_load(vcpu);
 
 		if (r)
 			return r;
 	}
-	/* TLB flushes KVM asked for, incl. the one after loading a root */
+	/*
+	 * TLB flushes KVM asked for, incl. the one after loading a root.
+	 * KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(), which also clears
+	 * _CURRENT, else _CURRENT -> kvm_vcpu_flush_tlb_current(): either is
+	 * one "++vcpu->stat.tlb_flush".  kvm_mmu_load() flushes the new root
+	 * with a direct flush_tlb_current() call, no stat (the port raises
+	 * _CURRENT for it); a remote flush requested while loading is
+	 * serviced on KVM's next pass through the loop, and counted.
+	 */
+	if (asked)
+		++e->stats->tlb_flush;
+	if (vcpu->requests & ~asked & (1ull << KVM_REQ_TLB_FLUSH))
+		++e->stats->tlb_flush;
 	if (vcpu->requests & flushes) {
 		vcpu->requests &= ~flushes;
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -248,6 +263,39 @@ static const char *set_refused(const struct tdp_engine *e,
 	return NULL;
 }
 
+#define SET_FLUSH_GUEST		1u	/* KVM_REQ_TLB_FLUSH_GUEST */
+#define SET_FLUSH_CURRENT	2u	/* KVM_REQ_TLB_FLUSH_CURRENT */
+
+/*
+ * set_tlb_flush_requests() - the TLB-flush requests a register load makes,
+ * each one "++vcpu->stat.tlb_flush" when serviced (kvm_vcpu_flush_tlb_guest
+ * / _current; a request made twice before entry is serviced once):
+ * kvm_post_set_cr0() -- PG cleared: _GUEST; kvm_post_set_cr4() -- PGE
+ * toggled or PCIDE cleared: _GUEST, else PAE toggled or SMEP set:
+ * _CURRENT; kvm_set_cr3() -> kvm_invalidate_pcid() (@cr3: a MOV CR3 KVM
+ * sees), unless PCIDE with NOFLUSH: _GUEST with TDP, _CURRENT (and
+ * KVM_REQ_MMU_SYNC) with shadow paging.
+ */
+static unsigned set_tlb_flush_requests(const struct kvm_vcpu *vcpu,
+				       unsigned long old_cr0,
+				       unsigned long old_cr4, bool cr3)
+{
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+	unsigned req = 0;
+
+	if ((old_cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PG))
+		req |= SET_FLUSH_GUEST;
+	if (((old_cr4 ^ a->cr4) & X86_CR4_PGE) ||
+	    ((old_cr4 & X86_CR4_PCIDE) && !(a->cr4 & X86_CR4_PCIDE)))
+		req |= SET_FLUSH_GUEST;
+	else if (((old_cr4 ^ a->cr4) & X86_CR4_PAE) ||
+		 (a->cr4 & ~old_cr4 & X86_CR4_SMEP))
+		req |= SET_FLUSH_CURRENT;
+	if (cr3 && !((a->cr4 & X86_CR4_PCIDE) && (a->cr3 & X86_CR3_PCID_NOFLUSH)))
+		req |= vcpu->tdp_enabled ? SET_FLUSH_GUEST : SET_FLUSH_CURRENT;
+	return req;
+}
+
 /*
  * The `set` event: the registers are loaded at once and KVM reacts once,
  * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
@@ -264,6 +312,7 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	u64 old_efer = a->efer, old_pkru = a->pkru;
 	int old_cpl = a->cpl;
 	const char *why;
+	unsigned flush_req;
 	bool reset, new_cr3;
 
 	if (TDP_HAS(ev, SET, cr0))
@@ -347,11 +396,14 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * kvm_post_set_cr0/4() -> kvm_mmu_reset_context(), which unloads the
 	 * roots of root_mmu and guest_mmu alike (kvm_mmu_unload()).
 	 */
+	flush_req = set_tlb_flush_requests(vcpu, old_cr0, old_cr4,
+					   new_cr3 && !mmu_is_nested(vcpu));
 	if (mmu_is_nested(vcpu)) {
 		if (reset) {
 			e->stats->exit_cr++;
 			kvm_mmu_reset_context(vcpu);
 		}
+		e->stats->tlb_flush += __builtin_popcount(flush_req);
 		return 0;
 	}
 	e->stats->exit_cr++;
@@ -373,10 +425,13 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * again, so it stays cached (freeing it lost every prev_roots hit of
 	 * a guest that writes a PTE before switching).
 	 */
-	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE)
-		kvm_vcpu_flush_tlb_guest(e, vcpu);
-	else if (new_cr3 && !vcpu->tdp_enabled)
+	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE) {
+		kvm_vcpu_flush_tlb_guest(e, vcpu);	/* counts its request */
+		flush_req &= ~SET_FLUSH_GUEST;
+	} else if (new_cr3 && !vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
+	}
+	e->stats->tlb_flush += __builtin_popcount(flush_req);
 	/* the CPU's side of MOV CR3 without PCIDE: the TLB is flushed */
 	if (new_cr3)
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -547,24 +602,21 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
- * account_ret_pf() - count what KVM's fault handler returned.  Returns @r
- * for a RET_PF_* value, or a negative TDP_E_* code (message set) for an
- * error or a value the engine does not expect.
+ * account_ret_pf() - check what KVM's fault handler returned.  KVM's own
+ * pf_fixed / pf_emulate / pf_spurious are counted where the kernel counts
+ * them (kvm_mmu_page_fault() in src/mmu/fault.c); pf_retry, tdpsim's own,
+ * here.  Returns @r for a RET_PF_* value, or a negative TDP_E_* code
+ * (message set) for an error or a value the engine does not expect.
  */
 int account_ret_pf(struct tdp_engine *e, int r)
 {
 	switch (r) {
 	case RET_PF_FIXED:
-		e->stats->pf_fixed++;
-		return r;
 	case RET_PF_SPURIOUS:
-		e->stats->pf_spurious++;
+	case RET_PF_EMULATE:
 		return r;
 	case RET_PF_RETRY:
 		e->stats->pf_retry++;
-		return r;
-	case RET_PF_EMULATE:
-		e->stats->pf_emulate++;
 		return r;
 	default:
 		return engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
