@@ -80,6 +80,7 @@ struct scan {
 	unsigned int marks;		/* bits: boot fork steady teardown */
 	uint64_t demand, cow, smap, retries;
 	uint64_t reuse;			/* frames seen as table and as data */
+	uint64_t gva_writes;		/* stores through the guest's own mapping */
 	uint64_t checkpoints, live_max;
 	char fail[256];			/* first inconsistency, "" if none */
 };
@@ -444,6 +445,33 @@ static void note_cr3(struct checker *c, uint64_t cr3)
 		FAIL(c->s, "more than %zu distinct PML4s", ARRAY_SIZE(c->cr3s));
 }
 
+/*
+ * Every page-table store is the kernel's, through its own mapping: gva=
+ * given, no cpl= (the kernel's CPL 0 of the last `set`), and the CPU's
+ * walk of a CPL 0 write with the registers at that point (paging off:
+ * gva is physical) allows it and lands on gpa.
+ */
+static void check_store_gva(struct checker *c, const struct hw_mem *mem,
+			    const struct tdp_event *ev)
+{
+	struct hw_access a = { .addr = ev->u.write.gva, .op = TDP_OP_WRITE, .cpl = 0 };
+	struct hw_result r;
+
+	if (!TDP_HAS(ev, WRITE, gva) || TDP_HAS(ev, WRITE, cpl) || TDP_HAS(ev, WRITE, ac)) {
+		FAIL(c->s, "event %lu: a store without gva= or with cpl=/ac=", c->s->nev);
+		return;
+	}
+	check_not_stale(c, a.addr);
+	hw_walk1d(mem, &c->regs, &a, &r);
+	if (r.kind != HW_OK)
+		FAIL(c->s, "event %lu: store through %#lx faults (ec %#lx)", c->s->nev,
+		     a.addr, r.error_code);
+	else if (r.gpa != ev->u.write.gpa)
+		FAIL(c->s, "event %lu: store through %#lx lands at %#lx, not gpa=%#lx",
+		     c->s->nev, a.addr, r.gpa, ev->u.write.gpa);
+	c->s->gva_writes++;
+}
+
 static void scan_trace(const char *path, struct scan *s)
 {
 	char errbuf[TDP_ERRBUF_SIZE];
@@ -478,6 +506,7 @@ static void scan_trace(const char *path, struct scan *s)
 			if (!c.esize)
 				c.esize = ev->u.write.size;
 			check_write(s, ev, c.esize);
+			check_store_gva(&c, &mem, ev);
 			note_store(&c, ev->u.write.gpa, rde(&c, ev->u.write.gpa), ev->u.write.val);
 			tdp_gmem_write(c.gm, ev->u.write.gpa, ev->u.write.size, ev->u.write.val);
 			break;
@@ -615,6 +644,7 @@ Test(gen, linux_is_architecturally_consistent, .timeout = 120)
 	cr_expect_eq(s.cfg.mem, TDP_GEN_MEM_DEFAULT);
 	cr_expect_eq(s.marks, 0xf, "marks seen: %#x", s.marks);
 	cr_expect_gt(s.kinds[TDP_EV_WRITE], 1000);
+	cr_expect_eq(s.gva_writes, s.kinds[TDP_EV_WRITE]);
 	cr_expect_gt(s.kinds[TDP_EV_INVLPG], 10);
 	cr_expect_gt(s.kinds[TDP_EV_FLUSH], 0);
 	cr_expect_gt(s.cr3_loads, 100);

@@ -222,6 +222,39 @@ static enum verdict l2_access(struct ctx *c, const struct hw_access *a, uint64_t
 	return (c->intel ? u : a->cpl == 3) ? V_EXEC_USER : V_EXEC_SUP;
 }
 
+/*
+ * Every store of L1 and L2 is their kernel's (CPL 0) through their own
+ * mapping: L1's identity map or, paging off, the physical address; L2's
+ * direct map through its tables and L1's EPT/NPT, or, paging off, its
+ * physical address through EPT/NPT.  It must be allowed and land on gpa=.
+ */
+static void check_store_gva(struct ctx *c, const struct hw_mem *mem,
+			    const struct tdp_event *ev, uint64_t nev)
+{
+	struct hw_access a = { .addr = ev->u.write.gva, .op = TDP_OP_WRITE, .cpl = 0 };
+	uint64_t gpa = a.addr, l1gpa = 0, code = 0;
+	bool adv[3], ok;
+
+	if (!TDP_HAS(ev, WRITE, gva)) {
+		FAIL(c->s, "event %lu: a store without gva=", nev);
+		return;
+	}
+	if (!c->in_l2) {
+		struct hw_result r;
+
+		hw_walk1d(mem, &c->l1, &a, &r);
+		ok = r.kind == HW_OK;
+		l1gpa = r.gpa;
+	} else {
+		ok = (!(c->l2.cr0 & (1ull << 31)) ||
+		      l2_access(c, &a, &gpa, &code, adv) == V_OK) &&
+		     tdp_translate(c, gpa, TDP_OP_WRITE, false, &l1gpa, &code);
+	}
+	if (!ok || l1gpa != ev->u.write.gpa)
+		FAIL(c->s, "event %lu: store through %#lx (%s) does not land at gpa=%#lx",
+		     nev, a.addr, c->in_l2 ? "L2" : "L1", ev->u.write.gpa);
+}
+
 static void oracle_scan(const char *path, struct oscan *s)
 {
 	char errbuf[TDP_ERRBUF_SIZE];
@@ -252,6 +285,7 @@ static void oracle_scan(const char *path, struct oscan *s)
 		nev++;
 		switch (ev->kind) {
 		case TDP_EV_WRITE:
+			check_store_gva(&c, &mem, ev, nev);
 			tdp_gmem_write(c.gm, ev->u.write.gpa, ev->u.write.size, ev->u.write.val);
 			break;
 		case TDP_EV_SET:

@@ -484,19 +484,34 @@ static void expect_json_tool_loads(const char *path, const char *what)
 	cr_expect_eq(system(cmd), 0, "%s: python3 -m json.tool rejects '%s'", what, path);
 }
 
+/*
+ * Every command that writes JSON: replay --json, compare --json, info
+ * --json, import --expect.  The trace's name is not UTF-8 (a Latin-1
+ * e-acute): it is written into "trace.path", and must not make the file
+ * unreadable to any JSON reader, tdpsim's own included.
+ */
 Test(hostile_json, every_json_output_loads_with_python_json_tool, .timeout = 120)
 {
 	const char *rj = test_path("r.json"), *cj = test_path("c.json");
-	const char *ij = test_path("i.json");
+	const char *ij = test_path("i.json"), *ej = test_path("e.json");
+	const char *latin1 = test_path("caf\xe9.zst"), *imported = test_path("imported.zst");
 	struct run_result r;
-	char *info;
+	char *trace, *info;
+	size_t len;
 
-	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--json", rj,
-						       src_path("traces/hvci-intel.zst"),
+	trace = read_file(src_path("traces/hvci-intel.zst"), &len);
+	cr_assert_not_null(trace);
+	cr_assert_eq(write_file(latin1, trace, len), 0);
+	free(trace);
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "replay", "-q", "--json", rj, latin1,
 						       NULL }), 0);
 	cr_expect_eq(r.status, 0, "%s", r.err);
 	run_result_free(&r);
 	expect_json_tool_loads(rj, "replay --json");
+	/* and tdpsim reads it back */
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "compare", rj, rj, NULL }), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	run_result_free(&r);
 	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "compare", "-r", "2", "--json", cj,
 						       src_path("traces/nested-amd.zst"),
 						       src_path("traces/hvci-amd.zst"),
@@ -511,6 +526,12 @@ Test(hostile_json, every_json_output_loads_with_python_json_tool, .timeout = 120
 	cr_assert_eq(write_file(ij, info, strlen(info)), 0);
 	run_result_free(&r);
 	expect_json_tool_loads(ij, "info --json");
+	cr_assert_eq(run_tdpsim(&r, (const char *[]){ "import", "-q", "--expect", ej,
+						       src_path("tests/data/tracecmd/shadow-intel.dat"),
+						       imported, NULL }), 0);
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	run_result_free(&r);
+	expect_json_tool_loads(ej, "import --expect");
 }
 
 /* ---- inputs the fuzzers found: tests/fuzz/regress ---- */

@@ -12,6 +12,7 @@
 
 #include <tdpsim/gmem.h>
 #include <tdpsim/hw.h>
+#include <tdpsim/hw_tlb.h>
 
 #include "helpers/hw_util.h"
 #include "oracle/perm_oracle.h"
@@ -60,6 +61,40 @@ Test(hw_paging, ok_sets_accessed_and_dirty)
 	cr_expect_eq(get64(0x4008) & 0x60, 0x60, "leaf A+D");
 	cr_expect_eq(get64(0x3010) & 0x60, 0x20, "PDE A only");
 	cr_expect_eq(get64(0x1000) & 0x60, 0x20, "PML4E A only");
+}
+
+/*
+ * SDM 4.10.2.4: a translation is global iff CR4.PGE=1 and G (bit 8) is
+ * set in the entry that maps the page (G of a non-leaf entry is ignored).
+ * MOV to CR3 without PCIDE keeps global TLB entries, a PGE toggle does
+ * not (4.10.4.1): the TLB model's two flushes.
+ */
+Test(hw_paging, global_translation_and_tlb_flushes)
+{
+	struct hw_regs r = regs64();
+	struct hw_access a = { .addr = 0x401000, .op = TDP_OP_READ, .cpl = 0 };
+	struct hw_tlb_entry tlb[HW_TLB_ENTRIES] = { 0 };
+	struct hw_result res;
+
+	build_4level(0x103, 0x103);
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_OK);
+	cr_expect_not(res.global, "CR4.PGE=0: G is ignored");
+	r.cr4 |= 1ull << 7;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_OK);
+	cr_expect(res.global, "CR4.PGE=1 and G in the PTE");
+	build_4level(0x003, 0x103);
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_expect_not(res.global, "G only in the upper entries");
+
+	tlb[1] = (struct hw_tlb_entry){ .tag = 2, .global = true };
+	tlb[2] = (struct hw_tlb_entry){ .tag = 3 };
+	hw_tlb_flush_nonglobal(tlb);
+	cr_expect_eq(tlb[1].tag, 2, "MOV CR3 keeps a global entry");
+	cr_expect_eq(tlb[2].tag, 0, "and drops the others");
+	hw_tlb_flush(tlb);
+	cr_expect_eq(tlb[1].tag, 0, "a PGE toggle drops global entries too");
 }
 
 Test(hw_paging, user_write_to_readonly_is_p_w_u)

@@ -97,3 +97,26 @@ Test(json, indented_layout)
 	cr_expect(strstr(s, "\"empty\": {}\n}\n"), "got: %s", s);
 	free(s);
 }
+
+static void doc_bytes(struct tdp_json *j)
+{
+	/* caf\xe9 (Latin-1 e-acute), valid e-acute and euro, overlong '/', a
+	 * surrogate, a truncated sequence at the end */
+	tdp_json_str(j, NULL, "caf\xe9 \xc3\xa9\xe2\x82\xac \xc0\xaf \xed\xa0\x80 \xe2\x82");
+}
+
+/*
+ * A path is any bytes, JSON text is UTF-8: well-formed sequences are
+ * copied, every byte that does not start one becomes U+FFFD (so the
+ * surrogate's three bytes are three U+FFFD, and the truncated euro two).
+ */
+Test(json, invalid_utf8_becomes_replacement_character)
+{
+	int ret;
+	char *s = render(doc_bytes, 0, &ret);
+
+	cr_assert_eq(ret, 0);
+	cr_expect_str_eq(s, "\"caf\\ufffd \xc3\xa9\xe2\x82\xac \\ufffd\\ufffd "
+			    "\\ufffd\\ufffd\\ufffd \\ufffd\\ufffd\"\n");
+	free(s);
+}

@@ -155,13 +155,23 @@ Test(replay_scenarios, first_touch)
 	cr_assert_eq(n.pf_injected_by_bit[1], 1);	/* W: 10 */
 	cr_assert_eq(n.pf_injected_by_bit[2], 1);	/* U: 12 */
 	cr_assert_eq(n.exit_cr, 1);
-	/* one indirect shadow page per guest table, nothing direct */
+	/*
+	 * One indirect shadow page per guest table.  Direct: the 4 roots of
+	 * the paging-off MMU.  Event 1, a `write` with CR0.PG=0, runs the
+	 * guest: vcpu_enter_guest -> kvm_mmu_reload -> kvm_mmu_load ->
+	 * mmu_alloc_direct_roots(); kvm_init_shadow_mmu() gives a paging-off
+	 * guest a direct root_role of level PT32E_ROOT_LEVEL, hence four
+	 * PT32_ROOT_LEVEL (level 2) roots, one mmu_alloc_root() each.  The
+	 * `set` at 7 unloads them (kvm_mmu_reset_context -> kvm_mmu_unload);
+	 * mmu_free_root_page() zaps a root whose root_count reaches 0 only if
+	 * it is invalid, so all 4 stay live.
+	 */
 	for (int l = 0; l < 4; l++) {
 		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
-		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+		cr_assert_eq(n.sp_created[l][1], l == 1 ? 4 : 0, "level %d", l + 1);
 	}
-	cr_assert_eq(n.sp_live, 4);
-	cr_assert_eq(n.root_allocs, 1);
+	cr_assert_eq(n.sp_live, 8);
+	cr_assert_eq(n.root_allocs, 5);	/* 4 paging-off roots + the PML4 root */
 	cr_assert_eq(n.exit_emulated_write, 0, "nothing was shadowed yet at the writes");
 }
 
@@ -222,8 +232,14 @@ Test(replay_scenarios, cr3_switch_prev_roots)
 
 	scenario("cr3-switch", &o, &n);
 	same_counters(&o, &n);
-	/* A, B, C each get a root once; returning to a cached one is a hit */
-	cr_assert_eq(n.root_allocs, 3);
+	/*
+	 * A, B, C each get a root once; returning to a cached one is a hit.
+	 * Before them, write 1 runs the paging-off guest (vcpu_enter_guest ->
+	 * kvm_mmu_load -> mmu_alloc_direct_roots): 4 PAE roots, 4
+	 * mmu_alloc_root() calls; the `set` at 13 unloads them all
+	 * (kvm_mmu_reset_context), so they never reach prev_roots.
+	 */
+	cr_assert_eq(n.root_allocs, 4 + 3);
 	cr_assert_eq(n.prev_root_hits, 3, "events 17, 21, 23");
 	cr_assert_eq(n.prev_root_misses, 2, "events 15, 19");
 	cr_assert_eq(n.sp_created[3][0], 3);
@@ -279,8 +295,15 @@ Test(replay_scenarios, eviction_with_cli_limit)
 	run_against_golden(&rr, nolim, "evict", "new", 0);
 	unl = rr.res->stats;
 	replay_run_free(&rr);
-	cr_assert_eq(zapped_total(&unl), 0, "KVM's default limit is far above 19 pages");
-	cr_assert_eq(unl.sp_peak, 19, "PML4, PDPT, PD and 16 PTs");
+	/*
+	 * PML4, PDPT, PD and 16 PTs, plus the 4 direct roots the paging-off
+	 * guest ran with at write 1 (vcpu_enter_guest -> kvm_mmu_load): the
+	 * `set` unloads them but does not zap them (mmu_free_root_page()
+	 * zaps only invalid roots), and nothing reclaims them below KVM's
+	 * default limit.
+	 */
+	cr_assert_eq(zapped_total(&unl), 0, "KVM's default limit is far above 23 pages");
+	cr_assert_eq(unl.sp_peak, 4 + 19, "paging-off roots, PML4, PDPT, PD and 16 PTs");
 
 	run_against_golden(&rr, nolim, "evict", "new", 8);
 	cr_assert_gt(zapped_total(&rr.res->stats), 0);
@@ -300,6 +323,125 @@ Test(replay_scenarios, pae_guest)
 	 * special PAE root, not a shadow page of level 3 */
 	cr_assert_eq(n.sp_created[2][0], 0);
 	cr_assert_geq(n.sp_created[1][0], 2);
+}
+
+/*
+ * Issue 12 item 1: write, invlpg and flush pass vcpu_enter_guest() ->
+ * kvm_mmu_reload() first.  Hand count (entry-write.txt):
+ *  - root_allocs 7: write 1 runs the paging-off guest, whose shadow MMU is
+ *    direct with a PAE root_role (kvm_init_shadow_mmu), so
+ *    mmu_alloc_direct_roots() makes 4 PT32_ROOT_LEVEL roots; write 8
+ *    loads A's root (the `set` at 7 unloaded everything), invlpg 11 B's
+ *    and flush 13 C's (10 and 12 are prev_roots misses: nothing loaded
+ *    until the next entry);
+ *  - exit_emulated_write 1: store 8 hits gfn 1, which A's root (made by
+ *    that same entry) write-tracks (account_shadowed, level 4);
+ *  - exit_pf 1, pf_fixed 1: access 9 (PDPT, PD and PT shadowed then);
+ *  - exit_invlpg 1, exit_cr 3 (the three `set`s), prev_root_misses 2;
+ *  - shadow pages: level 4 A, B, C; level 3 and 1 one each; level 2 one
+ *    indirect and the 4 direct paging-off roots, which stay live (a root
+ *    whose root_count drops to 0 is zapped only if invalid): 10 live.
+ * Without the entries the write at 8 would land unseen and B's and C's
+ * roots would never be allocated (root_allocs 1).
+ */
+Test(replay_scenarios, write_invlpg_flush_enter_the_guest)
+{
+	struct tdp_stats o, n;
+
+	scenario("entry-write", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.root_allocs, 7);
+	cr_assert_eq(n.exit_emulated_write, 1);
+	cr_assert_eq(n.exit_pf, 1);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.exit_invlpg, 1);
+	cr_assert_eq(n.exit_cr, 3);
+	cr_assert_eq(n.prev_root_misses, 2);
+	cr_assert_eq(n.prev_root_hits, 0);
+	cr_assert_eq(n.sp_created[3][0], 3);
+	cr_assert_eq(n.sp_created[2][0], 1);
+	cr_assert_eq(n.sp_created[1][0], 1);
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.sp_created[0][0], 1);
+	cr_assert_eq(n.sp_live, 10);
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * Issue 12 item 4: PDPTEs reloaded at MOV CR3 and at changes of the
+ * PDPTR bits only (pae-pdpte.txt; log lines say what each access sees).
+ * Hand count:
+ *  - root_allocs 8: 4 paging-off roots (write 1); access 7 (PAE root from
+ *    PDPTE 0x2001: mmu_alloc_root for PD gfn 2); access 11 (the WP flip
+ *    at 10 reset the MMU; same PDPTEs, new role); access 13 (the flush at
+ *    12 loaded different PDPTEs: load_pdptrs frees the current root);
+ *    flush 16 (its first MOV to CR4 loaded 0x2001 again and freed the
+ *    root; the entry before its second MOV allocates the root, finding
+ *    the WP=0 PD of access 11);
+ *  - exit_pf 3 (7, 11, 13) all fixed; 9 and 15 use the current root;
+ *    17 finds the WP=0 PD and PT of access 11 still mapped;
+ *  - shadow pages: PDs gfn 2 (WP=1), gfn 2 (WP=0), gfn 6; PTs gfn 3
+ *    (WP=1), gfn 3 (WP=0), gfn 7; no level-3 page (the PDPT is the PAE
+ *    root); 4 direct paging-off roots;
+ *  - exit_cr 2: the two `set`s (flushes are not counted as CR loads).
+ */
+Test(replay_scenarios, pae_pdptes_reload_points)
+{
+	struct tdp_stats o, n;
+
+	scenario("pae-pdpte", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.root_allocs, 8);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 3);
+	cr_assert_eq(n.sp_created[2][0], 0);
+	cr_assert_eq(n.sp_created[1][0], 3);
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.sp_created[0][0], 3);
+	cr_assert_eq(n.exit_cr, 2);
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * Issue 12 item 3: flush kind=cr3 syncs the current root only; kind=global
+ * also frees the unsync prev_roots (flush-kinds.txt).  Hand count:
+ *  - sp_unsync 3 (stores 13, 18, 22 to the sync PT 0x4000), sp_sync 3
+ *    (flush 14: current root A; `set` 20: A became current again,
+ *    kvm_set_cr3 -> KVM_REQ_MMU_SYNC; access 26: kvm_mmu_load ->
+ *    kvm_mmu_sync_roots on A's re-allocated root);
+ *  - prev_root_hits 2 (20, 23), misses 2 (16: B is new; 25: flush 24 freed
+ *    A, unsync, from prev_roots -- kvm_mmu_sync_prev_roots);
+ *  - root_allocs 7: 4 paging-off roots, A (11), B (17), A again (26).
+ * The same trace with `flush` (kind=cr3) at 24 keeps A cached: 25 hits
+ * (hits 3, misses 1, root_allocs 6), A is synced by that `set`, and the
+ * log is the same.
+ */
+Test(replay_scenarios, flush_cr3_vs_global)
+{
+	struct tdp_stats o, n;
+	char *text = slurp_src("tests/scenarios/flush-kinds.txt");
+	char *cr3 = subst(text, "flush kind=global", "flush kind=cr3");
+	struct replay_run rr;
+
+	scenario("flush-kinds", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.sp_unsync, 3);
+	cr_assert_eq(n.sp_sync, 3);
+	cr_assert_eq(n.prev_root_hits, 2);
+	cr_assert_eq(n.prev_root_misses, 2);
+	cr_assert_eq(n.root_allocs, 7);
+
+	for (int i = 0; i < 2; i++) {
+		run_against_golden(&rr, cr3, "flush-kinds", i ? "new" : "old", 0);
+		cr_assert_eq(rr.res->stats.sp_unsync, 3);
+		cr_assert_eq(rr.res->stats.sp_sync, 3);
+		cr_assert_eq(rr.res->stats.prev_root_hits, 3);
+		cr_assert_eq(rr.res->stats.prev_root_misses, 1);
+		cr_assert_eq(rr.res->stats.root_allocs, 6);
+		replay_run_free(&rr);
+	}
+	free(cr3);
+	free(text);
 }
 
 Test(replay_scenarios, legacy_32bit_guest)
@@ -410,7 +552,8 @@ Test(replay_scenarios, kvm_stats)
 		cr_assert_eq(s->invlpg, 1);
 		/*
 		 * tlb_flush: 9 (kvm_post_set_cr4: PAE toggled, and kvm_set_cr3:
-		 * one KVM_REQ_TLB_FLUSH_CURRENT), 16 (kvm_vcpu_flush_tlb_guest),
+		 * one KVM_REQ_TLB_FLUSH_CURRENT), 16 (flush kind=cr3: MOV CR3,
+		 * kvm_invalidate_pcid -> kvm_vcpu_flush_tlb_current),
 		 * 17 (the remote flush after 16 write-protected the PT again),
 		 * 21 (the remote flush of the zap at 20).  kvm_mmu_load()'s
 		 * flush of the new root at 10 is a direct call, no stat.
@@ -431,11 +574,14 @@ Test(replay_scenarios, kvm_stats)
 		/* no page limit reached (see eviction_at_page_limit) */
 		cr_assert_eq(s->mmu_recycled, 0);
 		/*
-		 * mmu_cache_miss (kvm_mmu_find_shadow_page found none): PML4,
-		 * PDPT, PD, PT at 10; PD and PT again at 21; at 23 the direct
-		 * page that splits the 1 GiB guest page into 2 MiB ones.
+		 * mmu_cache_miss (kvm_mmu_find_shadow_page found none): 4 at
+		 * event 1, whose VM entry loads the CR0.PG=0 MMU's root --
+		 * mmu_alloc_direct_roots() builds a PAE root, four level-2
+		 * direct pages; PML4, PDPT, PD, PT at 10 (the set at 9 reset
+		 * the MMU); PD and PT again at 21; at 23 the direct page that
+		 * splits the 1 GiB guest page into 2 MiB ones.
 		 */
-		cr_assert_eq(s->mmu_cache_miss, 7);
+		cr_assert_eq(s->mmu_cache_miss, 11);
 		/* mmu_unsync (gauge): the PT, unsync since 24 */
 		cr_assert_eq(s->mmu_unsync, 1);
 		/*
@@ -451,13 +597,296 @@ Test(replay_scenarios, kvm_stats)
 	}
 }
 
+/*
+ * validate_direct_spte() unlinks the direct child (drop_parent_pte +
+ * kvm_flush_remote_tlbs_sptep, mmu.c) and never zaps it
+ * (tests/scenarios/direct-access.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (nothing shadowed), 6 (write on the SPTE that 5 made
+ *    read-only: FNAME(protect_clean_gpte) stripped W from the clean PDE),
+ *    8 (the emulated store 7 zapped the PD's SPTE, kvm_mmu_track_write);
+ *  - pf_fixed 2 (5, 6), pf_spurious 1: at 8 kvm_mmu_find_shadow_page()
+ *    finds direct PT #1 (gfn 0, same role: access R|U|X again, as the
+ *    PDE is now read-only), still holding the SPTE for gfn 5 that 5 made,
+ *    and mmu_set_spte() rebuilds the same value;
+ *  - sp_created: one indirect page per guest table (PML4 root, PDPT, PD),
+ *    two direct PTs (5 without W, 6 with W); the guest page tables sit in
+ *    the 2 MiB frame, so it is lpage-disallowed and split to 4K;
+ *  - nothing zapped, 5 pages live (both direct PTs are parentless after 8
+ *    but #1 is linked again; #2 stays, unreachable, until reclaimed);
+ *  - pf_prefetched 14: direct_pte_prefetch fills the other 7 SPTEs of
+ *    the 8-aligned group at 5 and at 6; 8 returns RET_PF_SPURIOUS before
+ *    prefetching.
+ * Zapping the child instead (what the port did) gives pf_fixed 3, no
+ * spurious fault, a third direct PT and one zapped page.
+ */
+Test(replay_scenarios, direct_child_unlinked_not_zapped)
+{
+	struct tdp_stats o, n;
+
+	scenario("direct-access", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 2);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(o.pf_spurious, 1);
+	for (int l = 1; l < 4; l++) {
+		cr_assert_eq(n.sp_created[l][0], 1, "level %d", l + 1);
+		cr_assert_eq(n.sp_created[l][1], 0, "level %d", l + 1);
+	}
+	cr_assert_eq(n.sp_created[0][0], 0);
+	cr_assert_eq(n.sp_created[0][1], 2, "two direct PTs, the first reused");
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(zapped_total(&o), 0);
+	cr_assert_eq(n.sp_live, 5);
+	cr_assert_eq(n.pf_prefetched, 14);
+	cr_assert_eq(o.pf_prefetched, 14);
+	cr_assert_eq(n.exit_emulated_write, 1);
+}
+
+/*
+ * FNAME(sync_spte) passes can_unsync = false to make_spte()
+ * (tests/scenarios/sync-nounsync.txt).  Hand-counted from the kernel:
+ *  - exit_pf 6: 10, 11 (first touch), 12, 13 (the stores to the synced
+ *    last-level tables A and T fault; mmu_try_to_unsync_pages() unsyncs
+ *    them and maps the gfn writable), 14 (PDE[2] not shadowed yet) and
+ *    15: the sync of A at 14 (kvm_mmu_find_shadow_page -> kvm_sync_page
+ *    -> sync_spte for A.PTE[0], now W=1 D=1) calls make_spte() with
+ *    can_unsync = false, so mmu_try_to_unsync_pages(gfn 5) returns -EPERM
+ *    for T although T is unsync: the SPTE stays read-only and the write
+ *    at 15 faults.  With can_unsync = true T was skipped (already
+ *    unsync), the SPTE became writable at 14 and 15 did not exit
+ *    (exit_pf 5, what the port did);
+ *  - pf_fixed 6: all of them (15: the fault path may unsync, T already is);
+ *  - sp_unsync 2 (A at 12, T at 13), sp_sync 1 (A at 14; the page stays
+ *    unsync, kvm_mmu_find_shadow_page does not write-protect it);
+ *  - no prefetch: A.PTE[1] has A clear, the other gPTEs are zero.
+ */
+Test(replay_scenarios, sync_spte_never_unsyncs)
+{
+	struct tdp_stats o, n;
+
+	scenario("sync-nounsync", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 6);
+	cr_assert_eq(n.pf_fixed, 6);
+	cr_assert_eq(n.sp_unsync, 2);
+	cr_assert_eq(n.sp_sync, 1);
+	cr_assert_eq(o.sp_sync, 1);
+	cr_assert_eq(n.pf_prefetched, 0);
+	cr_assert_eq(n.sp_created[0][0], 2, "A and T");
+	cr_assert_eq(zapped_total(&n), 0);
+}
+
+/*
+ * An emulated store on 32-bit paging writes one 4-byte gPTE
+ * (tests/scenarios/emul-32bit.txt).  Hand-counted from the kernel:
+ *  - exit_pf 3: 5 (first touch), 6 (PTE[1] not shadowed yet), 7 (the
+ *    emulated store zapped the shadow PDEs of gPDE[0]);
+ *  - pf_fixed 1 (5); pf_emulate 1 (6: the PD's gfn is write-tracked, so
+ *    make_spte() keeps the SPTE read-only and mmu_set_spte() returns
+ *    RET_PF_EMULATE for the write fault); pf_spurious 1 (7: the PT page
+ *    is found again in the hash with its SPTE for gva 0x123);
+ *  - kvm_mmu_track_write(gpa 0x1000, 4 bytes): not misaligned, the PD's
+ *    flooding count goes to 1, get_written_sptes() zaps spt[0..1] of the
+ *    quadrant-0 PD only: no page zapped, 4 PDs + 1 PT created.
+ * An 8-byte store (what the port did) is misaligned for 4-byte gPTEs:
+ * four misaligned zaps (the roots) and four PDs rebuilt at 7.
+ */
+Test(replay_scenarios, emulated_store_32bit_width)
+{
+	struct tdp_stats o, n;
+
+	scenario("emul-32bit", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 3);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(n.sp_misaligned_zaps, 0);
+	cr_assert_eq(o.sp_misaligned_zaps, 0);
+	cr_assert_eq(n.sp_flood_zaps, 0);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.sp_created[1][0], 4, "one PD per quadrant, built once");
+	cr_assert_eq(n.sp_created[0][0], 1);
+	cr_assert_eq(n.root_allocs, 4, "mmu_alloc_root() once per PAE root entry");
+}
+
+/*
+ * Stores through the guest's own mapping (`write gva=`, issue 12 item 2):
+ * each is an access op=w that carries data, so KVM's fault path decides
+ * what happens to it (x86.c handle_write_gva, run.c vcpu_run_access).
+ */
+Test(replay_scenarios, write_gva)
+{
+	struct tdp_stats o, n;
+
+	scenario("write-gva", &o, &n);
+	same_counters(&o, &n);
+	/*
+	 * #PF intercepts, one per event (no gPTE has A before its first
+	 * use, so FNAME(pte_prefetch) installs nothing):
+	 *  12  root SPTE[0] missing: PDPT, PD, PT 0x4000 shadowed -> fixed
+	 *  13  PD's SPTE[1] missing: PT 0x8000 shadowed; the leaf for gfn 3
+	 *      (the PD, write-tracked by its level-2 shadow page) stays
+	 *      read-only: mmu_try_to_unsync_pages() fails, mmu_set_spte()
+	 *      gives RET_PF_WRITE_PROTECTED -> emulated (pf_emulate), and
+	 *      kvm_mmu_track_write() drops PD SPTE[2] (not present)
+	 *  14  PD SPTE[2] missing: PT 0xa000 shadowed -> fixed
+	 *  15  SPTE[4] of PT 0x8000's shadow missing; the leaf for gfn 4
+	 *      (PT 0x4000, level-1 shadow only) unsyncs it: kvm_unsync_page()
+	 *      and a writable SPTE -> fixed, the CPU then stores
+	 *  16  SPTE[2] of the unsync PT missing -> fixed
+	 *  17  SPTE[1] missing; the guest walk finds a user RO page written
+	 *      at CPL 3 -> #PF P|W|U injected
+	 *  18  SPTE[6] missing; supervisor write to RO with CR0.WP=1 ->
+	 *      #PF P|W injected
+	 *  20  after the CR0.WP change (role change: kvm_mmu_reset_context)
+	 *      a new root; its SPTE[0] missing: PDPT, PD, PT 0x8000 shadowed
+	 *      again with cr0_wp=0, the leaf made writable and supervisor
+	 *      (FNAME(page_fault)'s !is_cr0_wp() case) -> fixed
+	 * The stores are handled inside their #PF exit: none is counted as
+	 * a separate emulated-write exit.
+	 */
+	cr_assert_eq(n.exit_pf, 8);
+	cr_assert_eq(n.pf_fixed, 5);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.pf_injected, 2);
+	cr_assert_eq(n.pf_injected_by_bit[0], 2);	/* P: 17, 18 */
+	cr_assert_eq(n.pf_injected_by_bit[1], 2);	/* W: 17, 18 */
+	cr_assert_eq(n.pf_injected_by_bit[2], 1);	/* U: 17 */
+	cr_assert_eq(n.exit_emulated_write, 0);
+	cr_assert_eq(n.exit_cr, 2);
+	cr_assert_eq(n.sp_unsync, 1, "event 15");
+	cr_assert_eq(n.sp_sync, 0);
+	/* two roles (cr0_wp=1, then 0): PML4, PDPT, PD twice; level 1:
+	 * PT 0x4000, PT 0x8000 (twice), PT 0xa000.  Nothing is zapped. */
+	cr_assert_eq(n.sp_created[3][0], 2);
+	cr_assert_eq(n.sp_created[2][0], 2);
+	cr_assert_eq(n.sp_created[1][0], 2);
+	cr_assert_eq(n.sp_created[0][0], 4);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.root_allocs, 2);
+}
+
+Test(replay_scenarios, write_gva_tdp_intel_and_amd)
+{
+	static const char *vendors[2] = { "intel", "amd" };
+
+	for (int v = 0; v < 2; v++) {
+		struct tdp_stats s;
+
+		/* the same outcomes: the stores are the CPU's under TDP */
+		scenario_tdp("write-gva", vendors[v], &s);
+		cr_assert_eq(s.exit_pf, 0, "%s", vendors[v]);
+		cr_assert_eq(s.pf_emulate, 0, "%s: nothing is shadowed", vendors[v]);
+		cr_assert_eq(s.pf_injected, 2, "%s: events 17, 18", vendors[v]);
+		cr_assert_eq(s.exit_emulated_write, 0);
+		scenario_tdp("write-gva-32bit", vendors[v], &s);
+		cr_assert_eq(s.exit_pf, 0, "%s", vendors[v]);
+	}
+}
+
+/*
+ * A write gva= whose translation leads elsewhere than its gpa= is bad
+ * input: the trace contradicts its own memory.  The replay stops with an
+ * error naming the event, before anything is stored.
+ */
+Test(replay_scenarios, write_gva_elsewhere_is_an_error)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"	/* gva 0 -> 0x5000 */
+		"set cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x6008 val=0x1 gva=0x8\n";
+	struct replay_args a = { .layout = "new", .check = true };
+	struct replay_run rr;
+
+	replay_text(&rr, text, &a);
+	cr_assert_neq(rr.ret, 0);
+	cr_expect(strstr(rr.err, "event 6") && strstr(rr.err, "leads to gpa 0x5008"),
+		  "%s", rr.err);
+	replay_run_free(&rr);
+}
+
+/*
+ * vcpu= on a write gva= picks the context that stores: vCPU 1 runs with
+ * paging on (gva 0 -> 0x5000), vCPU 0 with paging off (gva = gpa).
+ */
+Test(replay_scenarios, write_gva_per_vcpu)
+{
+	static const char text[] =
+		"tdpsim-trace 1\n"
+		"config vendor=intel paging=shadow vcpus=2 mem=0x1000000\n"
+		"write gpa=0x1000 val=0x2007\n"
+		"write gpa=0x2000 val=0x3007\n"
+		"write gpa=0x3000 val=0x4007\n"
+		"write gpa=0x4000 val=0x5003\n"
+		"set vcpu=1 cr0=0x80010011 cr3=0x1000 cr4=0x20 efer=0x900\n"
+		"write gpa=0x5008 val=0x7 gva=0x8 vcpu=1\n"	/* 6: vCPU 1's mapping */
+		"write gpa=0x8 val=0x9 gva=0x8\n"		/* 7: vCPU 0, paging off */
+		"peek gpa=0x5008\n"
+		"peek gpa=0x8\n";
+	/* 6: PML4E -> PDPTE -> PDE -> PTE[0] = 0x5003, supervisor RW, CPL 0;
+	 * 7: CR0.PG=0, so the linear address is the physical one */
+	static const char want[] = "6 ok gpa=0x5008\n7 ok gpa=0x8\n8 val=0x7\n9 val=0x9\n";
+
+	for (int i = 0; i < 2; i++) {
+		struct replay_args a = { .layout = i ? "new" : "old", .check = true };
+		struct replay_run rr;
+
+		replay_text(&rr, text, &a);
+		cr_assert_eq(rr.ret, 0, "%s", rr.err);
+		cr_expect_str_eq(rr.log, want);
+		replay_run_free(&rr);
+	}
+}
+
+Test(replay_scenarios, write_gva_32bit_width)
+{
+	struct tdp_stats o, n;
+
+	scenario("write-gva-32bit", &o, &n);
+	same_counters(&o, &n);
+	/*
+	 *   8  PAE root with four quadrant PDs for the 1024-entry guest PD
+	 *      (root_allocs 4); PD SPTE[0] missing: PT 0x2000 shadowed
+	 *   9  SPTE[2] (0x400000 / 2 MiB) missing: PT 0x3000 shadowed; the
+	 *      leaf for gfn 1 (the PD, write-tracked) stays read-only ->
+	 *      emulated.  kvm_mmu_track_write(0x1008, 4 bytes): CR4.PAE=0,
+	 *      so no widening to 8; detect_write_misaligned(): offset 8,
+	 *      4 bytes, 4-byte gPTEs -> (8 ^ 11) & ~3 = 0, aligned.  With
+	 *      8 bytes it would be (8 ^ 15) & ~3 = 4: all four quadrant
+	 *      PDs zapped.  get_written_sptes(): quadrant 0 only, its two
+	 *      2 MiB halves of the 4 MiB PDE (4, 5), not present.
+	 *  10  PD SPTE[4] missing: PT 0x6000 shadowed -> fixed
+	 *  11  PT 0x3000's SPTE[2] missing; the leaf for gfn 2 (PT 0x2000,
+	 *      level 1) unsyncs it -> fixed, the CPU stores
+	 *  12  SPTE[1] of the unsync PT missing -> fixed
+	 */
+	cr_assert_eq(n.exit_pf, 5);
+	cr_assert_eq(n.pf_fixed, 4);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.sp_misaligned_zaps, 0, "a 4-byte store to a 4-byte gPTE");
+	cr_assert_eq(n.sp_flood_zaps, 0);
+	cr_assert_eq(zapped_total(&n), 0);
+	cr_assert_eq(n.sp_created[1][0], 4);
+	cr_assert_eq(n.sp_created[0][0], 3);
+	cr_assert_eq(n.sp_unsync, 1);
+	cr_assert_eq(n.root_allocs, 4);
+}
+
 Test(replay_scenarios, architectural_scenarios_under_tdp)
 {
 	/* unsync-invlpg is excluded: it checks a stale shadow translation,
 	 * which TDP (no TLB modelled) does not have */
 	static const char *names[] = { "wp-upper", "cr3-switch", "flood", "evict",
 				       "pae", "32bit", "wp0-smep", "smep-smap",
-				       "nx-rsvd", "gp" };
+				       "nx-rsvd", "entry-write", "pae-pdpte",
+				       "flush-kinds", "gp" };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct tdp_stats s;
@@ -484,8 +913,12 @@ Test(replay_scenarios, nested_ept)
  * (nested_vmx_load_cr3() -> kvm_init_mmu(), no kvm_mmu_reset_context()):
  * the `set` after each vmenter is no CR exit, and EPT02's root survives a
  * vmexit/vmenter pair without INVEPT.  Hand-counted:
- *  - root_allocs 2: at 17 (first EPT02 root) and 23 (INVEPT at 20 freed
- *    it); none at 30-32 (same EPTP, root still current);
+ *  - root_allocs 3: at 1, L1's own TDP root (the `write` runs L1:
+ *    vcpu_enter_guest -> kvm_mmu_load -> mmu_alloc_direct_roots, one
+ *    4-level root for root_mmu, kept while L2 runs on guest_mmu), at 17
+ *    (first EPT02 root) and 23 (INVEPT at 20 freed it); none at 19 (L1
+ *    again: root_mmu's root is still valid) or 30-32 (same EPTP, root
+ *    still current);
  *  - exit_cr 0: L1 loads no register, the three L2 `set`s are entries;
  *  - l2_exits 10: 17 three table pages + the PT page; 23 the PT page
  *    (now mapped) and 0x5000 -- the table pages' EPT02 entries survived
@@ -501,7 +934,7 @@ Test(replay_scenarios, nested_entry_ept_ad_off)
 
 	scenario("nested-entry", &o, &n);
 	same_counters(&o, &n);
-	cr_assert_eq(n.root_allocs, 2);
+	cr_assert_eq(n.root_allocs, 3);
 	cr_assert_eq(n.exit_cr, 0);
 	cr_assert_eq(n.l2_exits, 10);
 	cr_assert_eq(n.nested_reflected, 5);
@@ -544,6 +977,107 @@ Test(replay_scenarios, recorded_faults_tdp)
 	cr_assert_eq(n.pf_emulate, 1, "the MMIO gpa");
 	cr_assert_eq(n.exit_pf, 0);
 	cr_assert_eq(n.exit_ept_violation, 0, "recorded exits are counted apart");
+}
+
+/*
+ * MMIO under TDP (tests/scenarios/mmio-tdp.txt), hand-counted from
+ * mmu.c/spte.c.  intel (EPT: MMIO caching on, shadow_mmio_value = W|X):
+ *  - exit_ept_violation 3: 1 (nothing mapped), 3 (MMIO SPTE missing in
+ *    the existing PT), 4 (RAM); exit_ept_misconfig 1: 2 hits the MMIO
+ *    SPTE of 1 (handle_mmio_page_fault, no walk, no new SPTE);
+ *  - pf_fixed 1 (4);
+ *  - direct pages: root, PDPT, PD (built at 1 for 0x2000000, reused at 4:
+ *    index 0 of the root and PDPT, the PD holds both), and the PT for
+ *    0x2000000 (kvm_mmu_hugepage_adjust() returns for a noslot pfn, so
+ *    direct_map() goes down to 4K): 4 pages, one per level.  The RAM
+ *    access at 4 is a 2 MiB leaf in the PD.
+ * amd (NPT on the 52-bit host: no MMIO value, enable_mmio_caching off):
+ *  - exit_ept_violation (#NPF) 4, no misconfiguration: every MMIO access
+ *    is emulated at once by kvm_handle_noslot_fault(), nothing installed;
+ *  - direct pages: root, PDPT, PD for the RAM access at 4 only, no PT.
+ * Before (the port emulated MMIO at once everywhere): intel had 4 EPT
+ * violations, no misconfiguration and no PT.
+ */
+Test(replay_scenarios, mmio_spte_under_ept)
+{
+	char *text = slurp_src("tests/scenarios/mmio-tdp.txt");
+	char *amd = subst(text, "vendor=intel", "vendor=amd");
+	struct tdp_stats o, n;
+	struct replay_run rr;
+
+	scenario("mmio-tdp", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->exit_ept_violation, 3, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 1, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 1, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][1], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][0], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		run_against_golden(&rr, amd, "mmio-tdp", i ? "new" : "old", 0);
+		cr_assert_eq(rr.res->stats.exit_ept_violation, 4);
+		cr_assert_eq(rr.res->stats.exit_ept_misconfig, 0);
+		cr_assert_eq(rr.res->stats.pf_fixed, 1);
+		cr_assert_eq(rr.res->stats.pf_emulate, 3, "one per MMIO access");
+		cr_assert_eq(rr.res->stats.sp_created[0][1], 0, "no PT for MMIO");
+		for (int l = 1; l < 4; l++)
+			cr_assert_eq(rr.res->stats.sp_created[l][1], 1, "level %d", l + 1);
+		replay_run_free(&rr);
+	}
+	free(amd);
+	free(text);
+}
+
+/*
+ * MMIO through nested EPT (tests/scenarios/nested-mmio.txt): the fault goes
+ * on through FNAME(fetch) to an MMIO SPTE, as FNAME(page_fault) does in
+ * KVM.  Hand-counted:
+ *  - l2_exits 6: EPT violations at 8 (empty EPT02), 10 (PT entry 6 empty),
+ *    11 (entry 7), 16 (entry 5, dropped by the sync at 15); EPT
+ *    misconfigurations at 9 and 17 (the MMIO SPTEs of 8 and 10);
+ *  - exit_ept_violation 5: those four and L1's store at 13 to its shadowed
+ *    EPT PT (the fault unsyncs it); exit_ept_misconfig 2;
+ *  - pf_fixed 3: 11, 13, 16 (8 and 10 end in RET_PF_EMULATE from
+ *    mmu_set_spte, 9 and 17 in handle_mmio_page_fault);
+ *  - shadow EPT pages: one per level (root, PDPT, PD, PT of L1's EPT),
+ *    all made at 8 by FNAME(fetch) before the MMIO SPTE; nothing zapped;
+ *  - sp_unsync 1 (the PT at 13), sp_sync 1 (the PT when the root is
+ *    loaded at 15: sync_mmio_spte() drops entry 5, refreshes entry 6);
+ *    root_allocs 2 (7 and 15, after INVEPT freed the root);
+ *  - nothing reflected to L1.
+ * Before (MMIO emulated before FNAME(fetch)): no misconfiguration, 7 EPT
+ * violations, the shadow EPT path built only at 11.
+ */
+Test(replay_scenarios, nested_ept_mmio_spte)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-mmio", &o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->l2_exits, 6, "layout %d", i);
+		cr_assert_eq(s->exit_ept_violation, 5, "layout %d", i);
+		cr_assert_eq(s->exit_ept_misconfig, 2, "layout %d", i);
+		cr_assert_eq(s->pf_fixed, 3, "layout %d", i);
+		for (int l = 0; l < 4; l++) {
+			cr_assert_eq(s->sp_created[l][0], 1, "level %d", l + 1);
+			cr_assert_eq(s->sp_created[l][1], 0, "level %d", l + 1);
+		}
+		cr_assert_eq(s->sp_nested_created, 4);
+		cr_assert_eq(zapped_total(s), 0);
+		cr_assert_eq(s->sp_unsync, 1);
+		cr_assert_eq(s->sp_sync, 1);
+		cr_assert_eq(s->root_allocs, 2);
+		cr_assert_eq(s->nested_reflected, 0);
+		cr_assert_eq(s->pf_livelock, 0);
+	}
 }
 
 /* The CLI path: --check, --layout, --log and --json agree with the golden. */

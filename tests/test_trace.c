@@ -69,7 +69,7 @@ Test(trace_keys, slices_partition_the_table)
 	/* spot checks against the contract */
 	cr_expect_eq(tdp_kinds[TDP_EV_SET].nkeys, 7);	/* vcpu cr0 cr3 cr4 efer pkru cpl */
 	cr_expect_eq(tdp_kinds[TDP_EV_ACCESS].nkeys, 6);/* vcpu gva op cpl ac implicit */
-	cr_expect_eq(tdp_kinds[TDP_EV_FLUSH].nkeys, 1);
+	cr_expect_eq(tdp_kinds[TDP_EV_FLUSH].nkeys, 2);	/* vcpu kind */
 	cr_expect_str_eq(tdp_keys[TDP_KEY_FAULT_ec].name, "ec");
 }
 
@@ -172,7 +172,11 @@ Test(trace_text, bad_event_lines)
 		{ "write gpa=1 val=1 size=16", TDP_E_RANGE, "size=16" },
 		{ "write gpa=1 val=0x100 size=1", TDP_E_RANGE, "does not fit" },
 		{ "write gpa=1", TDP_E_KEY, "missing key 'val'" },
-		{ "write vcpu=1 gpa=1 val=1", TDP_E_KEY, "unknown key 'vcpu'" },
+		{ "peek vcpu=1 gpa=1", TDP_E_KEY, "unknown key 'vcpu'" },
+		/* write gva=: one 4 KiB translation, same page offset as gpa */
+		{ "write gpa=0x1008 val=1 gva=0x5010", TDP_E_RANGE, "page offsets differ" },
+		{ "write gpa=0x1ffc val=1 gva=0x5ffc", TDP_E_RANGE, "crosses a page" },
+		{ "write gpa=0x1000 val=1 cpl=4", TDP_E_RANGE, "cpl=4" },
 		{ "set cpl=4", TDP_E_RANGE, "cpl=4" },
 		{ "set pkru=0x100000000", TDP_E_RANGE, "pkru=" },
 		{ "vmenter ncr3=0x1000", TDP_E_KEY, "needs vendor=amd" },
@@ -184,6 +188,8 @@ Test(trace_text, bad_event_lines)
 		{ "mark label=x t=1 t=2", TDP_E_KEY, "duplicate key 't'" },
 		{ "flush t=x", TDP_E_RANGE, "invalid number 'x' for 't'" },
 		{ "flush =1", TDP_E_FORMAT, "expected key=value" },
+		{ "flush kind=1", TDP_E_RANGE, "kind='1' is not cr3 or global" },
+		{ "flush kind=cr3 kind=global", TDP_E_KEY, "duplicate key 'kind'" },
 	};
 	struct tdp_config cfg = intel_nested();
 
@@ -251,6 +257,13 @@ static void fill_random(struct tdp_event *ev, unsigned int kind, uint64_t optmas
 	}
 	if (kind == TDP_EV_WRITE && ev->u.write.size < 8)
 		ev->u.write.val &= (1ull << (8 * ev->u.write.size)) - 1;
+	/* gva= needs gpa's page offset and a store within the page */
+	if (kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva)) {
+		uint64_t off = ev->u.write.gpa & 0xff8;
+
+		ev->u.write.gpa = (ev->u.write.gpa & ~0xfffull) | off;
+		ev->u.write.gva = (ev->u.write.gva & ~0xfffull) | off;
+	}
 	/* the error-code bits a fault may carry (the reader refuses others) */
 	if (kind == TDP_EV_FAULT)
 		ev->u.fault.ec &= TDP_FAULT_EC_VALID;
@@ -368,7 +381,7 @@ Test(trace_codec, rejects_bad_bytes)
 	const char *why;
 	/*
 	 * kind 15 does not exist; B0 bits on a kind without a B0 key; key mask
-	 * beyond flush's one key; an 11-byte varint; access op=3 (in B0);
+	 * beyond flush's two keys; flush kind=2; an 11-byte varint; access op=3 (in B0);
 	 * size=3; label lengths 40 and 0; B0 bits without set's cpl; a slot
 	 * escape code with more bits than the escape
 	 */
@@ -377,7 +390,8 @@ Test(trace_codec, rejects_bad_bytes)
 		{ 0x0f, 0x00 },
 		{ 0x80 | TDP_EV_FLUSH },
 		{ 0x40 | TDP_EV_FLUSH },
-		{ K | TDP_EV_FLUSH, 0x02 },
+		{ K | TDP_EV_FLUSH, 0x04 },
+		{ K | TDP_EV_FLUSH, 0x02, 0x02 },
 		{ K | TDP_EV_INVLPG, 0x02, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 		  0xff, 0x01 },
 		{ 0xc0 | K | TDP_EV_ACCESS, 0x06, 0x10 },
@@ -390,6 +404,7 @@ Test(trace_codec, rejects_bad_bytes)
 	/* and the well-formed neighbours of some of them decode */
 	const uint8_t good[][16] = {
 		{ TDP_EV_FLUSH },
+		{ K | TDP_EV_FLUSH, 0x02, 0x01 },
 		{ 0x80 | K | TDP_EV_ACCESS, 0x06, 0x02 },
 		{ K | TDP_EV_WRITE, 0x07, 0x02, 0x02, 0x04 },
 		{ K | TDP_EV_MARK, 0x01, 1, 'x' },

@@ -10,7 +10,9 @@ set -eu
 # importer's fixtures are checked with 'trace-cmd report'.
 # clang + libclang-rt-14-dev: libFuzzer for tests/fuzz (tools/fuzz.sh);
 # python3: the JSON outputs are checked with 'python3 -m json.tool'.
+# libjansson-dev: compare and plot read JSON reports back (docs/RELIABILITY.md).
 PKGS="build-essential cmake pkg-config libpcap-dev libzstd-dev zstd libcriterion-dev gnuplot-nox
+      libjansson-dev
       libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
       clang libclang-rt-14-dev python3"
 

@@ -109,6 +109,8 @@ struct hw_result {
 	uint64_t qual;		/* EPT violation exit qualification */
 	/* HW_OK: rights of the stage-1 translation and its page size */
 	bool w, u, nx, dirty;
+	/* HW_OK: a global translation (SDM 4.10.2.4: CR4.PGE and leaf G) */
+	bool global;
 	int level;		/* 1 = 4 KiB, 2 = 2/4 MiB, 3 = 1 GiB; 0 paging off */
 };
 

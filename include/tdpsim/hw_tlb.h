@@ -3,8 +3,9 @@
  * The CPU model's TLB (replay --tlb; shadow paging): per vCPU, direct
  * mapped by linear page number, holding what a walk of the shadow tables
  * found.  Flushed by every TLB flush KVM requests (KVM_REQ_TLB_FLUSH*,
- * after zapping or write-protecting SPTEs), by guest flushes (MOV CR3,
- * CR4.PGE, the flush event) and per address by INVLPG.  A hit whose rights
+ * after zapping or write-protecting SPTEs), by guest flushes (MOV CR3:
+ * the non-global entries; CR4.PGE toggle: all; the flush event's two
+ * kinds) and per address by INVLPG.  A hit whose rights
  * do not allow the access, or a write through a clean entry, walks again,
  * as the CPU may (SDM 4.10.2.3/4.10.4.1: a TLB entry is used only if it
  * allows the access; a write through an entry with D=0 re-walks to set D).
@@ -25,6 +26,7 @@ struct hw_tlb_entry {
 	uint64_t tag;		/* linear page number + 1; 0 = invalid */
 	uint64_t pa;		/* physical page of the translation */
 	bool w, u, nx, dirty;	/* rights accumulated over the walk, leaf D */
+	bool global;		/* CR4.PGE and G in the leaf (SDM 4.10.2.4) */
 };
 
 /*
@@ -57,6 +59,19 @@ static inline void hw_tlb_flush(struct hw_tlb_entry *tlb)
 {
 	if (tlb)
 		memset(tlb, 0, HW_TLB_ENTRIES * sizeof(*tlb));
+}
+
+/*
+ * MOV to CR3 without PCIDE (SDM 4.10.4.1): every entry except the global
+ * ones.  A CR4.PGE toggle flushes everything (hw_tlb_flush()).
+ */
+static inline void hw_tlb_flush_nonglobal(struct hw_tlb_entry *tlb)
+{
+	if (!tlb)
+		return;
+	for (int i = 0; i < HW_TLB_ENTRIES; i++)
+		if (!tlb[i].global)
+			tlb[i].tag = 0;
 }
 
 /* INVLPG: drop the entry for @addr's page */

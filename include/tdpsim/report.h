@@ -140,8 +140,8 @@ int tdp_report_load(const char *path, struct tdp_report **out, size_t *n);
  * writes a message naming the field into @err and returns TDP_E_JSON or
  * TDP_E_VERSION (TDP_E_NOMEM).  @r needs tdp_report_release() either way.
  */
-struct tdp_json_value;
-int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
+struct json_t;		/* jansson's, <tdpsim/json_load.h> */
+int tdp_report_from_json(struct tdp_report *r, const struct json_t *root,
 			 char *err, size_t errlen);
 
 void tdp_report_release(struct tdp_report *r);

@@ -69,6 +69,8 @@ _Static_assert(TDP_EV__COUNT <= 16, "kind must fit the block header's 4 bits");
 _Static_assert(TDP_KEY__COUNT < 63, "present mask: one bit per key plus TDP_PRESENT_T");
 
 enum tdp_access_op { TDP_OP_READ = 0, TDP_OP_WRITE = 1, TDP_OP_FETCH = 2 };
+/* flush kind=: MOV CR3 with the same value (no PCID), or a CR4.PGE toggle */
+enum tdp_flush_kind { TDP_FLUSH_CR3 = 0, TDP_FLUSH_GLOBAL = 1 };
 
 /*
  * One event.  kind selects the member of u; vcpu is hoisted out of the
@@ -84,7 +86,13 @@ struct tdp_event {
 	uint64_t present;	/* TDP_KEY_BIT()s of given keys | TDP_PRESENT_T */
 	uint64_t t;		/* ns; 0 unless TDP_PRESENT_T */
 	union {
-		struct { uint64_t gpa, val; uint8_t size; } write;
+		struct {
+			uint64_t gpa, val;
+			uint8_t size;
+			uint8_t cpl;	/* valid only if TDP_HAS(ev, WRITE, cpl) */
+			uint8_t ac;
+			uint64_t gva;	/* valid only if TDP_HAS(ev, WRITE, gva) */
+		} write;
 		struct {
 			uint64_t cr0, cr3, cr4, efer;
 			uint32_t pkru;
@@ -97,6 +105,7 @@ struct tdp_event {
 			uint8_t ac, implicit;
 		} access;
 		struct { uint64_t gva; } invlpg;
+		struct { uint8_t kind; } flush;	/* enum tdp_flush_kind */
 		struct { uint64_t eptp, ncr3; uint8_t mbec, gmet; } vmenter;
 		struct { uint64_t eptp; } invept;	/* single-context iff given */
 		struct { uint64_t addr, ec; } fault;

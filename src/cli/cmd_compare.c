@@ -25,7 +25,7 @@
 
 #include <tdpsim/errors.h>
 #include <tdpsim/json.h>
-#include <tdpsim/jsonread.h>
+#include <tdpsim/json_load.h>
 #include <tdpsim/plot.h>
 #include <tdpsim/replay.h>
 #include <tdpsim/report.h>
@@ -88,7 +88,7 @@ static int result_to_report(const char *trace, const struct tdp_config *cfg,
 			    const char *layout, const struct tdp_replay_result *res,
 			    struct tdp_report *rep)
 {
-	struct tdp_json_value root;
+	json_t *root;
 	char err[TDP_ERRBUF_SIZE];
 	char *buf = NULL;
 	size_t len = 0;
@@ -101,11 +101,11 @@ static int result_to_report(const char *trace, const struct tdp_config *cfg,
 	if (fclose(fp) && !ret)
 		ret = TDP_E_IO;
 	if (!ret)
-		ret = tdp_json_parse(buf, len, NULL, &root, err, sizeof(err));
+		ret = tdp_json_load(buf, len, &root, err, sizeof(err));
 	if (!ret) {
 		memset(rep, 0, sizeof(*rep));
-		ret = tdp_report_from_json(rep, &root, err, sizeof(err));
-		tdp_json_free(&root);
+		ret = tdp_report_from_json(rep, root, err, sizeof(err));
+		json_decref(root);
 		if (!ret) {
 			/* names the report in plot warnings */
 			free(rep->path);

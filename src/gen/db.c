@@ -135,7 +135,8 @@ static void db_teardown(struct gen *g)
 	for (unsigned int i = 0; i < d->npool; i++)
 		if (d->mapped[i])
 			pt_set(g, d->pd[i / 512], pt_index(g, pool_va(i), 2), 0, 0);
-	emit_flush(g);
+	/* flush_tlb_mm_range() over the range: a CR3 reload (flush_tlb_local) */
+	emit_flush(g, TDP_FLUSH_CR3);
 	/* the emptied PDs go with the process's other tables at its exit */
 }
 

@@ -33,8 +33,9 @@ void gen_emit(struct gen *g, struct tdp_event *ev)
 	if (g->err)
 		return;
 	if (g->vcpu) {
-		/* events of one vCPU; stores and marks have no vcpu= */
+		/* events of one vCPU; marks have no vcpu= */
 		static const uint64_t vcpu_key[TDP_EV__COUNT] = {
+			[TDP_EV_WRITE] = TDP_KEY_BIT(WRITE, vcpu),
 			[TDP_EV_SET] = TDP_KEY_BIT(SET, vcpu),
 			[TDP_EV_ACCESS] = TDP_KEY_BIT(ACCESS, vcpu),
 			[TDP_EV_INVLPG] = TDP_KEY_BIT(INVLPG, vcpu),
@@ -56,11 +57,20 @@ void gen_emit(struct gen *g, struct tdp_event *ev)
 	g->stats->events++;
 }
 
-void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size)
+/*
+ * A store by the running context (g->vcpu) through its own mapping: @gva
+ * is where the guest's code writes (its direct map, or the physical
+ * address while paging is off), @gpa where that lands.  The CPL is the
+ * last `set cpl` of the vCPU: page tables are written by the kernel.
+ */
+void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size,
+		uint64_t gva)
 {
 	struct tdp_event ev = { .kind = TDP_EV_WRITE };
 
-	ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val);
+	ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val) |
+		     TDP_KEY_BIT(WRITE, gva);
+	ev.u.write.gva = gva;
 	if (size != 8)
 		ev.present |= TDP_KEY_BIT(WRITE, size);
 	ev.u.write.gpa = gpa;
@@ -97,10 +107,19 @@ void emit_invlpg(struct gen *g, uint64_t gva)
 	gen_emit(g, &ev);
 }
 
-void emit_flush(struct gen *g)
+/*
+ * A whole-TLB flush by the current vCPU, as the instruction @kind: a CR3
+ * reload (kind=cr3, the trace's default, so the key is left out) or a
+ * CR4.PGE toggle (kind=global).
+ */
+void emit_flush(struct gen *g, enum tdp_flush_kind kind)
 {
 	struct tdp_event ev = { .kind = TDP_EV_FLUSH };
 
+	if (kind != TDP_FLUSH_CR3) {
+		ev.present = TDP_KEY_BIT(FLUSH, kind);
+		ev.u.flush.kind = kind;
+	}
 	gen_emit(g, &ev);
 }
 

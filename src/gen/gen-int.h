@@ -221,7 +221,8 @@ struct gen {
 	/* hvci, nested: the guest above is L2, run by an L1 hypervisor */
 	uint64_t phys_base;		/* L1 GPA of the guest's physical 0 */
 	uint64_t eptp;			/* EPTP (intel) or nested CR3 (amd) */
-	bool in_l2, l2_paging;
+	bool in_l2;
+	bool l2_paging;			/* the guest model runs with paging on (after gen_boot's load_regs) */
 	uint16_t jit_pt, kalias_pt;	/* L2 kernel PTs (pool indices) */
 
 	uint64_t kglobal;		/* PT_GLOBAL on kernel mappings, or 0 (KPTI) */
@@ -313,10 +314,11 @@ static inline bool rng_chance(struct gen *g, unsigned int percent)
 
 void gen_fail(struct gen *g, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void gen_emit(struct gen *g, struct tdp_event *ev);
-void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size);
+void emit_write(struct gen *g, uint64_t gpa, uint64_t val, unsigned int size,
+		uint64_t gva);
 void emit_access(struct gen *g, uint64_t gva, int op, int cpl, int ac);
 void emit_invlpg(struct gen *g, uint64_t gva);
-void emit_flush(struct gen *g);
+void emit_flush(struct gen *g, enum tdp_flush_kind kind);
 void emit_mark(struct gen *g, const char *label);
 void emit_cr4(struct gen *g, uint64_t cr4);
 

@@ -40,6 +40,9 @@
  *    processes share the kernel PDPT pages.
  *  - a PTE loses permissions or changes frame only with an invlpg or flush
  *    (or a CR3 load) before the next access that could use it.
+ *  - every page-table store is a `write gva=` the kernel makes at CPL 0
+ *    on the storing vCPU: through the direct map once paging is on, at
+ *    the physical address before (pt_store_gva()).
  *
  * No allocation or formatting per event: the model is allocated once and
  * its size depends on mem only (per-frame refcounts and the free stack).
@@ -129,10 +132,24 @@ void table_free(struct gen *g, uint16_t idx)
 	g->pt_free = idx;
 }
 
-/* Store @val into entry @i of table @t, as an 8-byte guest write. */
+/*
+ * Where the guest's kernel writes guest-physical @pa (of the guest model;
+ * L2's own physical address when nested): through the direct map once
+ * paging is on (Linux's __va(); a 32-bit kernel maps all of its memory
+ * there, mem <= 896M), at @pa itself while the boot code runs with
+ * paging off.  KPTI's user PGDs lack the direct map, but the kernel
+ * writes page tables only on its own PGD (enter_kernel()).
+ */
+static uint64_t pt_store_gva(const struct gen *g, uint64_t pa)
+{
+	return g->l2_paging ? g->m->kdirect + pa : pa;
+}
+
+/* Store @val into entry @i of table @t, as a guest write of one entry. */
 void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint16_t child)
 {
 	struct pt_page *p = &g->pt[t];
+	uint64_t pa = ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i;
 
 	if (p->e[i] && !val)
 		p->nr_present--;
@@ -140,8 +157,7 @@ void pt_set(struct gen *g, uint16_t t, unsigned int i, uint64_t val, uint16_t ch
 		p->nr_present++;
 	p->e[i] = val;
 	p->child[i] = child;
-	emit_write(g, g->phys_base + ((uint64_t)p->frame << PAGE_SHIFT) + g->m->esize * i, val,
-		   g->m->esize);
+	emit_write(g, g->phys_base + pa, val, g->m->esize, pt_store_gva(g, pa));
 	/* KPTI: pti_set_user_pgtbl() stores user PGD entries in both PGDs */
 	if (p->mirror && i < g->m->top_user)
 		pt_set(g, p->mirror, i, val, child);
@@ -358,7 +374,9 @@ void ipi_exit(struct gen *g, unsigned int v)
 /*
  * flush_tlb_mm_range(): the current vCPU invalidates @gva (or all, @all),
  * and each other vCPU running the same process does the same in its IPI
- * handler.  With PCID the process's PCIDs are marked for a flush at
+ * handler.  A full flush of a user mm is flush_tlb_local() ->
+ * native_flush_tlb_local(): a CR3 reload (flush kind=cr3; kernel global
+ * mappings stay).  With PCID the process's PCIDs are marked for a flush at
  * their next load everywhere (the user PCID is not current in the kernel,
  * and vCPUs that ran the process before still hold its entries).
  */
@@ -367,7 +385,7 @@ static void tlb_shootdown(struct gen *g, uint64_t gva, bool all)
 	int pi = g->cur;
 
 	if (all)
-		emit_flush(g);
+		emit_flush(g, TDP_FLUSH_CR3);
 	else
 		emit_invlpg(g, gva);
 	for (unsigned int v = 0; v < g->nvcpu; v++) {
@@ -379,7 +397,7 @@ static void tlb_shootdown(struct gen *g, uint64_t gva, bool all)
 		ipi_enter(g, v);
 		g->vcpu = v;
 		if (all)
-			emit_flush(g);
+			emit_flush(g, TDP_FLUSH_CR3);
 		else
 			emit_invlpg(g, gva);
 		g->vcpu = saved;

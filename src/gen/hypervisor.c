@@ -196,11 +196,21 @@ static uint64_t hv_jit_leaf(const struct gen *g, unsigned int i, bool writable)
 	return gpa | PT_PRESENT | hv_kexec(g) | (writable ? PT_WRITABLE | PT_NX : 0);
 }
 
+/*
+ * L1's stores (its page tables, L2's EPT/NPT): 8 bytes through its
+ * identity map of [0, 4M), or at the physical address before it turns
+ * paging on -- the same linear address either way.
+ */
+static void hv_write(struct gen *g, uint64_t gpa, uint64_t val)
+{
+	emit_write(g, gpa, val, 8, gpa);
+}
+
 static void hv_set_jit(struct gen *g, unsigned int first, unsigned int n, bool writable)
 {
 	for (unsigned int i = first; i < first + n; i++) {
-		emit_write(g, HV_TDP + 3 * PAGE_SIZE + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i),
-			   hv_jit_leaf(g, i, writable), 8);
+		hv_write(g, HV_TDP + 3 * PAGE_SIZE + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i),
+			 hv_jit_leaf(g, i, writable));
 		g->stats->wx_flips++;
 	}
 }
@@ -220,11 +230,11 @@ static void hv_boot_l1(struct gen *g)
 				PT_PAGE_SIZE | PT_PRESENT;
 
 	emit_mark(g, "l1-boot");
-	emit_write(g, pml4, pdpt | KERNEL_TABLE, 8);
-	emit_write(g, pdpt, pd | KERNEL_TABLE, 8);
+	hv_write(g, pml4, pdpt | KERNEL_TABLE);
+	hv_write(g, pdpt, pd | KERNEL_TABLE);
 	for (uint64_t pa = 0; pa < HV_L2_BASE; pa += HPAGE_SIZE)
-		emit_write(g, pd + 8 * (pa / HPAGE_SIZE),
-			   pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE | PT_GLOBAL, 8);
+		hv_write(g, pd + 8 * (pa / HPAGE_SIZE),
+			 pa | PT_PRESENT | PT_WRITABLE | PT_PAGE_SIZE | PT_GLOBAL);
 	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) | TDP_KEY_BIT(SET, cr4) |
 		     TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
 	ev.u.set.cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP | X86_CR0_PG;
@@ -235,17 +245,17 @@ static void hv_boot_l1(struct gen *g)
 	l1_work(g, 16);
 
 	emit_mark(g, hv_intel(g) ? "ept" : "npt");
-	emit_write(g, t4, hv_table(g, t3), 8);
-	emit_write(g, t3, hv_table(g, t2), 8);
-	emit_write(g, t2, l2 | large | hv_kexec(g), 8);
-	emit_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | large | hv_uexec(g), 8);
-	emit_write(g, t2 + 8, hv_table(g, t1), 8);
+	hv_write(g, t4, hv_table(g, t3));
+	hv_write(g, t3, hv_table(g, t2));
+	hv_write(g, t2, l2 | large | hv_kexec(g));
+	hv_write(g, t2 + 16, (l2 + HV_UTEXT_GPA) | large | hv_uexec(g));
+	hv_write(g, t2 + 8, hv_table(g, t1));
 	/* the JIT pages start executable: nothing loaded yet */
 	for (unsigned int i = 0; i < HV_JIT_PAGES; i++)
-		emit_write(g, t1 + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i), hv_jit_leaf(g, i, false), 8);
+		hv_write(g, t1 + 8 * (PT_INDEX(HV_JIT_GPA, 1) + i), hv_jit_leaf(g, i, false));
 	for (uint64_t gpa = HV_DATA_GPA; gpa < g->opts->mem; gpa += HPAGE_SIZE)
-		emit_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) | large |
-			   (hv_intel(g) ? EPT_W : PT_WRITABLE | PT_USER | PT_NX), 8);
+		hv_write(g, t2 + 8 * (gpa / HPAGE_SIZE), (l2 + gpa) | large |
+			 (hv_intel(g) ? EPT_W : PT_WRITABLE | PT_USER | PT_NX));
 	g->eptp = hv_intel(g) ? t4 | EPTP_FLAGS : t4;
 	l1_work(g, 4);
 	hv_vmenter(g);

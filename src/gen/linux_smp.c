@@ -43,7 +43,12 @@ static void smp_rotate(struct gen *g)
 	g->in_user = g->in_user_of[g->vcpu];
 }
 
-/* flush_tlb_all() on a CPU without INVPCID: CR4.PGE off and on, each vCPU. */
+/*
+ * flush_tlb_all() on a CPU without INVPCID: CR4.PGE off and on, each vCPU
+ * (native_flush_tlb_global).  Emitted as the two `set cr4` it is, which
+ * replay the same as a `flush kind=global` (KVM_REQ_TLB_FLUSH_GUEST) and
+ * count the CR4 loads.
+ */
 static void flush_all(struct gen *g)
 {
 	enter_kernel(g);

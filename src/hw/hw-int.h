@@ -27,6 +27,7 @@
 #define HW_CR0_PG		HW_BIT(31)
 #define HW_CR4_PSE		HW_BIT(4)
 #define HW_CR4_PAE		HW_BIT(5)
+#define HW_CR4_PGE		HW_BIT(7)
 #define HW_CR4_LA57		HW_BIT(12)
 #define HW_CR4_SMEP		HW_BIT(20)
 #define HW_CR4_SMAP		HW_BIT(21)
@@ -53,6 +54,7 @@
 #define HW_PTE_A		HW_BIT(5)
 #define HW_PTE_D		HW_BIT(6)
 #define HW_PTE_PS		HW_BIT(7)
+#define HW_PTE_G		HW_BIT(8)
 #define HW_PTE_XD		HW_BIT(63)
 #define HW_PTE_PK_SHIFT		59
 #define HW_PTE_ADDR		HW_BITS(51, 12)

@@ -334,6 +334,7 @@ final:
 	res->u = U;
 	res->nx = XD;
 	res->dirty = leaf_level ? !!(w.val[leaf_level - 1] & HW_PTE_D) : true;
+	res->global = leaf_level && (cr4 & HW_CR4_PGE) && (leaf & HW_PTE_G);
 	res->level = leaf_level;
 	return;
 
@@ -344,7 +345,7 @@ not_present:
 fault:
 	res->kind = HW_PF;
 	res->error_code = ec;
-	res->w = res->u = res->nx = res->dirty = false;
+	res->w = res->u = res->nx = res->dirty = res->global = false;
 	res->level = 0;
 }
 

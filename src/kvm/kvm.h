@@ -54,6 +54,17 @@ struct tdp_engine {
 	char errmsg[256];
 };
 
+/*
+ * The data of a store the guest makes through its own mapping (`write
+ * gva=`): where the trace says it lands, the value, its width in bytes.
+ */
+struct vcpu_store {
+	u64 gva;
+	gpa_t gpa;
+	u64 val;
+	unsigned size;
+};
+
 /* the CPU's TLB of @vcpu (replay --tlb), or NULL */
 static inline struct hw_tlb_entry *vcpu_tlb(struct tdp_engine *e,
 					     struct kvm_vcpu *vcpu)
@@ -78,6 +89,7 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 #define count_injected			KVM_SYM(count_injected)
 #define deliver_fault			KVM_SYM(deliver_fault)
 #define emulate_access			KVM_SYM(emulate_access)
+#define emulate_store			KVM_SYM(emulate_store)
 #define account_ret_pf			KVM_SYM(account_ret_pf)
 #define take_injected			KVM_SYM(take_injected)
 #define vcpu_run_access			KVM_SYM(vcpu_run_access)
@@ -110,13 +122,17 @@ void deliver_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   const struct x86_exception *fault, struct tdp_outcome *out);
 void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 		    u64 access, struct tdp_outcome *out);
+void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
+		   u64 access, const struct vcpu_store *store,
+		   struct tdp_outcome *out, int *err);
 int account_ret_pf(struct tdp_engine *e, int r);
 bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   struct tdp_outcome *out);
 
 /* run.c */
 void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		     const struct tdp_event *ev, u64 access, unsigned cpl,
+		     const struct hw_access *acc, u64 access,
+		     const struct vcpu_store *store,
 		     struct tdp_outcome *out, int *err);
 void vcpu_hw_init(struct tdp_engine *e);
 

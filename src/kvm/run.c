@@ -147,22 +147,47 @@ static int handle_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
- * vcpu_run_access() - one `access` by the current context: the CPU
+ * complete_store() - the CPU's store of a `write gva=` went through at
+ * @out->gpa: the value lands there.  A translation to another gpa than
+ * the trace claims is bad input (the trace contradicts its own memory).
+ */
+static void complete_store(struct tdp_engine *e, const struct vcpu_store *store,
+			   const struct tdp_outcome *out, int *err)
+{
+	int r;
+
+	if (out->gpa != store->gpa) {
+		*err = engine_fail(e, TDP_E_STATE, "write gva=0x%llx: the guest's mapping "
+				   "leads to gpa 0x%llx, not gpa=0x%llx",
+				   (unsigned long long)store->gva,
+				   (unsigned long long)out->gpa,
+				   (unsigned long long)store->gpa);
+		return;
+	}
+	r = tdp_gmem_write_bytes(e->gmem, store->gpa, &store->val, store->size);
+	if (r)
+		*err = engine_fail(e, r, "write at 0x%llx failed",
+				   (unsigned long long)store->gpa);
+}
+
+/*
+ * vcpu_run_access() - one access by the current context: the CPU
  * translates; a #PF under TDP is the guest's (delivered without an exit,
  * as the CPU does when KVM does not intercept #PF); a #PF under shadow
  * paging is intercepted; stage-2 exits go to KVM.  @access is the access
- * in PFERR_* terms, for KVM's own emulation of it.
+ * in PFERR_* terms, for KVM's own emulation of it.  @store (a `write
+ * gva=`, else NULL) is the data of a store access: it lands when the
+ * access completes, by the CPU or by KVM's emulator, and not on a fault.
  */
 void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		     const struct tdp_event *ev, u64 access, unsigned cpl,
+		     const struct hw_access *hacc, u64 access,
+		     const struct vcpu_store *store,
 		     struct tdp_outcome *out, int *err)
 {
 	const bool nested = vcpu->arch.guest_mode;
 	const int max_tries = nested ? NESTED_ACCESS_MAX_TRIES : ACCESS_MAX_TRIES;
-	const struct hw_access acc = {
-		.addr = ev->u.access.gva, .op = ev->u.access.op, .cpl = cpl,
-		.ac = ev->u.access.ac, .implicit = ev->u.access.implicit,
-	};
+	const struct hw_access acc = *hacc;
+	const unsigned cpl = acc.cpl;
 	struct hw_tlb_entry *tlb = vcpu->tdp_enabled ? NULL : vcpu_tlb(e, vcpu);
 	struct hw_tlb_entry *t = tlb ? hw_tlb_slot(tlb, acc.addr) : NULL;
 	const u64 tag = (acc.addr >> PAGE_SHIFT) + 1;
@@ -170,7 +195,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	struct hw_regs regs;
 	struct hw_stage2 s2;
 
-	if (nested)
+	if (nested && !store)	/* `access` events; L2's stores count apart */
 		e->stats->l2_accesses++;
 	vcpu->exit_cpl = cpl;
 	for (int tries = 0; tries < max_tries; tries++) {
@@ -190,6 +215,8 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			e->stats->hw_tlb_hits++;
 			out->kind = TDP_OUT_OK;
 			out->gpa = t->pa | (acc.addr & (PAGE_SIZE - 1));
+			if (store)
+				complete_store(e, store, out, err);
 			return;
 		}
 		hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
@@ -208,7 +235,10 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = hw.hpa - HOST_GUEST_PA_BASE;
 			if (t)
 				*t = (struct hw_tlb_entry){ tag, out->gpa & PAGE_MASK,
-							    hw.w, hw.u, hw.nx, hw.dirty };
+							    hw.w, hw.u, hw.nx, hw.dirty,
+							    hw.global };
+			if (store)
+				complete_store(e, store, out, err);
 			return;
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {
@@ -245,6 +275,10 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				/* MMIO: the access completes through emulation */
 				out->kind = TDP_OUT_OK;
 				out->gpa = hw.gpa;
+				if (store)
+					complete_store(e, store, out, err);
+			} else if (store) {
+				emulate_store(e, vcpu, acc.addr, access, store, out, err);
 			} else {
 				emulate_access(e, vcpu, acc.addr, access, out);
 			}

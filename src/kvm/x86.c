@@ -17,6 +17,18 @@
 				 X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57)
 #define KVM_MMU_EFER_ROLE_BITS	(EFER_LME | EFER_NX)
 
+#ifndef X86_CR0_NW
+#define X86_CR0_NW		BIT(29)
+#define X86_CR0_CD		BIT(30)
+#endif
+/*
+ * kvm_cache_regs.h: the CR0/CR4 bits whose change makes kvm_set_cr0() /
+ * kvm_set_cr4() reload the PAE PDPTEs (the list of SDM 4.4.1).
+ */
+#define X86_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
+#define X86_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | \
+				 X86_CR4_SMEP)
+
 /*
  * load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned).  Under
  * shadow paging the PAE root's four entries were built from the old
@@ -83,8 +95,13 @@ static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu
 }
 
 /*
- * vcpu_enter_guest() - the requests KVM services before VM entry, then
- * kvm_mmu_reload(): allocate roots if the current one is invalid.
+ * vcpu_enter_guest() (x86.c) - the requests KVM services before VM entry
+ * (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS -> kvm_mmu_free_obsolete_roots(),
+ * KVM_REQ_MMU_SYNC -> kvm_mmu_sync_roots(), KVM_REQ_LOAD_MMU_PGD,
+ * KVM_REQ_TLB_FLUSH / kvm_service_local_tlb_flush_requests()), then
+ * kvm_mmu_reload(): kvm_mmu_load() if the current root is invalid.  Every
+ * event that runs guest code (access, write, invlpg, flush, fault) passes
+ * here first, as every guest instruction follows a VM entry.
  */
 int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
@@ -301,7 +318,7 @@ static unsigned set_tlb_flush_requests(const struct kvm_vcpu *vcpu,
  * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
  * kvm_set_efer): role bits changed -> kvm_mmu_reset_context(); a new CR3
  * (same roles) -> kvm_mmu_new_pgd() and, without PCID, a guest TLB flush;
- * PAE PDPTEs reloaded when CR3 or the paging mode changes.
+ * PAE PDPTEs reloaded where kvm_set_cr3/cr0/cr4 reload them (below).
  */
 static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		      const struct tdp_event *ev, bool entry,
@@ -350,7 +367,19 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * With nested EPT/NPT, VM entry takes L2's PDPTEs from VMCS12 / the
 	 * nested walk, not through kvm_set_cr3(): no #GP for them there.
 	 */
-	if (!why && is_pae_paging(vcpu) && (new_cr3 || reset) &&
+	/*
+	 * The PDPTEs are reloaded exactly where KVM reloads them: kvm_set_cr3()
+	 * always under PAE paging ("PDPTRs are always reloaded for PAE
+	 * paging", even for the same value), kvm_set_cr0() when a bit of
+	 * X86_CR0_PDPTR_BITS changes, kvm_set_cr4() when a bit of
+	 * X86_CR4_PDPTR_BITS changes (both only if the result is PAE paging:
+	 * PG=1, PAE=1, not long mode).  A role change outside those bits
+	 * (CR0.WP, CR4.SMAP/PKE, EFER.NX) resets the MMU but keeps the PDPTEs
+	 * the vCPU has, even if the PDPT in memory changed since.
+	 */
+	if (!why && is_pae_paging(vcpu) &&
+	    (new_cr3 || ((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) ||
+	     ((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS)) &&
 	    !load_pdptrs(vcpu, !entry))
 		why = "a PAE PDPTE has a reserved bit or is not in memory";
 	if (why) {
@@ -522,6 +551,10 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return engine_fail(e, TDP_E_RANGE,
 				   "write at 0x%llx is outside guest memory",
 				   (unsigned long long)gpa);
+	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
+	r = vcpu_enter_guest(e, vcpu);
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
 	if (size < 8)
 		val &= (1ull << (8 * size)) - 1;
 	/* under TDP only nested (guest_mmu) pages shadow guest tables */
@@ -553,6 +586,140 @@ store:
 	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
 	return r ? engine_fail(e, r, "write at 0x%llx failed",
 			       (unsigned long long)gpa) : 0;
+}
+
+/*
+ * The `invlpg` event: the guest runs (vcpu_enter_guest()) and executes
+ * INVLPG.  With shadow paging it is intercepted: handle_invlpg() (vmx.c) /
+ * invlpg_interception() (svm.c) -> kvm_mmu_invlpg().  With TDP it is not.
+ */
+static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
+{
+	int r = vcpu_enter_guest(e, vcpu);
+
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	hw_tlb_flush_addr(vcpu_tlb(e, vcpu), gva);
+	if (!vcpu->tdp_enabled) {
+		e->stats->exit_invlpg++;
+		kvm_mmu_invlpg(vcpu, gva);
+	}
+	return 0;
+}
+
+/*
+ * One MOV to CR3 / CR4 of a `flush` that keeps the register's value.  With
+ * TDP (and for L2 under nested TDP, whose CR3/CR4.PGE KVM does not
+ * intercept) only the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and
+ * flushes.  With shadow paging the write exits and KVM:
+ *   cr3     kvm_set_cr3() with cr3 == kvm_read_cr3(): load_pdptrs() under
+ *           PAE paging, no kvm_mmu_new_pgd(); kvm_invalidate_pcid(0):
+ *           KVM_REQ_MMU_SYNC + KVM_REQ_TLB_FLUSH_CURRENT -- the current
+ *           root is synced, prev_roots are kept (no PCIDE).
+ *   global  kvm_set_cr4() with only CR4.PGE changed: load_pdptrs() under
+ *           PAE paging (PGE is in X86_CR4_PDPTR_BITS); kvm_post_set_cr4():
+ *           no role change, KVM_REQ_TLB_FLUSH_GUEST ->
+ *           kvm_vcpu_flush_tlb_guest(): current and previous roots synced.
+ * The requests are serviced by the vcpu_enter_guest() that resumes the
+ * guest right after the exit, before its next instruction; they are
+ * serviced here, which is the same point in the trace.
+ */
+static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			 enum tdp_flush_kind kind)
+{
+	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu);
+
+	/* same value: no #GP modelled for a PDPT changed since (the trace's
+	 * flush has no outcome line); KVM would refuse a bad one */
+	if (is_pae_paging(vcpu))
+		load_pdptrs(vcpu, false);
+	if (vcpu->tdp_enabled) {
+		/* SDM 4.10.4.1: MOV CR3 keeps global entries, PGE toggle not */
+		if (kind == TDP_FLUSH_GLOBAL)
+			hw_tlb_flush(tlb);
+		else
+			hw_tlb_flush_nonglobal(tlb);
+		return;
+	}
+	/*
+	 * Not counted in exit_cr (which counts `set`s, the `cr_loads` that
+	 * imported traces are checked against): an imported flush stands for
+	 * an INVPCID exit or a PV TLB flush, not for MOVs to CR3/CR4.
+	 */
+	if (kind == TDP_FLUSH_GLOBAL) {
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		return;
+	}
+	kvm_mmu_sync_roots(vcpu);
+	/* kvm_vcpu_flush_tlb_current(): the whole context of this root */
+	++e->stats->tlb_flush;
+	hw_tlb_flush(tlb);
+}
+
+/*
+ * The `flush` event: the guest runs and flushes its TLB with one of the
+ * two instruction sequences of tdp_flush_kind: MOV CR3 with the current
+ * value (kind=cr3), or the CR4.PGE toggle of Linux's
+ * native_flush_tlb_global() -- two MOVs to CR4, each a kvm_set_cr4() with
+ * PGE changed, and a VM entry in between (kind=global).
+ */
+static int handle_flush(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			unsigned int kind)
+{
+	int r = vcpu_enter_guest(e, vcpu);
+
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	if (kind != TDP_FLUSH_GLOBAL) {
+		guest_mov_cr(e, vcpu, TDP_FLUSH_CR3);
+		return 0;
+	}
+	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* CR4.PGE flipped */
+	r = vcpu_enter_guest(e, vcpu);
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* and back */
+	return 0;
+}
+
+/*
+ * The `write` event with gva=: the current context stores through its own
+ * mapping -- an `access op=w` that carries data (vcpu_run_access()).  The
+ * CPU walks @gva; a missing or read-only SPTE (shadow paging: a gfn KVM
+ * write-protects because it shadows a guest table) exits, and KVM's fault
+ * handler decides as for any write: FNAME(page_fault) -> mmu_set_spte ->
+ * mmu_try_to_unsync_pages() unsyncs a last-level table page and maps it
+ * writable (the CPU then stores), or the gfn stays write-protected and
+ * the store is emulated (RET_PF_EMULATE -> emulate_store()).  A #PF the
+ * guest receives is the outcome, and nothing is stored.
+ */
+static int handle_write_gva(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			    const struct tdp_event *ev, struct tdp_outcome *out)
+{
+	unsigned cpl = TDP_HAS(ev, WRITE, cpl) ? ev->u.write.cpl :
+		       (unsigned)vcpu->arch.cpl;
+	const struct hw_access acc = {
+		.addr = ev->u.write.gva, .op = TDP_OP_WRITE, .cpl = cpl,
+		.ac = ev->u.write.ac,
+	};
+	struct vcpu_store st = {
+		.gva = ev->u.write.gva, .gpa = ev->u.write.gpa,
+		.val = ev->u.write.val, .size = ev->u.write.size,
+	};
+	int err = 0;
+
+	if (!tdp_gmem_gfn_in_slot(e->gmem, st.gpa >> PAGE_SHIFT) ||
+	    !tdp_gmem_gfn_in_slot(e->gmem, (st.gpa + st.size - 1) >> PAGE_SHIFT))
+		return engine_fail(e, TDP_E_RANGE,
+				   "write at 0x%llx is outside guest memory",
+				   (unsigned long long)st.gpa);
+	if (st.size < 8)
+		st.val &= (1ull << (8 * st.size)) - 1;
+	vcpu->arch.rflags = ev->u.write.ac ? X86_EFLAGS_AC : 0;
+	vcpu_run_access(e, vcpu, &acc,
+			access_to_pfec(vcpu, TDP_OP_WRITE, cpl, false), &st,
+			out, &err);
+	return err;
 }
 
 /*
@@ -591,14 +758,66 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 	if ((access & PFERR_WRITE_MASK) &&
 	    kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		/*
+		 * The emulated store rewrites the entry it hits, with the
+		 * store's own width: an `access` has none, so it is one gPTE
+		 * of the current mode, 4 bytes without CR4.PAE.  emulator_
+		 * write_phys() -> kvm_page_track_write(gpa, val, bytes) ->
+		 * kvm_mmu_track_write(), where mmu_pte_write_fetch_gpte()
+		 * widens 4 to 8 only if is_pae(); an 8-byte store on 32-bit
+		 * paging would trip detect_write_misaligned() and zap.
+		 */
+		int bytes = (vcpu->arch.cr4 & X86_CR4_PAE) ? 8 : 4;
+		gpa_t at = gpa & ~(gpa_t)(bytes - 1);
 		u64 cur = 0;
 
-		/* the emulated store rewrites the entry it hits */
-		if (!tdp_gmem_read(e->gmem, gpa & ~7ull, 8, &cur))
-			kvm_mmu_track_write(vcpu, gpa & ~7ull, cur, 8);
+		if (!tdp_gmem_read(e->gmem, at, (unsigned int)bytes, &cur))
+			kvm_mmu_track_write(vcpu, at, cur, bytes);
 	}
 	out->kind = TDP_OUT_OK;
 	out->gpa = gpa;
+}
+
+/*
+ * emulate_store() - KVM's emulator makes a store the CPU could not
+ * (x86_emulate_instruction() after RET_PF_EMULATE): it translates @gva
+ * itself (emulator_write_emulated -> vcpu->arch.walk_mmu->gva_to_gpa, a
+ * fault there is injected), writes the instruction's own width
+ * (emulator_write_phys -> kvm_vcpu_write_guest) and reports those bytes
+ * to page tracking (kvm_page_track_write -> kvm_mmu_track_write(), whose
+ * misaligned-write and flooding checks see the real width: a 4-byte gPTE
+ * store on 32-bit paging is aligned, an 8-byte one there is not).
+ */
+void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
+		   u64 access, const struct vcpu_store *store,
+		   struct tdp_outcome *out, int *err)
+{
+	struct kvm_mmu *w = vcpu->arch.walk_mmu;
+	struct x86_exception exc = { 0 };
+	gpa_t gpa;
+	int r;
+
+	vcpu->tdp_stats->walks++;
+	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
+	if (gpa == INVALID_GPA) {
+		deliver_fault(e, vcpu, &exc, out);
+		return;
+	}
+	out->kind = TDP_OUT_OK;
+	out->gpa = gpa;
+	if (gpa != store->gpa) {
+		*err = engine_fail(e, TDP_E_STATE, "write gva=0x%llx: the guest's mapping "
+				   "leads to gpa 0x%llx, not gpa=0x%llx",
+				   (unsigned long long)gva, (unsigned long long)gpa,
+				   (unsigned long long)store->gpa);
+		return;
+	}
+	r = tdp_gmem_write_bytes(e->gmem, gpa, &store->val, store->size);
+	if (r) {
+		*err = engine_fail(e, r, "emulated write failed");
+		return;
+	}
+	kvm_mmu_track_write(vcpu, gpa, store->val, (int)store->size);
 }
 
 /*
@@ -702,7 +921,10 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 
 	switch (ev->kind) {
 	case TDP_EV_WRITE:
-		err = handle_write(e, vcpu, ev);
+		if (TDP_HAS(ev, WRITE, gva))
+			err = handle_write_gva(e, vcpu, ev, out);
+		else
+			err = handle_write(e, vcpu, ev);
 		break;
 	case TDP_EV_SET:
 		err = handle_set(e, vcpu, ev, entry, out);
@@ -712,21 +934,22 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 			       (unsigned)vcpu->arch.cpl;
 		u64 access = access_to_pfec(vcpu, ev->u.access.op, cpl,
 					    ev->u.access.implicit);
+		const struct hw_access acc = {
+			.addr = ev->u.access.gva, .op = ev->u.access.op,
+			.cpl = cpl, .ac = ev->u.access.ac,
+			.implicit = ev->u.access.implicit,
+		};
 
 		e->stats->accesses_by_op[ev->u.access.op % 3]++;
 		vcpu->arch.rflags = ev->u.access.ac ? X86_EFLAGS_AC : 0;
-		vcpu_run_access(e, vcpu, ev, access, cpl, out, &err);
+		vcpu_run_access(e, vcpu, &acc, access, NULL, out, &err);
 		break;
 	}
 	case TDP_EV_INVLPG:
-		hw_tlb_flush_addr(vcpu_tlb(e, vcpu), ev->u.invlpg.gva);
-		if (!vcpu->tdp_enabled) {
-			e->stats->exit_invlpg++;
-			kvm_mmu_invlpg(vcpu, ev->u.invlpg.gva);
-		}
+		err = handle_invlpg(e, vcpu, ev->u.invlpg.gva);
 		break;
 	case TDP_EV_FLUSH:
-		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		err = handle_flush(e, vcpu, ev->u.flush.kind);
 		break;
 	case TDP_EV_FAULT:
 		err = handle_fault(e, vcpu, ev, out);

@@ -40,7 +40,7 @@ void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 				      fault->nx_huge_page_workaround_enabled;
 	if (fault->max_level == PG_LEVEL_4K)
 		return;
-	if (!tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn))
+	if (is_noslot_pfn(fault->pfn))	/* is_error_noslot_pfn() */
 		return;
 
 	/* The whole huge page must be inside the memslot. */
@@ -86,39 +86,15 @@ void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
 }
 
 /*
- * validate_direct_spte(): a direct child with different access must be
- * dropped before a new one is linked (for CR0.WP=0 pages).
+ * __direct_pte_prefetch() / direct_pte_prefetch_many(): map the other
+ * SPTEs of the 8-aligned group of a 4K direct page (FNAME(pte_prefetch)
+ * calls this one directly for direct pages).
  */
-void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access)
-{
-	struct kvm_mmu_page *child;
-
-	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
-		child = spte_to_child_sp(vcpu->kvm, *sptep);
-		if (!child || child->role.access == direct_access)
-			return;
-		/*
-		 * KVM only unlinks the child here (drop_parent_pte) and lets
-		 * it be reclaimed later; zapping it at once clears the same
-		 * SPTE and keeps the child out of every later walk.
-		 */
-		{
-			struct list_head invalid_list;
-
-			INIT_LIST_HEAD(&invalid_list);
-			kvm_mmu_prepare_zap_page(vcpu->kvm, child, &invalid_list);
-			kvm_mmu_commit_zap_page(vcpu->kvm, &invalid_list);
-		}
-	}
-}
-
-/* direct_pte_prefetch() / __direct_pte_prefetch() */
 void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
 {
 	struct kvm_mmu_page *sp = sptep_to_sp(sptep);
 	int i, start;
 
-	/* Prefetch only for 4K direct pages (huge-page splits, TDP). */
 	if (sp->role.level > PG_LEVEL_4K)
 		return;
 	start = (int)(sptep - sp->spt) & ~(PTE_PREFETCH_NUM - 1);
@@ -134,6 +110,54 @@ void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
 			     kvm_gfn_to_host_pfn(gfn), true, false, true);
 		vcpu->tdp_stats->pf_prefetched++;
 	}
+}
+
+/*
+ * direct_pte_prefetch() - from direct_map(): without accessed bits there is
+ * no way to tell prefetched translations from accessed ones, so there is
+ * no prefetch on A/D-disabled pages (sp_ad_disabled()).
+ */
+static void direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep)
+{
+	if (sptep_to_sp(sptep)->role.ad_disabled)
+		return;
+	kvm_direct_pte_prefetch(vcpu, sptep);
+}
+
+/*
+ * kvm_handle_noslot_fault() - a gfn without memslot is MMIO: emulate at
+ * once if MMIO caching is off (shadow paging and NPT on this 52-bit host,
+ * spte.h), else go on and let mmu_set_spte() install an MMIO SPTE.  The
+ * per-vCPU MMIO info cache (vcpu_cache_mmio_info) is not modelled: it only
+ * saves the emulator a walk.
+ */
+static int kvm_handle_noslot_fault(struct kvm_vcpu *vcpu,
+				   struct kvm_page_fault *fault,
+				   unsigned int access)
+{
+	(void)access;
+	fault->slot = false;
+	fault->pfn = KVM_PFN_NOSLOT;
+	fault->map_writable = false;
+
+	if (!vcpu->kvm->masks.enable_mmio_caching)
+		return RET_PF_EMULATE;
+	/* kvm_mmu_max_gfn(): no MMIO SPTE above host.MAXPHYADDR */
+	if (fault->gfn > (1ull << (KVM_HOST_MAXPHYADDR - PAGE_SHIFT)) - 1)
+		return RET_PF_EMULATE;
+	return RET_PF_CONTINUE;
+}
+
+/* kvm_mmu_faultin_pfn() / kvm_faultin_pfn(): the host pfn of the gfn. */
+int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+			unsigned int access)
+{
+	fault->slot = tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn);
+	if (!fault->slot)
+		return kvm_handle_noslot_fault(vcpu, fault, access);
+	fault->pfn = kvm_gfn_to_host_pfn(fault->gfn);
+	fault->map_writable = true;
+	return RET_PF_CONTINUE;
 }
 
 /* page_fault_handle_page_track(): a write to a write-tracked gfn. */
@@ -211,13 +235,12 @@ static int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	if (it.level != fault->goal_level)
 		return TDP_E_INTERNAL;
 
-	ret = mmu_set_spte(vcpu, it.sptep, access, base_gfn,
-			   kvm_gfn_to_host_pfn(base_gfn), false, fault->write,
-			   true);
+	ret = mmu_set_spte(vcpu, it.sptep, access, base_gfn, fault->pfn,
+			   false, fault->write, true);
 	if (ret == RET_PF_SPURIOUS)
 		return ret;
 
-	kvm_direct_pte_prefetch(vcpu, it.sptep);
+	direct_pte_prefetch(vcpu, it.sptep);
 	return ret;
 }
 
@@ -235,9 +258,9 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	if (page_fault_handle_page_track(vcpu, fault))
 		return RET_PF_WRITE_PROTECTED;
 
-	if (!tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn))
-		return RET_PF_EMULATE;		/* MMIO */
-	fault->pfn = kvm_gfn_to_host_pfn(fault->gfn);
+	r = kvm_mmu_faultin_pfn(vcpu, fault, ACC_ALL);
+	if (r != RET_PF_CONTINUE)
+		return r;
 
 	if (is_page_fault_stale(vcpu))
 		return RET_PF_RETRY;
@@ -273,6 +296,41 @@ void kvm_mmu_init_fault_callbacks(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
 }
 
 /*
+ * get_mmio_spte() / get_walk(): the last SPTE the shadow walk for @addr
+ * reaches (0 if none).  KVM also WARNs on reserved bits in the present
+ * SPTEs on the way; the port never builds such SPTEs.
+ */
+static u64 get_mmio_spte(struct kvm_vcpu *vcpu, u64 addr)
+{
+	struct kvm_shadow_walk_iterator it;
+	u64 spte = 0;
+
+	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa) ||
+	    kvm_mmu_is_dummy_root(vcpu->arch.mmu->root.hpa))
+		return 0;
+	for_each_shadow_entry_using_root(vcpu, vcpu->arch.mmu->root.hpa, addr, it)
+		spte = *it.sptep;
+	return spte;
+}
+
+/*
+ * handle_mmio_page_fault() - a fault with PFERR_RSVD (an EPT
+ * misconfiguration) on an MMIO SPTE: emulate without walking the guest's
+ * tables.  Anything else is RET_PF_RETRY ("the page table was zapped by
+ * another CPU").  check_mmio_spte() cannot fail: the memslot generation
+ * never changes here.
+ */
+static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr, bool direct)
+{
+	u64 spte = get_mmio_spte(vcpu, addr);
+
+	(void)direct;	/* only the MMIO info cache, not modelled, uses it */
+	if (is_mmio_spte(&vcpu->kvm->masks, spte))
+		return RET_PF_EMULATE;
+	return RET_PF_RETRY;
+}
+
+/*
  * kvm_mmu_page_fault() / kvm_mmu_do_page_fault(): build the fault record
  * from KVM's error code and call the MMU's handler.  RET_PF_WRITE_PROTECTED
  * is turned into RET_PF_EMULATE: KVM's unprotect-and-retry heuristics
@@ -300,14 +358,20 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
 	bool stats;
 	int r;
 
+	if (fault.rsvd) {
+		r = handle_mmio_page_fault(vcpu, cr2_or_gpa, mmu->root_role.direct);
+		if (r == RET_PF_EMULATE || r == RET_PF_RETRY)
+			return r;	/* RET_PF_INVALID goes on */
+	}
+
 	if (fault.is_tdp || mmu->root_role.direct)
 		fault.gfn = cr2_or_gpa >> PAGE_SHIFT;
 
 	/*
 	 * KVM sends a PFERR_RSVD_MASK exit to handle_mmio_page_fault() first
 	 * and reaches kvm_mmu_do_page_fault() -- where its stats are counted
-	 * -- only for other faults; the port has no MMIO SPTEs and sends them
-	 * on, uncounted as in KVM.
+	 * -- only for other faults (handle_mmio_page_fault() above returns
+	 * before, for every PFERR_RSVD fault the port sees).
 	 */
 	stats = !(error_code & PFERR_RSVD_MASK) && vcpu->tdp_stats;
 	/* kvm_mmu_do_page_fault(): "if (!prefetch) vcpu->stat.pf_taken++" */

@@ -96,8 +96,10 @@ void kvm_mmu_init_fault_callbacks(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu);
 void kvm_mmu_hugepage_adjust(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault);
 void disallowed_hugepage_adjust(struct kvm *kvm, struct kvm_page_fault *fault,
 				u64 spte, int cur_level);
-void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access);
 void kvm_direct_pte_prefetch(struct kvm_vcpu *vcpu, u64 *sptep);
+/* kvm_mmu_faultin_pfn() - fault->pfn, or the MMIO decision (noslot). */
+int kvm_mmu_faultin_pfn(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
+			unsigned int access);
 bool page_fault_handle_page_track(struct kvm_vcpu *vcpu,
 				  struct kvm_page_fault *fault);
 void shadow_page_table_clear_flood(struct kvm_vcpu *vcpu, gva_t addr);

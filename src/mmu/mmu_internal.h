@@ -383,6 +383,7 @@ struct kvm_page_fault {
 	u8 req_level;
 	u8 goal_level;
 	gfn_t gfn;
+	bool slot;		/* fault->slot != NULL: the gfn has a memslot */
 	u64 pfn;
 	bool map_writable;
 	bool write_fault_to_shadow_pgtable;

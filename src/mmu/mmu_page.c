@@ -818,8 +818,13 @@ static int mmu_page_zap_pte(struct kvm *kvm, struct kvm_mmu_page *sp, u64 *spte,
 	u64 pte = *spte;
 	struct kvm_mmu_page *child;
 
-	if (!is_shadow_present_pte(pte))
+	if (!is_shadow_present_pte(pte)) {
+		if (is_mmio_spte(&kvm->masks, pte)) {
+			*spte = 0;	/* mmu_spte_clear_no_track() */
+			kvm_chk_spte(kvm, spte);
+		}
 		return 0;
+	}
 	if (is_last_spte(pte, sp->role.level)) {
 		drop_spte(kvm, spte);
 		return 0;
@@ -1487,6 +1492,43 @@ void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep, struct kvm_mmu_page *sp
 		mark_unsync(kvm, sptep);
 }
 
+/*
+ * validate_direct_spte() (mmu.c) - a direct child whose role.access is not
+ * @direct_access (the guest PDE of a huge page went from clean to dirty, so
+ * protect_clean_gpte() no longer strips W) is unlinked: drop_parent_pte()
+ * and a remote flush.  The child is not zapped: it stays in the hash, and
+ * on active_mmu_pages, without a parent; a later fault with its access
+ * finds it again, else it is reclaimed (kvm_mmu_zap_oldest_mmu_pages) or
+ * zapped with its gfn.
+ */
+void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access)
+{
+	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
+		struct kvm_mmu_page *child = spte_to_child_sp(vcpu->kvm, *sptep);
+
+		if (child->role.access == direct_access)
+			return;
+		drop_parent_pte(vcpu->kvm, child, sptep);
+		kvm_flush_remote_tlbs(vcpu->kvm);	/* kvm_flush_remote_tlbs_sptep */
+	}
+}
+
+/* mark_mmio_spte() */
+void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
+		    unsigned int access)
+{
+	/*
+	 * mmu_spte_set() WARNs on a present SPTE here (a stale SPTE of an
+	 * unsync page whose gPTE now maps MMIO, hit by a write fault); KVM
+	 * then overwrites it and leaves its rmap entry behind.  Drop it
+	 * properly instead, so the rmaps stay consistent.
+	 */
+	if (is_shadow_present_pte(*sptep))
+		drop_spte(vcpu->kvm, sptep);
+	*sptep = make_mmio_spte(vcpu, gfn, access);	/* mmu_spte_set() */
+	kvm_chk_spte(vcpu->kvm, sptep);
+}
+
 /* mmu_set_spte() */
 int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		 gfn_t gfn, u64 pfn, bool prefetch, bool write_fault,
@@ -1500,6 +1542,20 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 	bool flush = false;
 	bool wrprot;
 	u64 spte;
+
+	/*
+	 * A gfn without memslot (kvm_handle_noslot_fault() let the fault go
+	 * on because MMIO caching is on): the SPTE caches the MMIO access,
+	 * the next access faults with PFERR_RSVD (EPT: misconfiguration)
+	 * and is emulated by handle_mmio_page_fault() without a walk.
+	 */
+	if (is_noslot_pfn(pfn)) {
+		/* mmu_set_spte(): "vcpu->stat.pf_mmio_spte_created++" */
+		if (vcpu->tdp_stats)
+			vcpu->tdp_stats->pf_mmio_spte_created++;
+		mark_mmio_spte(vcpu, sptep, gfn, pte_access);
+		return RET_PF_EMULATE;
+	}
 
 	if (is_shadow_present_pte(*sptep)) {
 		if (level > PG_LEVEL_4K && !is_large_pte(*sptep)) {
@@ -2370,8 +2426,14 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 			struct kvm_mmu_page *child;
 			gfn_t gfn;
 
-			if (!is_shadow_present_pte(spte))
+			if (!is_shadow_present_pte(spte)) {
+				if (spte && (!is_mmio_spte(&kvm->masks, spte) ||
+					     sp->role.level != PG_LEVEL_4K)) {
+					err = "non-present SPTE neither 0 nor a 4K MMIO SPTE";
+					goto out_free;
+				}
 				continue;
+			}
 			if (is_last_spte(spte, sp->role.level)) {
 				struct kvm_rmap_head *rh;
 
@@ -2560,6 +2622,10 @@ const char *kvm_mmu_check_touched_spte(struct kvm *kvm, u64 *sptep)
 	if (!is_shadow_present_pte(spte)) {
 		struct kvm_rmap_head *rh;
 
+		/* mark_mmio_spte() installs MMIO SPTEs at 4K only */
+		if (spte && (!is_mmio_spte(&kvm->masks, spte) ||
+			     sp->role.level != PG_LEVEL_4K))
+			return "non-present SPTE neither 0 nor a 4K MMIO SPTE";
 		/* a dropped leaf must have left its rmap */
 		if (!sp->role.direct && !sp->shadowed_translation[j])
 			return NULL;

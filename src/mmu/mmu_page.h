@@ -53,6 +53,11 @@ union kvm_mmu_page_role kvm_mmu_child_role(u64 *sptep, bool direct,
 struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, u64 *sptep,
 					  gfn_t gfn, bool direct,
 					  unsigned int access, bool *exists);
+/* mark_mmio_spte() - install the MMIO SPTE for @gfn at @sptep. */
+void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
+		    unsigned int access);
+/* validate_direct_spte() - unlink a direct child of other access. */
+void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access);
 void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep,
 		      struct kvm_mmu_page *sp);
 void drop_large_spte(struct kvm *kvm, u64 *sptep, bool flush);

@@ -7,9 +7,11 @@
  * helpers of the walker.
  *
  * Differences from KVM: no mmu_lock, no mmu_notifier retry, no memory
- * caches (kvm_mmu_get_child_sp allocates from the shadow-page pool); a
- * gfn outside the memslot is MMIO and is emulated without installing an
- * MMIO SPTE.
+ * caches (kvm_mmu_get_child_sp allocates from the shadow-page pool).  A
+ * gfn outside the memslot is MMIO: kvm_mmu_faultin_pfn() emulates it at
+ * once where MMIO caching is off (non-EPT formats on the 52-bit host,
+ * spte.h), else FNAME(fetch) builds the path and mmu_set_spte() an MMIO
+ * SPTE, as in KVM.
  */
 
 /*
@@ -209,8 +211,7 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 		return TDP_E_INTERNAL;
 
 	ret = mmu_set_spte(vcpu, it.sptep, gw->pte_access, base_gfn,
-			   kvm_gfn_to_host_pfn(base_gfn), false, fault->write,
-			   true);
+			   fault->pfn, false, fault->write, true);
 	if (ret == RET_PF_SPURIOUS)
 		return ret;
 
@@ -226,7 +227,6 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
 	struct guest_walker walker;
-	bool slot;
 	int r;
 
 	/*
@@ -253,25 +253,28 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 
 	fault->gfn = walker.gfn;
 	fault->max_level = walker.level;
-	slot = tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn);
+	fault->slot = tdp_gmem_gfn_in_slot(vcpu->gmem, fault->gfn);
 
 	if (page_fault_handle_page_track(vcpu, fault)) {
 		shadow_page_table_clear_flood(vcpu, fault->addr);
 		return RET_PF_WRITE_PROTECTED;
 	}
 
-	if (!slot)
-		return RET_PF_EMULATE;	/* MMIO */
-	fault->pfn = kvm_gfn_to_host_pfn(fault->gfn);
+	/* MMIO: emulate now, or go on to an MMIO SPTE (kvm_handle_noslot_fault) */
+	r = kvm_mmu_faultin_pfn(vcpu, fault, walker.pte_access);
+	if (r != RET_PF_CONTINUE)
+		return r;
 
 #if PTTYPE != PTTYPE_EPT
 	/*
 	 * Treat the guest PTE protections as writable, supervisor-only if
 	 * this is a supervisor write fault and CR0.WP=0 (supervisor accesses
-	 * ignore PTE.W if CR0.WP=0).
+	 * ignore PTE.W if CR0.WP=0).  Don't change the access type for
+	 * emulated MMIO, otherwise KVM would cache incorrect access
+	 * information in the SPTE.
 	 */
 	if (fault->write && !(walker.pte_access & ACC_WRITE_MASK) &&
-	    !is_cr0_wp(vcpu->arch.mmu) && !fault->user) {
+	    !is_cr0_wp(vcpu->arch.mmu) && !fault->user && fault->slot) {
 		walker.pte_access |= ACC_WRITE_MASK;
 		walker.pte_access &= ~ACC_USER_MASK;
 
@@ -318,7 +321,8 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 	pt_element_t gpte;
 	gfn_t gfn;
 
-	if (!is_shadow_present_pte(sp->spt[i]))
+	/* kvm_sync_spte() skips SHADOW_NONPRESENT_VALUE; MMIO SPTEs come here */
+	if (!sp->spt[i])
 		return 0;
 
 	pte_gpa = FNAME(get_level1_sp_gpa)(sp) + i * sizeof(pt_element_t);
@@ -333,6 +337,17 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 	pte_access = sp->role.access;
 	pte_access &= FNAME(gpte_access)(gpte);
 	FNAME(protect_clean_gpte)(vcpu->arch.mmu, &pte_access, gpte);
+
+	/* sync_mmio_spte(): refresh, or drop if the gfn changed */
+	if (is_mmio_spte(&vcpu->kvm->masks, sp->spt[i])) {
+		if (gfn != get_mmio_spte_gfn(sp->spt[i])) {
+			sp->spt[i] = 0;		/* mmu_spte_clear_no_track() */
+			kvm_chk_spte(vcpu->kvm, &sp->spt[i]);
+		} else {
+			mark_mmio_spte(vcpu, &sp->spt[i], gfn, pte_access);
+		}
+		return 0;
+	}
 
 	/*
 	 * Drop the SPTE if the new protections result in no effective
@@ -353,8 +368,14 @@ int FNAME(sync_spte)(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp, int i)
 
 	sptep = &sp->spt[i];
 	spte = *sptep;
+	/*
+	 * prefetch = true, can_unsync = false: a sync must not unsync other
+	 * pages (mmu_try_to_unsync_pages() returns -EPERM for any shadowed
+	 * gfn), KVM must finish emulating the guest's TLB flush first.  Newer
+	 * kernels spell it synchronizing = true (the same behaviour).
+	 */
 	make_spte(vcpu, sp, pte_access, gfn, spte_to_pfn(spte), spte, true,
-		  true, spte & vcpu->kvm->masks.host_writable_mask, &spte);
+		  false, spte & vcpu->kvm->masks.host_writable_mask, &spte);
 	return mmu_spte_update(vcpu->kvm, sptep, spte);
 }
 

@@ -42,11 +42,20 @@ void kvm_mmu_set_ept_masks(struct kvm_spte_masks *m, bool has_ad_bits,
 	m->host_writable_mask = EPT_SPTE_HOST_WRITABLE;
 	m->mmu_writable_mask = EPT_SPTE_MMU_WRITABLE;
 	m->memtype_mask = VMX_EPT_MT_MASK | VMX_EPT_IPAT_BIT;
+
+	/*
+	 * EPT Misconfigurations are generated if the value of bits 2:0 of
+	 * an EPT paging-structure entry is 110b (write/execute).
+	 */
+	kvm_mmu_set_mmio_spte_mask(m, VMX_EPT_MISCONFIG_WX_VALUE,
+				   VMX_EPT_RWX_MASK | VMX_EPT_SUPPRESS_VE_BIT, 0);
 }
 
 /* kvm_mmu_reset_all_pte_masks() - legacy paging and NPT */
 void kvm_mmu_reset_all_pte_masks(struct kvm_spte_masks *m)
 {
+	u64 mask;
+
 	*m = (struct kvm_spte_masks){0};
 	m->ept = false;
 	m->ad_enabled = true;
@@ -58,6 +67,43 @@ void kvm_mmu_reset_all_pte_masks(struct kvm_spte_masks *m)
 	m->acc_track_mask = 0;
 	m->host_writable_mask = DEFAULT_SPTE_HOST_WRITABLE;
 	m->mmu_writable_mask = DEFAULT_SPTE_MMU_WRITABLE;
+
+	/*
+	 * A reserved PA bit makes MMIO SPTEs fault with PFEC.RSVD=1; with a
+	 * 52-bit host there is none, and MMIO caching is off.
+	 */
+	mask = KVM_HOST_MAXPHYADDR < 52 ? BIT_ULL(51) | PT_PRESENT_MASK : 0;
+	kvm_mmu_set_mmio_spte_mask(m, mask, mask, ACC_WRITE_MASK | ACC_USER_MASK);
+}
+
+/*
+ * kvm_mmu_set_mmio_spte_mask() - the WARN_ON checks of spte.c that can
+ * apply here (allowed bits, self-match); a zero value disables MMIO
+ * caching (the module parameter mmio_caching is on).
+ */
+void kvm_mmu_set_mmio_spte_mask(struct kvm_spte_masks *m, u64 mmio_value,
+				u64 mmio_mask, u64 access_mask)
+{
+	if (mmio_mask & ~SPTE_MMIO_ALLOWED_MASK)
+		mmio_value = 0;
+	if ((mmio_value & mmio_mask) != mmio_value)
+		mmio_value = 0;
+	m->enable_mmio_caching = mmio_value != 0;
+	m->mmio_value = mmio_value;
+	m->mmio_mask = mmio_mask;
+	m->mmio_access_mask = access_mask;
+}
+
+/* make_mmio_spte() */
+u64 make_mmio_spte(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned int access)
+{
+	const struct kvm_spte_masks *m = &vcpu->kvm->masks;
+	u64 spte = 0;	/* generation_mmio_spte_mask(0) */
+
+	access &= m->mmio_access_mask;
+	spte |= m->mmio_value | access;
+	spte |= gfn << PAGE_SHIFT;
+	return spte;
 }
 
 static u64 spte_shadow_accessed_mask(const struct kvm_spte_masks *m, u64 spte)

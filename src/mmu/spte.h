@@ -105,7 +105,68 @@ struct kvm_spte_masks {
 	u64 present_mask;
 	u64 memtype_mask;
 	u64 acc_track_mask;
+	/* kvm_mmu_set_mmio_spte_mask(): shadow_mmio_value/mask/access_mask */
+	u64 mmio_value;
+	u64 mmio_mask;
+	u64 mmio_access_mask;
+	bool enable_mmio_caching;
 };
+
+/*
+ * The simulated host's MAXPHYADDR (kvm_host.maxphyaddr): 52, as src/hw
+ * is told (struct hw_mem.host_maxphyaddr) and as the host pfn rule needs
+ * (mmu_internal.h).  With 52 bits no PA bit is reserved in a 64-bit PTE,
+ * so kvm_mmu_reset_all_pte_masks() has no MMIO value for shadow paging
+ * and NPT: enable_mmio_caching is false there, and MMIO faults are
+ * emulated without touching the shadow tables (kvm_handle_noslot_fault).
+ * EPT marks MMIO with a misconfiguration (W+X without R) whatever
+ * MAXPHYADDR is.
+ */
+#define KVM_HOST_MAXPHYADDR		52
+#define VMX_EPT_MISCONFIG_WX_VALUE	(VMX_EPT_WRITABLE_MASK | VMX_EPT_EXECUTABLE_MASK)
+/*
+ * SPTE_MMIO_ALLOWED_MASK: bits an MMIO value may use (bit 63, PA bits,
+ * RWX and, with the series' 0022, EPT bit 10).  The MMIO generation
+ * (spte bits 3-9/10 and 52-62) is always 0 here: one memslot that never
+ * changes, so check_mmio_spte() always matches.  No L1TF mitigation is
+ * modelled (shadow_nonpresent_or_rsvd_mask = 0).
+ */
+#if TDP_ACC_LAYOUT == TDP_LAYOUT_NEW
+#define SPTE_MMIO_ALLOWED_MASK	(BIT_ULL(63) | GENMASK_ULL(51, 12) | \
+				 BIT_ULL(10) | GENMASK_ULL(2, 0))
+#else
+#define SPTE_MMIO_ALLOWED_MASK	(BIT_ULL(63) | GENMASK_ULL(51, 12) | GENMASK_ULL(2, 0))
+#endif
+/* KVM_PFN_NOSLOT (include/linux/kvm_host.h): the pfn of a gfn without memslot */
+#define KVM_PFN_NOSLOT			(1ULL << 63)
+
+static inline bool is_noslot_pfn(u64 pfn)
+{
+	return pfn == KVM_PFN_NOSLOT;
+}
+
+/* kvm_mmu_set_mmio_spte_mask() */
+void kvm_mmu_set_mmio_spte_mask(struct kvm_spte_masks *m, u64 mmio_value,
+				u64 mmio_mask, u64 access_mask);
+
+/* is_mmio_spte() */
+static inline bool is_mmio_spte(const struct kvm_spte_masks *m, u64 spte)
+{
+	return (spte & m->mmio_mask) == m->mmio_value && m->enable_mmio_caching;
+}
+
+/* get_mmio_spte_gfn() (shadow_nonpresent_or_rsvd_mask = 0) */
+static inline gfn_t get_mmio_spte_gfn(u64 spte)
+{
+	return (spte & SPTE_BASE_ADDR_MASK) >> PAGE_SHIFT;
+}
+
+/* get_mmio_spte_access() */
+static inline unsigned int get_mmio_spte_access(const struct kvm_spte_masks *m,
+						u64 spte)
+{
+	return (unsigned int)(spte & m->mmio_access_mask);
+}
 
 /*
  * kvm_mmu_set_ept_masks() - EPT format.  @has_exec_only is used by the old
@@ -181,6 +242,8 @@ bool make_spte(struct kvm_vcpu *vcpu, struct kvm_mmu_page *sp,
 	       unsigned int pte_access, gfn_t gfn, u64 pfn, u64 old_spte,
 	       bool prefetch, bool can_unsync, bool host_writable,
 	       u64 *new_spte);
+/* make_mmio_spte() - the MMIO SPTE for @gfn (generation 0). */
+u64 make_mmio_spte(struct kvm_vcpu *vcpu, gfn_t gfn, unsigned int access);
 /* make_nonleaf_spte() - a table entry pointing at @child_hpa. */
 u64 make_nonleaf_spte(const struct kvm_spte_masks *m, hpa_t child_hpa,
 		      bool ad_disabled);

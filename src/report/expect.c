@@ -14,7 +14,7 @@
 #include <tdpsim/errors.h>
 #include <tdpsim/import.h>
 #include <tdpsim/json.h>
-#include <tdpsim/jsonread.h>
+#include <tdpsim/json_load.h>
 
 static const char *const expect_key[] = {
 #define X(k, what) #k,
@@ -41,8 +41,9 @@ int tdp_expect_write_json(FILE *fp, const char *source, const struct tdp_expect 
 int tdp_expect_read(const char *path, struct tdp_expect *e, char *source, size_t srclen,
 		    char errbuf[TDP_ERRBUF_SIZE])
 {
-	struct tdp_json_value root = { 0 };
-	const struct tdp_json_value *v, *counts;
+	json_t *root = NULL;
+	const json_t *v, *counts;
+	const char *src;
 	char why[256];
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -79,34 +80,32 @@ int tdp_expect_read(const char *path, struct tdp_expect *e, char *source, size_t
 		ret = TDP_E_IO;
 		goto out_close;
 	}
-	ret = tdp_json_parse(buf, len, NULL, &root, why, sizeof(why));
+	ret = tdp_json_load(buf, len, &root, why, sizeof(why));
 	if (ret) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "%s:%s", path, why);
 		goto out_close;
 	}
-	v = tdp_json_get(&root, "tdpsim_expect");
-	counts = tdp_json_get(&root, "counts");
-	if (!v || v->type != TDP_JSON_U64 || v->u != 1 || !counts ||
-	    counts->type != TDP_JSON_OBJECT) {
+	v = json_object_get(root, "tdpsim_expect");
+	counts = json_object_get(root, "counts");
+	if (!json_is_integer(v) || json_integer_value(v) != 1 || !json_is_object(counts)) {
 		snprintf(errbuf, TDP_ERRBUF_SIZE, "'%s': not a tdpsim_expect 1 file "
 			 "(written by 'tdpsim import --expect')", path);
 		ret = TDP_E_JSON;
 		goto out_free;
 	}
 	for (int k = 0; k < TDP_EXP__COUNT; k++) {
-		v = tdp_json_get(counts, expect_key[k]);
-		if (!v || v->type != TDP_JSON_U64) {
+		v = json_object_get(counts, expect_key[k]);
+		if (!tdp_json_as_u64(v, &e->v[k])) {
 			snprintf(errbuf, TDP_ERRBUF_SIZE, "'%s': counts.%s %s", path,
 				 expect_key[k], v ? "is not a non-negative integer" : "missing");
 			ret = TDP_E_JSON;
 			goto out_free;
 		}
-		e->v[k] = v->u;
 	}
-	v = tdp_json_get(&root, "source");
-	snprintf(source, srclen, "%s", v && v->type == TDP_JSON_STRING ? v->str.s : "");
+	src = json_string_value(json_object_get(root, "source"));
+	snprintf(source, srclen, "%s", src ? src : "");
 out_free:
-	tdp_json_free(&root);
+	json_decref(root);
 out_close:
 	fclose(fp);
 	free(buf);

@@ -37,10 +37,60 @@ static void newline(struct tdp_json *j)
 		fputc(' ', j->fp);
 }
 
+/*
+ * Length of the well-formed UTF-8 sequence at @s (RFC 3629 table: no
+ * overlongs, no surrogates, nothing above U+10FFFF), or 0.  @s is
+ * NUL-terminated, so a truncated sequence stops at the NUL.
+ */
+static size_t utf8_len(const unsigned char *s)
+{
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/*
+ * JSON text is UTF-8 (RFC 8259 8.1), but a path is any bytes: a byte that
+ * does not start a well-formed sequence is written as U+FFFD, as Python's
+ * errors="replace" does, so that every reader can load the file.
+ */
 static void put_string(FILE *fp, const char *s)
 {
 	fputc('"', fp);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x80) {
+			size_t n = utf8_len(p);
+
+			if (!n) {
+				fputs("\\ufffd", fp);
+				continue;
+			}
+			fwrite(p, 1, n, fp);
+			p += n - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"':
 			fputs("\\\"", fp);

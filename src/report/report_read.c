@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 
 #include <tdpsim/errors.h>
-#include <tdpsim/jsonread.h>
+#include <tdpsim/json_load.h>
 #include <tdpsim/report.h>
 #include <tdpsim/util.h>
 
@@ -151,48 +151,49 @@ static int field_err(char *err, size_t errlen, const char *fmt, ...)
 	return TDP_E_JSON;
 }
 
+/* jansson keeps no positions in the tree: the path names the value. */
 static int wrong_type(char *err, size_t errlen, const char *path,
-		      const struct tdp_json_value *v, const char *want)
+		      const json_t *v, const char *want)
 {
-	return field_err(err, errlen, "%u:%u: field '%s' is %s, expected %s",
-			 v->line, v->col, path, tdp_json_type_name(v->type), want);
+	return field_err(err, errlen, "field '%s' is %s, expected %s",
+			 path, tdp_json_kind(v), want);
 }
 
 static int load_field(void *base, const struct field *f,
-		      const struct tdp_json_value *v, char *err, size_t errlen)
+		      const json_t *v, char *err, size_t errlen)
 {
 	void *dst = (char *)base + f->off;
 
 	switch (f->kind) {
 	case F_U64:
-		if (v->type != TDP_JSON_U64)
+		if (!tdp_json_as_u64(v, (uint64_t *)dst))
 			return wrong_type(err, errlen, f->path, v, "an unsigned integer");
-		*(uint64_t *)dst = v->u;
 		return 0;
 	case F_DOUBLE:
-		if (!tdp_json_as_double(v, (double *)dst))
+		if (!json_is_number(v))
 			return wrong_type(err, errlen, f->path, v, "a number");
+		*(double *)dst = json_number_value(v);
 		return 0;
 	case F_BOOL:
-		if (v->type != TDP_JSON_BOOL)
+		if (!json_is_boolean(v))
 			return wrong_type(err, errlen, f->path, v, "a boolean");
-		*(bool *)dst = v->b;
+		*(bool *)dst = json_is_true(v);
 		return 0;
 	case F_STR:
-		if (v->type != TDP_JSON_STRING)
+		if (!json_is_string(v))
 			return wrong_type(err, errlen, f->path, v, "a string");
-		*(char **)dst = strdup(v->str.s);
+		*(char **)dst = strdup(json_string_value(v));
 		return *(char **)dst ? 0 : TDP_E_NOMEM;
 	}
 	return TDP_E_INTERNAL;
 }
 
 /* Every one of @fields, by path from @root: a missing one is an error. */
-static int load_fields(struct tdp_report *r, const struct tdp_json_value *root,
+static int load_fields(struct tdp_report *r, const json_t *root,
 		       const struct field *fields, size_t n, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct tdp_json_value *v = tdp_json_path(root, fields[i].path);
+		const json_t *v = tdp_json_path(root, fields[i].path);
 		int ret;
 
 		if (!v)
@@ -204,95 +205,95 @@ static int load_fields(struct tdp_report *r, const struct tdp_json_value *root,
 	return 0;
 }
 
-static int load_hist(struct tdp_report *r, const struct tdp_json_value *h,
-		     char *err, size_t errlen)
+static int load_hist(struct tdp_report *r, const json_t *h, char *err, size_t errlen)
 {
-	if (h->type != TDP_JSON_ARRAY)
+	size_t n = json_array_size(h);
+
+	if (!json_is_array(h))
 		return wrong_type(err, errlen, "walks.hist", h, "an array");
-	if (!h->arr.n)
+	if (!n)
 		return 0;
-	r->hist = calloc(h->arr.n, sizeof(*r->hist));
+	r->hist = calloc(n, sizeof(*r->hist));
 	if (!r->hist)
 		return TDP_E_NOMEM;
-	for (size_t i = 0; i < h->arr.n; i++) {
-		const struct tdp_json_value *e = &h->arr.v[i];
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_array_get(h, i);
+		const json_t *up = json_array_get(e, 0);
 
-		if (e->type != TDP_JSON_ARRAY || e->arr.n != 2 ||
-		    !tdp_json_as_double(&e->arr.v[0], &r->hist[i].upper_ns) ||
-		    e->arr.v[1].type != TDP_JSON_U64)
+		if (json_array_size(e) != 2 || !json_is_number(up) ||
+		    !tdp_json_as_u64(json_array_get(e, 1), &r->hist[i].count))
 			return field_err(err, errlen,
-					 "%u:%u: field 'walks.hist[%zu]' is not a [upper_ns, count] pair",
-					 e->line, e->col, i);
+					 "field 'walks.hist[%zu]' is not a [upper_ns, count] pair",
+					 i);
+		r->hist[i].upper_ns = json_number_value(up);
 		if (i && r->hist[i].upper_ns <= r->hist[i - 1].upper_ns)
 			return field_err(err, errlen,
-					 "%u:%u: field 'walks.hist' is not in ascending order",
-					 e->line, e->col);
-		r->hist[i].count = e->arr.v[1].u;
+					 "field 'walks.hist[%zu]' is not in ascending order", i);
 		r->nhist++;
 	}
 	return 0;
 }
 
-static int load_timeline(struct tdp_report *r, const struct tdp_json_value *tl,
-			 char *err, size_t errlen)
+static int load_timeline(struct tdp_report *r, const json_t *tl, char *err, size_t errlen)
 {
 	static const char *const want[] = { "event", "sp_live", "exits" };
-	const struct tdp_json_value *cols, *rows, *iv;
-	size_t idx[3];
+	const json_t *cols, *rows, *iv;
+	size_t idx[3], ncols, nrows;
 
-	iv = tdp_json_get(tl, "interval");
-	cols = tdp_json_get(tl, "columns");
-	rows = tdp_json_get(tl, "rows");
-	if (tl->type != TDP_JSON_OBJECT)
+	if (!json_is_object(tl))
 		return wrong_type(err, errlen, "timeline", tl, "an object");
+	iv = json_object_get(tl, "interval");
+	cols = json_object_get(tl, "columns");
+	rows = json_object_get(tl, "rows");
 	if (!iv)
 		return field_err(err, errlen, "missing field 'timeline.interval'");
-	if (iv->type != TDP_JSON_U64)
+	if (!tdp_json_as_u64(iv, &r->tl_interval))
 		return wrong_type(err, errlen, "timeline.interval", iv, "an unsigned integer");
-	r->tl_interval = iv->u;
 	if (!cols)
 		return field_err(err, errlen, "missing field 'timeline.columns'");
-	if (cols->type != TDP_JSON_ARRAY)
+	if (!json_is_array(cols))
 		return wrong_type(err, errlen, "timeline.columns", cols, "an array");
 	if (!rows)
 		return field_err(err, errlen, "missing field 'timeline.rows'");
-	if (rows->type != TDP_JSON_ARRAY)
+	if (!json_is_array(rows))
 		return wrong_type(err, errlen, "timeline.rows", rows, "an array");
+	ncols = json_array_size(cols);
+	nrows = json_array_size(rows);
 
 	/* columns may be reordered or extended by later writers: find ours */
 	for (size_t k = 0; k < ARRAY_SIZE(want); k++) {
 		idx[k] = SIZE_MAX;
-		for (size_t c = 0; c < cols->arr.n; c++)
-			if (cols->arr.v[c].type == TDP_JSON_STRING &&
-			    !strcmp(cols->arr.v[c].str.s, want[k]))
+		for (size_t c = 0; c < ncols; c++) {
+			const char *name = json_string_value(json_array_get(cols, c));
+
+			if (name && !strcmp(name, want[k]))
 				idx[k] = c;
+		}
 		if (idx[k] == SIZE_MAX)
 			return field_err(err, errlen,
 					 "missing column '%s' in field 'timeline.columns'",
 					 want[k]);
 	}
-	if (!rows->arr.n)
+	if (!nrows)
 		return 0;
-	r->tl = calloc(rows->arr.n, sizeof(*r->tl));
+	r->tl = calloc(nrows, sizeof(*r->tl));
 	if (!r->tl)
 		return TDP_E_NOMEM;
-	for (size_t i = 0; i < rows->arr.n; i++) {
-		const struct tdp_json_value *row = &rows->arr.v[i];
+	for (size_t i = 0; i < nrows; i++) {
+		const json_t *row = json_array_get(rows, i);
 		uint64_t v[3];
 
-		if (row->type != TDP_JSON_ARRAY || row->arr.n != cols->arr.n)
+		if (!json_is_array(row) || json_array_size(row) != ncols)
 			return field_err(err, errlen,
-					 "%u:%u: field 'timeline.rows[%zu]' does not match 'timeline.columns'",
-					 row->line, row->col, i);
+					 "field 'timeline.rows[%zu]' does not match 'timeline.columns'",
+					 i);
 		for (size_t k = 0; k < 3; k++) {
-			const struct tdp_json_value *c = &row->arr.v[idx[k]];
+			const json_t *c = json_array_get(row, idx[k]);
 
-			if (c->type != TDP_JSON_U64)
+			if (!tdp_json_as_u64(c, &v[k]))
 				return field_err(err, errlen,
-						 "%u:%u: field 'timeline.rows[%zu]' has %s in column '%s'",
-						 c->line, c->col, i,
-						 tdp_json_type_name(c->type), want[k]);
-			v[k] = c->u;
+						 "field 'timeline.rows[%zu]' has %s in column '%s'",
+						 i, tdp_json_kind(c), want[k]);
 		}
 		r->tl[i] = (struct tdp_report_tl_row){ v[0], v[1], v[2] };
 		r->ntl++;
@@ -300,27 +301,26 @@ static int load_timeline(struct tdp_report *r, const struct tdp_json_value *tl,
 	return 0;
 }
 
-static int load_marks(struct tdp_report *r, const struct tdp_json_value *m,
-		      char *err, size_t errlen)
+static int load_marks(struct tdp_report *r, const json_t *m, char *err, size_t errlen)
 {
-	if (m->type != TDP_JSON_ARRAY)
+	size_t n = json_array_size(m);
+
+	if (!json_is_array(m))
 		return wrong_type(err, errlen, "marks", m, "an array");
-	if (!m->arr.n)
+	if (!n)
 		return 0;
-	r->marks = calloc(m->arr.n, sizeof(*r->marks));
+	r->marks = calloc(n, sizeof(*r->marks));
 	if (!r->marks)
 		return TDP_E_NOMEM;
-	for (size_t i = 0; i < m->arr.n; i++) {
-		const struct tdp_json_value *e = &m->arr.v[i];
-		const struct tdp_json_value *ev = tdp_json_get(e, "event");
-		const struct tdp_json_value *lb = tdp_json_get(e, "label");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *e = json_array_get(m, i);
+		const char *lb = json_string_value(json_object_get(e, "label"));
 
-		if (!ev || ev->type != TDP_JSON_U64 || !lb || lb->type != TDP_JSON_STRING)
+		if (!tdp_json_as_u64(json_object_get(e, "event"), &r->marks[i].event) || !lb)
 			return field_err(err, errlen,
-					 "%u:%u: field 'marks[%zu]' needs an unsigned 'event' and a string 'label'",
-					 e->line, e->col, i);
-		r->marks[i].event = ev->u;
-		r->marks[i].label = strdup(lb->str.s);
+					 "field 'marks[%zu]' needs an unsigned 'event' and a string 'label'",
+					 i);
+		r->marks[i].label = strdup(lb);
 		if (!r->marks[i].label)
 			return TDP_E_NOMEM;
 		r->nmarks++;
@@ -336,15 +336,14 @@ static int load_marks(struct tdp_report *r, const struct tdp_json_value *m,
  * way ("walks.spread.latency_ns.p50", "walks.latency_ns.spread.p50").
  * @name receives the path found, for messages.
  */
-static const struct tdp_json_value *find_spread(const struct tdp_json_value *root,
-						const char *path, char *name,
-						size_t namelen)
+static const json_t *find_spread(const json_t *root, const char *path, char *name,
+				 size_t namelen)
 {
 	const char *rest = path;
 
 	for (;;) {
 		size_t k = (size_t)(rest - path);
-		const struct tdp_json_value *v;
+		const json_t *v;
 
 		snprintf(name, namelen, "%.*sspread.%s", (int)k, path, rest);
 		v = tdp_json_path(root, name);
@@ -357,14 +356,13 @@ static const struct tdp_json_value *find_spread(const struct tdp_json_value *roo
 	}
 }
 
-static int load_spreads(struct tdp_report *r, const struct tdp_json_value *root,
+static int load_spreads(struct tdp_report *r, const json_t *root,
 			const struct field *fields, size_t n, void *base,
 			char *err, size_t errlen)
 {
 	for (size_t i = 0; i < n; i++) {
 		char name[128];
-		const struct tdp_json_value *v = find_spread(root, fields[i].path,
-							     name, sizeof(name));
+		const json_t *v = find_spread(root, fields[i].path, name, sizeof(name));
 		struct field sf = { name, fields[i].kind, fields[i].off };
 		int ret;
 
@@ -378,17 +376,16 @@ static int load_spreads(struct tdp_report *r, const struct tdp_json_value *root,
 	return 0;
 }
 
-static int load_nested(struct tdp_report *r, const struct tdp_json_value *root,
-		       char *err, size_t errlen)
+static int load_nested(struct tdp_report *r, const json_t *root, char *err, size_t errlen)
 {
 	const size_t nbits = ARRAY_SIZE(r->nested.qual_bit);
-	const struct tdp_json_value *v, *nested = tdp_json_get(root, "nested");
+	const json_t *v, *nested = json_object_get(root, "nested");
 	int ret;
 
 	/* a report from before the nested counters: nothing to compare */
 	if (!nested)
 		return 0;
-	if (nested->type != TDP_JSON_OBJECT)
+	if (!json_is_object(nested))
 		return wrong_type(err, errlen, "nested", nested, "an object");
 	ret = load_fields(r, root, nested_fields, ARRAY_SIZE(nested_fields), err, errlen);
 	if (ret)
@@ -397,44 +394,44 @@ static int load_nested(struct tdp_report *r, const struct tdp_json_value *root,
 	if (!v)
 		return field_err(err, errlen,
 				 "missing field 'nested.reflected.qual_by_bit'");
-	if (v->type != TDP_JSON_ARRAY || v->arr.n != nbits)
+	if (!json_is_array(v) || json_array_size(v) != nbits)
 		return field_err(err, errlen,
-				 "%u:%u: field 'nested.reflected.qual_by_bit' is not an array of %zu counts",
-				 v->line, v->col, nbits);
+				 "field 'nested.reflected.qual_by_bit' is not an array of %zu counts",
+				 nbits);
 	for (size_t b = 0; b < nbits; b++) {
-		const struct tdp_json_value *e = &v->arr.v[b];
+		const json_t *e = json_array_get(v, b);
 
-		if (e->type != TDP_JSON_U64)
+		if (!tdp_json_as_u64(e, &r->nested.qual_bit[b]))
 			return field_err(err, errlen,
-					 "%u:%u: field 'nested.reflected.qual_by_bit[%zu]' is %s, expected an unsigned integer",
-					 e->line, e->col, b, tdp_json_type_name(e->type));
-		r->nested.qual_bit[b] = e->u;
+					 "field 'nested.reflected.qual_by_bit[%zu]' is %s, expected an unsigned integer",
+					 b, tdp_json_kind(e));
 	}
 	r->has_nested = true;
 	return 0;
 }
 
-int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root,
-			 char *err, size_t errlen)
+int tdp_report_from_json(struct tdp_report *r, const json_t *root, char *err, size_t errlen)
 {
-	const struct tdp_json_value *v;
+	const json_t *v;
+	uint64_t version;
+	const char *paging;
 	int ret;
 
-	if (root->type != TDP_JSON_OBJECT)
-		return field_err(err, errlen, "%u:%u: a report is an object, not %s",
-				 root->line, root->col, tdp_json_type_name(root->type));
-	v = tdp_json_get(root, "tdpsim_report");
+	if (!json_is_object(root))
+		return field_err(err, errlen, "a report is an object, not %s",
+				 tdp_json_kind(root));
+	v = json_object_get(root, "tdpsim_report");
 	if (!v)
 		return field_err(err, errlen,
 				 "not a tdpsim report: missing field 'tdpsim_report'");
-	if (v->type != TDP_JSON_U64)
+	if (!tdp_json_as_u64(v, &version))
 		return wrong_type(err, errlen, "tdpsim_report", v, "an unsigned integer");
-	if (v->u != TDP_REPORT_VERSION) {
+	if (version != TDP_REPORT_VERSION) {
 		/* version 1 had tdpsim's own names for what are KVM's stats */
 		field_err(err, errlen, "report version %llu is not supported (expected %d%s)",
-			  (unsigned long long)v->u, TDP_REPORT_VERSION,
-			  v->u == 1 ? "; version 1 predates KVM's stat names: "
-				      "replay the trace again" : "");
+			  (unsigned long long)version, TDP_REPORT_VERSION,
+			  version == 1 ? "; version 1 predates KVM's stat names: "
+					 "replay the trace again" : "");
 		return TDP_E_VERSION;
 	}
 
@@ -449,8 +446,8 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 	}
 
 	/* optional: the comparison shows nested rows for nested traces */
-	v = tdp_json_path(root, "trace.config.paging");
-	r->paging_nested = v && v->type == TDP_JSON_STRING && !strcmp(v->str.s, "nested");
+	paging = json_string_value(tdp_json_path(root, "trace.config.paging"));
+	r->paging_nested = paging && !strcmp(paging, "nested");
 	ret = load_nested(r, root, err, errlen);
 	if (ret)
 		return ret;
@@ -470,13 +467,13 @@ int tdp_report_from_json(struct tdp_report *r, const struct tdp_json_value *root
 	ret = load_hist(r, v, err, errlen);
 	if (ret)
 		return ret;
-	v = tdp_json_get(root, "timeline");
+	v = json_object_get(root, "timeline");
 	if (!v)
 		return field_err(err, errlen, "missing field 'timeline'");
 	ret = load_timeline(r, v, err, errlen);
 	if (ret)
 		return ret;
-	v = tdp_json_get(root, "marks");
+	v = json_object_get(root, "marks");
 	if (!v)
 		return field_err(err, errlen, "missing field 'marks'");
 	return load_marks(r, v, err, errlen);
@@ -522,9 +519,9 @@ static int slurp(const char *path, char **buf, size_t *len)
 		ret = tdp_error(TDP_E_IO, "cannot stat '%s': %s", path, strerror(errno));
 		goto out_close;
 	}
-	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > TDP_JSONREAD_DEFAULT_SIZE) {
+	if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > TDP_JSON_MAX_SIZE) {
 		ret = tdp_error(TDP_E_JSON, "cannot load '%s': not a regular file of at most %u MiB",
-				path, TDP_JSONREAD_DEFAULT_SIZE >> 20);
+				path, TDP_JSON_MAX_SIZE >> 20);
 		goto out_close;
 	}
 	*buf = malloc((size_t)st.st_size + 1);
@@ -549,8 +546,8 @@ out_close:
 
 int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
 {
-	struct tdp_json_value root;
-	const struct tdp_json_value *list = NULL, *cv;
+	json_t *root;
+	const json_t *list = NULL, *cv;
 	struct tdp_report *reps = NULL;
 	size_t nreps = 0, want;
 	char err[TDP_ERRBUF_SIZE] = "";
@@ -563,29 +560,29 @@ int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
 	ret = slurp(path, &buf, &len);
 	if (ret)
 		return ret;
-	ret = tdp_json_parse(buf, len, NULL, &root, err, sizeof(err));
+	ret = tdp_json_load(buf, len, &root, err, sizeof(err));
 	if (ret) {
 		tdp_error(ret, "malformed report '%s': %s", path, err);
 		goto out_free_buf;
 	}
 
 	/* a comparison file holds several reports; anything else is one */
-	cv = tdp_json_get(&root, "tdpsim_compare");
+	cv = json_object_get(root, "tdpsim_compare");
 	if (cv) {
-		if (cv->type != TDP_JSON_U64 || cv->u != 1) {
+		if (!json_is_integer(cv) || json_integer_value(cv) != 1) {
 			ret = tdp_error(TDP_E_VERSION,
 					"invalid report '%s': comparison version not supported (expected 1)",
 					path);
 			goto out_free_json;
 		}
-		list = tdp_json_get(&root, "reports");
-		if (!list || list->type != TDP_JSON_ARRAY || !list->arr.n) {
+		list = json_object_get(root, "reports");
+		if (!json_array_size(list)) {
 			ret = tdp_error(TDP_E_JSON,
 					"invalid report '%s': field 'reports' is not a non-empty array",
 					path);
 			goto out_free_json;
 		}
-		want = list->arr.n;
+		want = json_array_size(list);
 	} else {
 		want = 1;
 	}
@@ -595,7 +592,7 @@ int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
 		goto out_free_json;
 	}
 	for (nreps = 0; nreps < want; ) {
-		const struct tdp_json_value *rv = list ? &list->arr.v[nreps] : &root;
+		const json_t *rv = list ? json_array_get(list, nreps) : root;
 		struct tdp_report *r = &reps[nreps++];
 
 		ret = tdp_report_from_json(r, rv, err, sizeof(err));
@@ -625,7 +622,7 @@ int tdp_report_load(const char *path, struct tdp_report **out, size_t *n)
 out_free_reps:
 	tdp_report_free_array(reps, nreps);
 out_free_json:
-	tdp_json_free(&root);
+	json_decref(root);
 out_free_buf:
 	free(buf);
 	return ret;

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Outcome-log lines, exactly as docs/trace-text.md specifies them. */
+/*
+ * Outcome-log lines, exactly as docs/trace-text.md specifies them.  A
+ * `write gva=` is logged as the store access it is: `ok gpa=` when it
+ * completed (and stored), `pf ec=` or a reflected exit when it did not.
+ */
 #include <inttypes.h>
 
 #include <tdpsim/errors.h>

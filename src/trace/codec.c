@@ -18,8 +18,12 @@
  *      LABEL           u8 length (1..TDP_LABEL_MAX), the bytes, no NUL
  *      otherwise       varint v
  *
- * The lane of the slots is vcpu % TDP_LANES; vcpu is the first key of
- * every kind that has one, so it is known before any 8-byte key.  All state
+ * The lane of the slots is vcpu % TDP_LANES as far as the event's keys
+ * have told it: vcpu is the first key of every kind that has one, except
+ * write, whose vcpu was appended last (events.def), so a write's 8-byte
+ * keys are on lane 0 -- the decoder only knows vcpu once it has read it,
+ * and the encoder follows it (a write with vcpu=1 encoded on lane 1 did
+ * not decode).  All state
  * is zero at the start of each block.  A typical access in a page stream
  * is 5-6 bytes before zstd (byte 0, vcpu, gva code, t delta;
  * docs/trace-format.md has measurements).
@@ -164,7 +168,7 @@ uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
 {
 	const struct tdp_kind *kd = &tdp_kinds[ev->kind];
 	uint64_t given = (ev->present & kd->mask) >> kd->first;
-	unsigned int lane = ev->vcpu % TDP_LANES;
+	unsigned int lane = 0;	/* until the vcpu key (see the top) */
 	uint8_t *b0 = p++;
 
 	*b0 = ev->kind;
@@ -194,6 +198,8 @@ uint8_t *tdp__encode_event(uint8_t *p, const struct tdp_event *ev,
 			continue;
 		}
 		v = tdp__key_get(ev, k);
+		if (k->type == TDP_KT_VCPU)
+			lane = v % TDP_LANES;
 		if (k->flags & TDP_KF_B0)
 			*b0 |= v << TDP_EVB_B0_SHIFT;
 		else if (k->width == 8)
@@ -253,6 +259,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define DEC_DEC(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_VCPU(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_OP(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
+#define DEC_FLUSH(dst, mn, mx, idx)	DEC_NUM(dst, mn, mx, idx)
 #define DEC_SIZE(dst, mn, mx, idx)						\
 	do {									\
 		DEC_NUM(dst, mn, mx, idx);					\
@@ -280,6 +287,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define B0_DEC			B0_NUM
 #define B0_VCPU			B0_NUM
 #define B0_OP			B0_NUM
+#define B0_FLUSH		B0_NUM
 #define B0_SIZE			B0_NUM
 #define B0_LABEL(dst, mn, mx)	do { } while (0)
 /* Defaults of absent keys (the event was zeroed first). */
@@ -288,6 +296,7 @@ static inline __attribute__((always_inline)) bool decode_slot(const uint8_t **pp
 #define DEF_DEC			DEF_NUM
 #define DEF_VCPU		DEF_NUM
 #define DEF_OP			DEF_NUM
+#define DEF_FLUSH		DEF_NUM
 #define DEF_SIZE		DEF_NUM
 #define DEF_LABEL(dst, df)	do { } while (0)
 
@@ -429,8 +438,11 @@ int tdp__decode_batch(struct tdp_decoder *d, struct tdp_event *out, unsigned int
 		if (__builtin_expect(ev->vcpu >= vcpus || (ev->present & forbid) ||
 				     (ev->present & req[ev->kind]) != req[ev->kind] ||
 				     ((SLOW_KINDS >> ev->kind) & 1) ||
-				     (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
-				      ev->u.write.val >> (8 * ev->u.write.size)) ||
+				     (ev->kind == TDP_EV_WRITE &&
+				      ((ev->u.write.size < 8 &&
+					ev->u.write.val >> (8 * ev->u.write.size)) ||
+				       ((ev->present & TDP_KEY_BIT(WRITE, gva)) &&
+					tdp__write_gva_bad(ev)))) ||
 				     (ev->kind == TDP_EV_FAULT &&
 				      (ev->u.fault.ec & ~TDP_FAULT_EC_VALID)), 0)) {
 			ret = tdp_event_check(ev, d->cfg, d->why, sizeof(d->why));

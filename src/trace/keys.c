@@ -121,6 +121,8 @@ static bool check_fast(const struct tdp_event *ev, const struct tdp_config *cfg)
 	if (ev->kind == TDP_EV_WRITE && ev->u.write.size < 8 &&
 	    ev->u.write.val >> (8 * ev->u.write.size))
 		return false;
+	if (ev->kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva) && tdp__write_gva_bad(ev))
+		return false;
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return false;
@@ -375,6 +377,7 @@ next:
 /* events */
 
 static const char op_names[] = "rwx";
+static const char *const flush_names[2] = { "cr3", "global" };
 
 static int find_kind(const char *name)
 {
@@ -451,6 +454,11 @@ int tdp_event_check(const struct tdp_event *ev, const struct tdp_config *cfg,
 	    ev->u.write.val >> (8 * ev->u.write.size))
 		return WHY(TDP_E_RANGE, "val=0x%llx does not fit size=%u",
 			   (unsigned long long)ev->u.write.val, ev->u.write.size);
+	if (ev->kind == TDP_EV_WRITE && TDP_HAS(ev, WRITE, gva) && tdp__write_gva_bad(ev))
+		return WHY(TDP_E_RANGE, "gva=0x%llx cannot hold a %u-byte store to gpa=0x%llx "
+			   "(page offsets differ or the store crosses a page)",
+			   (unsigned long long)ev->u.write.gva, ev->u.write.size,
+			   (unsigned long long)ev->u.write.gpa);
 	if ((ev->kind == TDP_EV_VMENTER || ev->kind == TDP_EV_VMEXIT ||
 	     ev->kind == TDP_EV_INVEPT) && cfg->paging != TDP_PAGING_NESTED)
 		return WHY(TDP_E_CONFIG, "'%s' needs paging=nested", kd->name);
@@ -508,6 +516,14 @@ int tdp_event_parse(struct tdp_event *ev, char *line, const struct tdp_config *c
 			v = o - op_names;
 			break;
 		}
+		case TDP_KT_FLUSH:
+			if (!strcmp(val, flush_names[TDP_FLUSH_CR3]))
+				v = TDP_FLUSH_CR3;
+			else if (!strcmp(val, flush_names[TDP_FLUSH_GLOBAL]))
+				v = TDP_FLUSH_GLOBAL;
+			else
+				return WHY(TDP_E_RANGE, "kind='%s' is not cr3 or global", val);
+			break;
 		case TDP_KT_LABEL:
 			if (strlen(val) > TDP_LABEL_MAX || !val[0])
 				return WHY(TDP_E_RANGE, "label '%s' is not 1..%d bytes", val,
@@ -551,6 +567,8 @@ int tdp_event_format(const struct tdp_event *ev, char *buf, size_t len)
 		v = tdp__key_get(ev, k);
 		if (k->type == TDP_KT_OP)
 			n += snprintf(buf + n, room, " %s=%c", k->name, op_names[v % 3]);
+		else if (k->type == TDP_KT_FLUSH)
+			n += snprintf(buf + n, room, " %s=%s", k->name, flush_names[v & 1]);
 		else if (k->type == TDP_KT_HEX)
 			n += snprintf(buf + n, room, " %s=0x%llx", k->name, (unsigned long long)v);
 		else

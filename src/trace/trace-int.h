@@ -18,6 +18,7 @@ enum tdp_key_type {
 	TDP_KT_VCPU,	/* decimal, must be < config vcpus */
 	TDP_KT_SIZE,	/* 1, 2, 4 or 8 */
 	TDP_KT_OP,	/* r / w / x -> 0 / 1 / 2 */
+	TDP_KT_FLUSH,	/* cr3 / global -> 0 / 1 (enum tdp_flush_kind) */
 	TDP_KT_LABEL,	/* word of 1..TDP_LABEL_MAX non-blank bytes */
 };
 
@@ -59,6 +60,19 @@ uint64_t tdp__key_get(const struct tdp_event *ev, const struct tdp_key *k);
 void tdp__key_set(struct tdp_event *ev, const struct tdp_key *k, uint64_t v);
 /* Reset @ev to kind @kind with every key at its default, nothing present. */
 void tdp__event_reset(struct tdp_event *ev, unsigned int kind);
+
+/*
+ * A `write` with gva= is one store through one 4 KiB translation: gva and
+ * gpa have the same offset in the page (a translation keeps bits 11:0 at
+ * any page size), and the store does not cross into the next page (the
+ * CPU would split it into two accesses with two translations, which one
+ * event does not describe).  True if @ev breaks that.
+ */
+static inline bool tdp__write_gva_bad(const struct tdp_event *ev)
+{
+	return ((ev->u.write.gva ^ ev->u.write.gpa) & 0xfff) ||
+	       (ev->u.write.gva & 0xfff) + ev->u.write.size > 0x1000;
+}
 
 /*
  * Binary form constants (docs/trace-format.md has the diagrams).
