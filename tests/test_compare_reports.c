@@ -149,7 +149,9 @@ Test(report_load, fields_of_a_report)
 	cr_expect_eq(r->events_total, 12000);
 	cr_expect_eq(r->exits.total, 1500);
 	cr_expect_eq(r->exits.pf, 1200);
-	cr_expect_eq(r->faults.fixed, 1100);
+	cr_expect_eq(r->faults.fixed, 1100);	/* kvm_stats.pf_fixed */
+	cr_expect_eq(r->kvm.pf_taken, 1330);
+	cr_expect_eq(r->kvm.mmu_flooded, 4);
 	cr_expect_eq(r->faults.injected, 150);
 	cr_expect_eq(r->sp.peak, 310);
 	cr_expect_eq(r->sp.prev_roots_hit_rate, 0.9);
@@ -210,16 +212,19 @@ static const struct load_err_case load_errs[] = {
 	{ "empty.json", TDP_E_JSON, "empty.json': 1:1: unexpected token near end of file" },
 	/* the file ends after line 110 (column 0: shown as 1), inside an open array */
 	{ "truncated.json", TDP_E_JSON, "truncated.json': 111:1: ']' expected near end of file" },
-	{ "bad-version.json", TDP_E_VERSION, "report version 2 is not supported" },
+	{ "bad-version.json", TDP_E_VERSION, "report version 3 is not supported" },
+	/* a version-1 report (tdpsim's names for KVM's stats): refused, clearly */
+	{ "v1.json", TDP_E_VERSION, "report version 1 is not supported (expected 2; "
+	  "version 1 predates KVM's stat names: replay the trace again)" },
 	{ "missing-faults-injected.json", TDP_E_JSON,
 	  "missing field 'faults.injected'" },
 	{ "wrong-type-exits-total.json", TDP_E_JSON,
-	  "field 'exits.total' is a string, expected an unsigned integer" },
+	  "field 'kvm_stats.exits' is a string, expected an unsigned integer" },
 	{ "missing-column-sp-live.json", TDP_E_JSON,
 	  "missing column 'sp_live' in field 'timeline.columns'" },
 	{ "no-such-file.json", TDP_E_IO, "cannot open '" },
 	{ "compare-second-lacks-exits.json", TDP_E_JSON,
-	  "compare-second-lacks-exits.json' (reports[1]): missing field 'exits.total'" },
+	  "compare-second-lacks-exits.json' (reports[1]): missing field 'kvm_stats.exits'" },
 };
 
 Test(report_load, bad_reports_fail_with_named_field)
@@ -283,7 +288,7 @@ Test(compare, deltas_and_verdict_for_differing_counts)
 
 	cr_expect_eq(t.ret, 1);
 	expect_width(t.text);
-	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, faults.fixed");
+	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, pf_taken, pf_fixed");
 	cr_expect_null(strstr(t.text, "noise"), "no spread, no noise column");
 	cr_expect(strstr(t.text, "A: old (old layout, Release build)\n"), "%s", t.text);
 	cr_expect(strstr(t.text, "B: new (new layout, Release build)\n"), "%s", t.text);
@@ -294,13 +299,15 @@ Test(compare, deltas_and_verdict_for_differing_counts)
 	/* -20 / 1200 = -1.667% */
 	expect_row(t.text, "exits.pf", "1200", "1180", "-20", "-1.7%");
 	expect_row(t.text, "exits.emulated_write", "200", "200", "0", "0.0%");
-	/* -20 / 1100 = -1.818% */
-	expect_row(t.text, "faults.fixed", "1100", "1080", "-20", "-1.8%");
+	/* -20 / 1100 = -1.818%; KVM's pf_fixed (schema 2) */
+	expect_row(t.text, "pf_fixed", "1100", "1080", "-20", "-1.8%");
+	/* each of the 20 #PF exits was one pf_taken: 1330 = 1100 + 30 + 200 */
+	expect_row(t.text, "pf_taken", "1330", "1310", "-20", "-1.5%");
 	expect_row(t.text, "faults.injected", "150", "150", "0", "0.0%");
 	expect_row(t.text, "sp.created", "420", "420", "0", "0.0%");
 	expect_row(t.text, "sp.peak", "310", "310", "0", "0.0%");
 	expect_row(t.text, "sp.zapped", "120", "120", "0", "0.0%");
-	expect_row(t.text, "sp.unsync", "55", "55", "0", "0.0%");
+	expect_row(t.text, "sp.unsync_made", "55", "55", "0", "0.0%");
 	expect_row(t.text, "prev_roots hit %", "90.0", "90.0", "0.0", "0.0%");
 	/* 44.0 - 45.5 = -1.5; -1.5 / 45.5 = -3.297% */
 	expect_row(t.text, "walk p50 (ns)", "45.5", "44.0", "-1.5", "-3.3%");
@@ -369,7 +376,7 @@ Test(compare, noise_column_and_markers)
 	/* counts get no noise: they are deterministic */
 	row = get_row(t.text, "exits");
 	cr_expect_str_eq(row.noise, "");
-	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, faults.fixed");
+	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, pf_taken, pf_fixed");
 	free(t.text);
 	tdp_report_free_array(r, 2);
 }
@@ -392,7 +399,7 @@ Test(compare, extreme_counts_fit_their_columns)
 	expect_row(t.text, "exits", "0", "1.84e+19", "+1.84e+19", "n/a");
 	expect_row(t.text, "exits.pf", "1.84e+19", "0", "-1.84e+19", "-100.0%");
 	/* 1 / 4e9 = 0.000000025%: rounds to zero, printed without a sign */
-	expect_row(t.text, "faults.fixed", "4000000000", "4000000001", "+1", "0.0%");
+	expect_row(t.text, "pf_fixed", "4000000000", "4000000001", "+1", "0.0%");
 	free(t.text);
 }
 
@@ -402,14 +409,19 @@ Test(compare, long_verdict_wraps)
 	static const char *const names[] = {
 		"events", "exits", "exits.pf", "exits.ept_violation",
 		"exits.ept_misconfig", "exits.emulated_write", "exits.cr",
-		"exits.invlpg", "faults.fixed", "faults.spurious", "faults.emulated",
-		"faults.retry", "faults.injected", "faults.to_l1", "sp.created",
-		"sp.peak", "sp.zapped", "sp.unsync", "sp.sync", "prev_roots hit %",
+		"exits.invlpg", "pf_taken", "pf_fixed", "pf_spurious", "pf_emulate",
+		"invlpg", "tlb_flush", "mmu_shadow_zapped", "mmu_pte_write",
+		"mmu_pde_zapped", "mmu_flooded", "mmu_recycled", "mmu_cache_miss",
+		"mmu_unsync", "pages_4k", "pages_2m", "pages_1g",
+		"faults.retry", "faults.injected", "faults.to_l1", "faults.gp_set",
+		"faults.gp_noncanon", "sp.created",
+		"sp.peak", "sp.zapped", "sp.unsync_made", "sp.sync", "prev_roots hit %",
 	};
 	struct tdp_report a = { 0 }, b = {
 		.events_total = 1,
 		.exits = { 1, 1, 1, 1, 1, 1, 1, 1 },
-		.faults = { 1, 1, 1, 1, 1, 1 },
+		.faults = { 1, 1, 1, 1, 1, 1, 1, 1 },
+		.kvm = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 },
 		.sp = { .created = 1, .peak = 1, .zapped = 1, .unsync = 1, .sync = 1,
 			.prev_roots_hit_rate = 0.5 },
 	};

@@ -309,6 +309,50 @@ Test(hw_paging, la57_walk_and_pml5e_ps)
 }
 
 /*
+ * SDM Vol. 3A §3.3.7.1: in IA-32e mode a linear address must be canonical
+ * (bits 63:47 equal; 63:56 with LA57) or the access takes #GP(0) before
+ * any paging-structure access: no A flag is set.  Outside IA-32e mode
+ * (PAE) the rule does not exist.
+ */
+Test(hw_paging, noncanonical_is_gp_before_the_walk)
+{
+	struct hw_regs r = regs64();
+	struct hw_access a = { .op = TDP_OP_READ, .cpl = 3 };
+	struct hw_result res;
+
+	build_4level(7, 7);
+	/* bit 47 set, 63:48 clear: not canonical for 48 bits */
+	a.addr = (1ull << 47) | 0x401234;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_GP);
+	cr_expect_eq(get64(0x1000) & 0x20, 0, "nothing walked: PML4E A clear");
+	/* the same with a write and a fetch */
+	a.op = TDP_OP_WRITE;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_GP);
+	a.op = TDP_OP_FETCH;
+	a.addr = 0x8000000000401234ull;	/* bit 63 only */
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_GP);
+	/* canonical upper half: walked (PML4E[256] absent: #PF, not #GP) */
+	a.op = TDP_OP_READ;
+	a.addr = 0xffff800000000000ull;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_PF);
+	cr_assert_eq(res.error_code, 0x4, "not present, user read");
+	/* with LA57 the same bit-47 address is canonical (bit 56 rule) */
+	r.cr4 |= CR4_LA57;
+	r.cr3 = 0x5000;
+	put64(0x5000, 0x1000 | 7);	/* PML5E 0 -> the 4-level tree */
+	a.addr = (1ull << 47) | 0x401234;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_PF, "PML4E[256] absent");
+	a.addr = (1ull << 56) | 0x401234;
+	hw_translate(&mem, &r, NULL, &a, &res);
+	cr_assert_eq(res.kind, HW_GP, "bit 56 set, 63:57 clear");
+}
+
+/*
  * The I/D rule (SDM §4.7): a fetch fault reports I/D iff CR4.SMEP = 1, or
  * CR4.PAE = 1 and EFER.NXE = 1 -- never with 32-bit paging without SMEP.
  */

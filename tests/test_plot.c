@@ -283,7 +283,7 @@ struct bad_input {
 static const struct bad_input bad_inputs[] = {
 	{ "tests/data/reports/empty.json", "1:1: unexpected token near end of file" },
 	{ "tests/data/reports/truncated.json", "111:1: ']' expected near end of file" },
-	{ "tests/data/reports/bad-version.json", "report version 2 is not supported" },
+	{ "tests/data/reports/bad-version.json", "report version 3 is not supported" },
 	{ "tests/data/reports/missing-faults-injected.json",
 	  "missing field 'faults.injected'" },
 };

@@ -98,6 +98,7 @@ enum hw_kind {
 	HW_EPT_VIOLATION,	/* res->gpa, res->qual (bits 0-11) */
 	HW_EPT_MISCONFIG,	/* res->gpa */
 	HW_NPF,			/* res->gpa (EXITINFO2), res->error_code (EXITINFO1) */
+	HW_GP,			/* #GP(0): non-canonical linear address in IA-32e mode */
 };
 
 struct hw_result {

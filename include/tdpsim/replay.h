@@ -32,6 +32,7 @@ enum tdp_outcome_kind {
 	TDP_OUT_SPURIOUS,	/* fault event: nothing to do */
 	TDP_OUT_EMULATE,	/* fault event: KVM would emulate */
 	TDP_OUT_MMIO,		/* fault event: no memslot */
+	TDP_OUT_GP,		/* "gp": non-canonical access, or a refused `set` */
 };
 
 /* Exit-qualification bits the outcome log shows (docs/trace-text.md). */
@@ -69,17 +70,45 @@ struct tdp_stats {
 	uint64_t exit_invlpg;
 	uint64_t exit_recorded;		/* fault events replayed */
 
-	/* what the fault handler did */
+	/*
+	 * KVM's own stats (struct kvm_vcpu_stat / kvm_vm_stat), counted where
+	 * the kernel counts them; docs/report-schema.md names each line.
+	 * "exits" is tdp_stats_exits().  pf_fast stays 0: the port has no
+	 * fast_page_fault().
+	 * mmu_unsync and pages_* are gauges (value at the end of the run).
+	 */
+	uint64_t pf_taken;
+	uint64_t pf_fast;
+	uint64_t pf_mmio_spte_created;
+	uint64_t invlpg;
+	uint64_t tlb_flush;
+	uint64_t mmu_shadow_zapped;
+	uint64_t mmu_pte_write;
+	uint64_t mmu_pde_zapped;
+	uint64_t mmu_flooded;		/* misaligned + flooding zaps */
+	uint64_t mmu_recycled;
+	uint64_t mmu_cache_miss;
+	uint64_t mmu_unsync;
+	uint64_t pages[3];		/* pages_4k, pages_2m, pages_1g */
+
+	/* what the fault handler did (pf_fixed..pf_emulate: KVM's stats) */
 	uint64_t pf_fixed;
 	uint64_t pf_spurious;
 	uint64_t pf_emulate;
-	uint64_t pf_retry;
+	uint64_t pf_retry;		/* tdpsim: RET_PF_RETRY (no KVM stat) */
 	uint64_t pf_prefetched;		/* SPTEs installed by gPTE prefetch */
 	uint64_t pf_livelock;		/* accesses KVM could not resolve */
 	uint64_t hw_tlb_hits;		/* accesses served by the modelled TLB */
 	uint64_t pf_injected;		/* #PF delivered to the guest (by KVM or HW) */
 	uint64_t pf_injected_by_bit[6];	/* P W U RSVD I/D PK */
 	uint64_t nested_reflected;	/* exits reflected to L1 (all kinds) */
+	/*
+	 * #GP delivered to the guest (tdpsim's own counters: KVM has no stat
+	 * for either): a `set` KVM refused (kvm_set_cr0/cr3/cr4, set_efer,
+	 * load_pdptrs) and an access the CPU refused as non-canonical.
+	 */
+	uint64_t gp_set_refused;
+	uint64_t gp_noncanonical;
 
 	/*
 	 * Nested TDP (paging=nested).  An L2 access either completes, takes

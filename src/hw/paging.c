@@ -125,6 +125,26 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 	     (fetch && ((cr4 & HW_CR4_SMEP) || ((cr4 & HW_CR4_PAE) && nxe)) ?
 	      HW_PF_ID : 0);
 
+	/*
+	 * Vol. 3A §3.3.7.1 "Canonical Addressing" and §4.5: in IA-32e mode a
+	 * linear address whose bits 63:N-1 (N = 57 with CR4.LA57, else 48)
+	 * are not all equal is refused before paging, with #GP(0) -- #SS(0)
+	 * for a stack-segment reference, which an `access` never is (its
+	 * reads, writes and fetches go through DS/CS).  Nothing is read, no
+	 * A/D flag set, no stage 2 touched.
+	 */
+	if (ia32e && (cr0 & HW_CR0_PG)) {
+		const unsigned n = (cr4 & HW_CR4_LA57) ? 57 : 48;
+		const int64_t sext = (int64_t)(la << (64 - n)) >> (64 - n);
+
+		if ((uint64_t)sext != la) {
+			res->kind = HW_GP;
+			res->w = res->u = res->nx = res->dirty = false;
+			res->level = 0;
+			return;
+		}
+	}
+
 	if (!(cr0 & HW_CR0_PG)) {
 		/*
 		 * Paging off: the linear address is the physical address.  For

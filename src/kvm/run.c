@@ -220,6 +220,16 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			return;
 		}
 		hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+		/*
+		 * A non-canonical address: #GP(0) from the CPU, before any
+		 * walk.  KVM intercepts #GP only for its own reasons (VMware
+		 * backdoor, SVM errata), none modelled: the guest takes it.
+		 */
+		if (hw.kind == HW_GP) {
+			e->stats->gp_noncanonical++;
+			out->kind = TDP_OUT_GP;
+			return;
+		}
 		if (hw.kind == HW_OK) {
 			out->kind = TDP_OUT_OK;
 			out->gpa = hw.hpa - HOST_GUEST_PA_BASE;

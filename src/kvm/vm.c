@@ -156,6 +156,16 @@ static void engine_finish(struct tdp_engine *e)
 	st->sp_unsync = ks->unsync;
 	st->sp_sync = ks->sync;
 	st->sp_flood_zaps = ks->flooding_zaps;
+	/* kvm_mmu_track_write(): one mmu_flooded per zap of either kind */
+	st->mmu_flooded = ks->flooding_zaps + ks->misaligned_zaps;
+	st->mmu_shadow_zapped = ks->mmu_shadow_zapped;
+	st->mmu_pte_write = ks->pte_writes;
+	st->mmu_pde_zapped = ks->mmu_pde_zapped;
+	st->mmu_recycled = ks->oldest_zaps;
+	st->mmu_cache_miss = ks->mmu_cache_miss;
+	st->mmu_unsync = ks->unsync_live;
+	for (int l = 0; l < 3; l++)
+		st->pages[l] = ks->pages[l] > 0 ? (u64)ks->pages[l] : 0;
 	st->sp_misaligned_zaps = ks->misaligned_zaps;
 	st->root_allocs = ks->root_allocs;
 	if (ks->prev_roots_hits + ks->prev_roots_misses) {

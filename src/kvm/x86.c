@@ -37,10 +37,12 @@
  * leave root entries that no longer match mmu->pdptrs, which FNAME(fetch)
  * cannot walk (a CR3 reload after a PDPTE store then failed).
  */
-static void load_pdptrs(struct kvm_vcpu *vcpu)
+static bool load_pdptrs(struct kvm_vcpu *vcpu, bool strict)
 {
 	struct kvm_mmu *mmu = vcpu->arch.walk_mmu;
 	gpa_t base = vcpu->arch.cr3 & ~0x1full;
+	/* pdptr_rsvd_bits(): 63:MAXPHYADDR, 8:5, 2:1 of a present PDPTE */
+	const u64 rsvd = ~0ull << vcpu->maxphyaddr | 0x1e0ull | 0x6ull;
 	u64 pdpte[4];
 
 	/* L2's CR3 is an L2 GPA: KVM reads it through L1's EPT/NPT */
@@ -54,12 +56,19 @@ static void load_pdptrs(struct kvm_vcpu *vcpu)
 	}
 	for (int i = 0; i < 4; i++) {
 		if (base == INVALID_GPA ||
-		    tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i]))
+		    tdp_gmem_read(vcpu->gmem, base + i * 8, 8, &pdpte[i])) {
+			/* kvm_vcpu_read_guest_page() failed: KVM returns 0 */
+			if (strict)
+				return false;
 			pdpte[i] = 0;
+		}
+		if (strict && (pdpte[i] & PT_PRESENT_MASK) && (pdpte[i] & rsvd))
+			return false;
 	}
 	if (!vcpu->tdp_enabled && memcmp(mmu->pdptrs, pdpte, sizeof(pdpte)))
 		kvm_mmu_free_roots(vcpu->kvm, mmu, KVM_MMU_ROOT_CURRENT);
 	memcpy(mmu->pdptrs, pdpte, sizeof(pdpte));
+	return true;
 }
 
 /* kvm_mmu_reset_context(): drop the roots and recompute the roles. */
@@ -77,6 +86,7 @@ static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
  */
 static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
+	++e->stats->tlb_flush;
 	hw_tlb_flush(vcpu_tlb(e, vcpu));
 	if (!vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
@@ -97,24 +107,210 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
 	const u64 flushes = (1ull << KVM_REQ_TLB_FLUSH) |
 			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT);
+	u64 asked;
 
 	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 		kvm_mmu_free_obsolete_roots(vcpu);
 	if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
 		kvm_mmu_sync_roots(vcpu);
 	kvm_check_request(KVM_REQ_LOAD_MMU_PGD, vcpu);	/* nothing to load */
+	asked = vcpu->requests & flushes;
 	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
 		int r = kvm_mmu_load(vcpu);
 
 		if (r)
 			return r;
 	}
-	/* TLB flushes KVM asked for, incl. the one after loading a root */
+	/*
+	 * TLB flushes KVM asked for, incl. the one after loading a root.
+	 * KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(), which also clears
+	 * _CURRENT, else _CURRENT -> kvm_vcpu_flush_tlb_current(): either is
+	 * one "++vcpu->stat.tlb_flush".  kvm_mmu_load() flushes the new root
+	 * with a direct flush_tlb_current() call, no stat (the port raises
+	 * _CURRENT for it); a remote flush requested while loading is
+	 * serviced on KVM's next pass through the loop, and counted.
+	 */
+	if (asked)
+		++e->stats->tlb_flush;
+	if (vcpu->requests & ~asked & (1ull << KVM_REQ_TLB_FLUSH))
+		++e->stats->tlb_flush;
 	if (vcpu->requests & flushes) {
 		vcpu->requests &= ~flushes;
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
 	}
 	return 0;
+}
+
+/*
+ * What KVM's register checks test, for the guest CPUID of the trace's
+ * config (docs/trace-text.md: NX, PSE, PAE, PGE, SMEP, SMAP, LM; PKU with
+ * TDP; LA57 with la57=1; VMX/SVM for an L1 hypervisor; PCID, which the
+ * linux-kpti-pcid workload uses).  Kernel names, our own bit values.
+ */
+#define X86_CR0_NW		BIT(29)
+#define X86_CR0_CD		BIT(30)
+#define X86_CR4_VME		BIT(0)
+#define X86_CR4_PVI		BIT(1)
+#define X86_CR4_TSD		BIT(2)
+#define X86_CR4_DE		BIT(3)
+#define X86_CR4_MCE		BIT(6)
+#define X86_CR4_PCE		BIT(8)
+#define X86_CR4_OSFXSR		BIT(9)
+#define X86_CR4_OSXMMEXCPT	BIT(10)
+#define X86_CR4_UMIP		BIT(11)
+#define X86_CR4_VMXE		BIT(13)
+#define X86_CR4_FSGSBASE	BIT(16)
+#define X86_CR4_OSXSAVE		BIT(18)
+#define X86_CR4_CET		BIT(23)
+#define X86_CR4_LAM_SUP		BIT(28)
+#define X86_CR3_PCID_NOFLUSH	BIT_ULL(63)
+#define X86_CR3_PCID_MASK	0xfffull
+#define EFER_SCE		BIT(0)
+#define EFER_SVME		BIT(12)
+
+/* arch/x86/kvm/x86.h CR4_RESERVED_BITS: what no KVM guest may set */
+#define CR4_RESERVED_BITS						\
+	(~(u64)(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |	\
+		X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |	\
+		X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_PCIDE |		\
+		X86_CR4_OSXSAVE | X86_CR4_SMEP | X86_CR4_FSGSBASE |	\
+		X86_CR4_OSXMMEXCPT | X86_CR4_LA57 | X86_CR4_VMXE |	\
+		X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_UMIP |		\
+		X86_CR4_LAM_SUP | X86_CR4_CET))
+
+/*
+ * __cr4_reserved_bits() over the guest's CPUID: the CPUID-gated bits the
+ * guest lacks (XSAVE, FSGSBASE, UMIP, LAM, CET never; PKU only with TDP;
+ * LA57 with la57=1; VMX for an intel L1 hypervisor).
+ */
+static u64 cr4_guest_rsvd_bits(const struct tdp_engine *e,
+			       const struct kvm_vcpu *vcpu)
+{
+	u64 r = CR4_RESERVED_BITS | X86_CR4_OSXSAVE | X86_CR4_FSGSBASE |
+		X86_CR4_UMIP | X86_CR4_LAM_SUP | X86_CR4_CET;
+
+	if (e->cfg.paging == TDP_PAGING_SHADOW)
+		r |= X86_CR4_PKE;
+	if (!e->cfg.la57)
+		r |= X86_CR4_LA57;
+	if (!(e->cfg.paging == TDP_PAGING_NESTED && vcpu->vendor == KVM_VENDOR_INTEL))
+		r |= X86_CR4_VMXE;
+	return r;
+}
+
+/*
+ * kvm_valid_efer(): efer_reserved_bits (SCE, LME, LMA, plus what
+ * kvm_enable_efer_bits() opened: NX; SVME on amd), then __kvm_valid_efer()
+ * for the guest's CPUID (SVM only for an amd L1 hypervisor; FFXSR and
+ * AUTOIBRS are not offered, so stay reserved).
+ */
+static bool kvm_valid_efer(const struct tdp_engine *e,
+			   const struct kvm_vcpu *vcpu, u64 efer)
+{
+	u64 ok = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+
+	if (e->cfg.paging == TDP_PAGING_NESTED && vcpu->vendor == KVM_VENDOR_AMD)
+		ok |= EFER_SVME;
+	return !(efer & ~ok);
+}
+
+/*
+ * set_refused() - would KVM refuse this register load with #GP?  The
+ * `set` is one load of several registers; each check below is one KVM
+ * makes, with "before" read as the registers before the event and
+ * "after" as the new ones, so that a `set` standing for a legal sequence
+ * of MOVs (say PG off and LME off together) passes.  Returns the reason,
+ * or NULL.  @a holds the new values, EFER.LMA already derived.
+ */
+static const char *set_refused(const struct tdp_engine *e,
+			       const struct kvm_vcpu *vcpu,
+			       const struct tdp_event *ev, unsigned long old_cr0,
+			       unsigned long old_cr4, u64 old_efer)
+{
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+	bool was_long = (old_efer & EFER_LMA), is_long = (a->efer & EFER_LMA);
+
+	/* kvm_is_valid_cr0() */
+	if (a->cr0 & 0xffffffff00000000ull)
+		return "CR0 bits 63:32 are reserved";
+	if ((a->cr0 & X86_CR0_NW) && !(a->cr0 & X86_CR0_CD))
+		return "CR0.NW without CR0.CD";
+	if ((a->cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PE))
+		return "CR0.PG without CR0.PE";
+	/* kvm_is_valid_cr4() -> __kvm_is_valid_cr4() */
+	if (a->cr4 & cr4_guest_rsvd_bits(e, vcpu))
+		return (a->cr4 & ~old_cr4 & X86_CR4_LA57) && !e->cfg.la57 ?
+		       "CR4.LA57 without la57=1" : "a reserved CR4 bit";
+	/* set_efer(): efer_reserved_bits, __kvm_valid_efer() */
+	if (TDP_HAS(ev, SET, efer) && !kvm_valid_efer(e, vcpu, ev->u.set.efer))
+		return "a reserved EFER bit";
+	/* set_efer(): EFER.LME may not change while paging is on */
+	if ((old_cr0 & X86_CR0_PG) && (a->cr0 & X86_CR0_PG) &&
+	    ((old_efer ^ a->efer) & EFER_LME))
+		return "EFER.LME changed while paging";
+	/*
+	 * kvm_set_cr0(): PG with EFER.LME needs CR4.PAE (kvm_is_valid_sregs()
+	 * asks the same of the final state); kvm_set_cr4(): in long mode
+	 * CR4.PAE may not be cleared.  Both are "long mode without PAE".
+	 */
+	if (is_long && !(a->cr4 & X86_CR4_PAE))
+		return "long mode needs CR4.PAE";
+	/* kvm_set_cr4(): CR4.LA57 may not change in long mode */
+	if (was_long && is_long && ((old_cr4 ^ a->cr4) & X86_CR4_LA57))
+		return "CR4.LA57 changed in long mode";
+	/* kvm_set_cr4(): PCIDE 0 -> 1 needs long mode and CR3[11:0] = 0 */
+	if ((a->cr4 & X86_CR4_PCIDE) && !(old_cr4 & X86_CR4_PCIDE) &&
+	    (!is_long || (a->cr3 & X86_CR3_PCID_MASK)))
+		return "CR4.PCIDE needs long mode and PCID 0";
+	/* kvm_set_cr0(): PG may not be cleared with CR4.PCIDE set */
+	if (!(a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PCIDE))
+		return "CR0.PG cleared with CR4.PCIDE";
+	/*
+	 * kvm_set_cr3() -> kvm_vcpu_is_legal_cr3(): no address bit at or
+	 * above MAXPHYADDR (PCIDE: bit 63 is NOFLUSH, not an address bit).
+	 */
+	if (TDP_HAS(ev, SET, cr3)) {
+		u64 cr3 = a->cr3;
+
+		if (a->cr4 & X86_CR4_PCIDE)
+			cr3 &= ~X86_CR3_PCID_NOFLUSH;
+		if (cr3 & (~0ull << vcpu->maxphyaddr))
+			return "CR3 has bits above MAXPHYADDR";
+	}
+	return NULL;
+}
+
+#define SET_FLUSH_GUEST		1u	/* KVM_REQ_TLB_FLUSH_GUEST */
+#define SET_FLUSH_CURRENT	2u	/* KVM_REQ_TLB_FLUSH_CURRENT */
+
+/*
+ * set_tlb_flush_requests() - the TLB-flush requests a register load makes,
+ * each one "++vcpu->stat.tlb_flush" when serviced (kvm_vcpu_flush_tlb_guest
+ * / _current; a request made twice before entry is serviced once):
+ * kvm_post_set_cr0() -- PG cleared: _GUEST; kvm_post_set_cr4() -- PGE
+ * toggled or PCIDE cleared: _GUEST, else PAE toggled or SMEP set:
+ * _CURRENT; kvm_set_cr3() -> kvm_invalidate_pcid() (@cr3: a MOV CR3 KVM
+ * sees), unless PCIDE with NOFLUSH: _GUEST with TDP, _CURRENT (and
+ * KVM_REQ_MMU_SYNC) with shadow paging.
+ */
+static unsigned set_tlb_flush_requests(const struct kvm_vcpu *vcpu,
+				       unsigned long old_cr0,
+				       unsigned long old_cr4, bool cr3)
+{
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+	unsigned req = 0;
+
+	if ((old_cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PG))
+		req |= SET_FLUSH_GUEST;
+	if (((old_cr4 ^ a->cr4) & X86_CR4_PGE) ||
+	    ((old_cr4 & X86_CR4_PCIDE) && !(a->cr4 & X86_CR4_PCIDE)))
+		req |= SET_FLUSH_GUEST;
+	else if (((old_cr4 ^ a->cr4) & X86_CR4_PAE) ||
+		 (a->cr4 & ~old_cr4 & X86_CR4_SMEP))
+		req |= SET_FLUSH_CURRENT;
+	if (cr3 && !((a->cr4 & X86_CR4_PCIDE) && (a->cr3 & X86_CR3_PCID_NOFLUSH)))
+		req |= vcpu->tdp_enabled ? SET_FLUSH_GUEST : SET_FLUSH_CURRENT;
+	return req;
 }
 
 /*
@@ -125,11 +321,15 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
  * PAE PDPTEs reloaded where kvm_set_cr3/cr0/cr4 reload them (below).
  */
 static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		      const struct tdp_event *ev, bool entry)
+		      const struct tdp_event *ev, bool entry,
+		      struct tdp_outcome *out)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	unsigned long old_cr0 = a->cr0, old_cr4 = a->cr4, old_cr3 = a->cr3;
-	u64 old_efer = a->efer;
+	u64 old_efer = a->efer, old_pkru = a->pkru;
+	int old_cpl = a->cpl;
+	const char *why;
+	unsigned flush_req;
 	bool reset, new_cr3;
 
 	if (TDP_HAS(ev, SET, cr0))
@@ -144,39 +344,29 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		a->pkru = ev->u.set.pkru;
 	if (TDP_HAS(ev, SET, cpl))
 		a->cpl = ev->u.set.cpl;
-	/* EFER.LMA follows EFER.LME and CR0.PG */
+	/* EFER.LMA follows EFER.LME and CR0.PG (set_efer() ignores LMA) */
 	if ((a->efer & EFER_LME) && (a->cr0 & X86_CR0_PG))
 		a->efer |= EFER_LMA;
 	else
 		a->efer &= ~EFER_LMA;
 
 	/*
-	 * kvm_set_cr0() / kvm_set_cr4() #GP on long mode without CR4.PAE and
-	 * on paging without protection; the MMU's roles rely on it (a 32-bit
-	 * walker at level 4 overran its arrays: fuzz_replay, issue 13).
+	 * What kvm_set_cr0/cr3/cr4() and set_efer() refuse with #GP (their
+	 * "return 1" -> kvm_complete_insn_gp() -> kvm_inject_gp()): the
+	 * registers keep their old values and the guest takes #GP.  The MMU's
+	 * roles rely on it (long mode without PAE gave a 32-bit walker level
+	 * 4, which overran its arrays: fuzz_replay, issue 13).  PAE paging
+	 * then reloads the PDPTEs, which load_pdptrs() may refuse too.
 	 */
-	if (((a->efer & EFER_LMA) && !(a->cr4 & X86_CR4_PAE)) ||
-	    ((a->cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PE))) {
-		int r = engine_fail(e, TDP_E_STATE, "cr0=0x%lx cr4=0x%lx efer=0x%llx: "
-				    "KVM refuses it (#GP: %s)", a->cr0, a->cr4,
-				    (unsigned long long)a->efer, (a->cr0 & X86_CR0_PE) ?
-				    "long mode needs CR4.PAE" : "paging needs CR0.PE");
-
-		a->cr0 = old_cr0;
-		a->cr4 = old_cr4;
-		a->cr3 = old_cr3;
-		a->efer = old_efer;
-		return r;
-	}
-
-	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
-	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
-		return 0;
-
+	why = set_refused(e, vcpu, ev, old_cr0, old_cr4, old_efer);
 	reset = ((old_cr0 ^ a->cr0) & KVM_MMU_CR0_ROLE_BITS) ||
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
 	new_cr3 = TDP_HAS(ev, SET, cr3);
+	/*
+	 * With nested EPT/NPT, VM entry takes L2's PDPTEs from VMCS12 / the
+	 * nested walk, not through kvm_set_cr3(): no #GP for them there.
+	 */
 	/*
 	 * The PDPTEs are reloaded exactly where KVM reloads them: kvm_set_cr3()
 	 * always under PAE paging ("PDPTRs are always reloaded for PAE
@@ -187,10 +377,35 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * (CR0.WP, CR4.SMAP/PKE, EFER.NX) resets the MMU but keeps the PDPTEs
 	 * the vCPU has, even if the PDPT in memory changed since.
 	 */
-	if (is_pae_paging(vcpu) &&
+	if (!why && is_pae_paging(vcpu) &&
 	    (new_cr3 || ((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) ||
-	     ((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS)))
-		load_pdptrs(vcpu);
+	     ((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS)) &&
+	    !load_pdptrs(vcpu, !entry))
+		why = "a PAE PDPTE has a reserved bit or is not in memory";
+	if (why) {
+		a->cr0 = old_cr0;
+		a->cr4 = old_cr4;
+		a->cr3 = old_cr3;
+		a->efer = old_efer;
+		a->pkru = old_pkru;
+		a->cpl = old_cpl;
+		/* L2's registers come with VM entry: its checks fail it */
+		if (entry)
+			return engine_fail(e, TDP_E_STATE, "L2's cr0=0x%llx cr4=0x%llx "
+					   "efer=0x%llx: VM entry fails (%s)",
+					   (unsigned long long)ev->u.set.cr0,
+					   (unsigned long long)ev->u.set.cr4,
+					   (unsigned long long)ev->u.set.efer, why);
+		e->stats->exit_cr++;
+		e->stats->gp_set_refused++;
+		out->kind = TDP_OUT_GP;
+		return 0;
+	}
+
+	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
+	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
+		return 0;
+
 	/*
 	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
 	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
@@ -210,11 +425,14 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * kvm_post_set_cr0/4() -> kvm_mmu_reset_context(), which unloads the
 	 * roots of root_mmu and guest_mmu alike (kvm_mmu_unload()).
 	 */
+	flush_req = set_tlb_flush_requests(vcpu, old_cr0, old_cr4,
+					   new_cr3 && !mmu_is_nested(vcpu));
 	if (mmu_is_nested(vcpu)) {
 		if (reset) {
 			e->stats->exit_cr++;
 			kvm_mmu_reset_context(vcpu);
 		}
+		e->stats->tlb_flush += __builtin_popcount(flush_req);
 		return 0;
 	}
 	e->stats->exit_cr++;
@@ -236,10 +454,13 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * again, so it stays cached (freeing it lost every prev_roots hit of
 	 * a guest that writes a PTE before switching).
 	 */
-	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE)
-		kvm_vcpu_flush_tlb_guest(e, vcpu);
-	else if (new_cr3 && !vcpu->tdp_enabled)
+	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE) {
+		kvm_vcpu_flush_tlb_guest(e, vcpu);	/* counts its request */
+		flush_req &= ~SET_FLUSH_GUEST;
+	} else if (new_cr3 && !vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
+	}
+	e->stats->tlb_flush += __builtin_popcount(flush_req);
 	/* the CPU's side of MOV CR3 without PCIDE: the TLB is flushed */
 	if (new_cr3)
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -408,8 +629,10 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 {
 	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu);
 
+	/* same value: no #GP modelled for a PDPT changed since (the trace's
+	 * flush has no outcome line); KVM would refuse a bad one */
 	if (is_pae_paging(vcpu))
-		load_pdptrs(vcpu);
+		load_pdptrs(vcpu, false);
 	if (vcpu->tdp_enabled) {
 		/* SDM 4.10.4.1: MOV CR3 keeps global entries, PGE toggle not */
 		if (kind == TDP_FLUSH_GLOBAL)
@@ -429,6 +652,7 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 	kvm_mmu_sync_roots(vcpu);
 	/* kvm_vcpu_flush_tlb_current(): the whole context of this root */
+	++e->stats->tlb_flush;
 	hw_tlb_flush(tlb);
 }
 
@@ -597,24 +821,21 @@ void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 }
 
 /*
- * account_ret_pf() - count what KVM's fault handler returned.  Returns @r
- * for a RET_PF_* value, or a negative TDP_E_* code (message set) for an
- * error or a value the engine does not expect.
+ * account_ret_pf() - check what KVM's fault handler returned.  KVM's own
+ * pf_fixed / pf_emulate / pf_spurious are counted where the kernel counts
+ * them (kvm_mmu_page_fault() in src/mmu/fault.c); pf_retry, tdpsim's own,
+ * here.  Returns @r for a RET_PF_* value, or a negative TDP_E_* code
+ * (message set) for an error or a value the engine does not expect.
  */
 int account_ret_pf(struct tdp_engine *e, int r)
 {
 	switch (r) {
 	case RET_PF_FIXED:
-		e->stats->pf_fixed++;
-		return r;
 	case RET_PF_SPURIOUS:
-		e->stats->pf_spurious++;
+	case RET_PF_EMULATE:
 		return r;
 	case RET_PF_RETRY:
 		e->stats->pf_retry++;
-		return r;
-	case RET_PF_EMULATE:
-		e->stats->pf_emulate++;
 		return r;
 	default:
 		return engine_fail(e, r < 0 ? r : TDP_E_INTERNAL,
@@ -706,7 +927,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 			err = handle_write(e, vcpu, ev);
 		break;
 	case TDP_EV_SET:
-		err = handle_set(e, vcpu, ev, entry);
+		err = handle_set(e, vcpu, ev, entry, out);
 		break;
 	case TDP_EV_ACCESS: {
 		unsigned cpl = TDP_HAS(ev, ACCESS, cpl) ? ev->u.access.cpl :

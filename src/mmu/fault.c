@@ -355,6 +355,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
 		.req_level = PG_LEVEL_4K,
 		.goal_level = PG_LEVEL_4K,
 	};
+	bool stats;
 	int r;
 
 	if (fault.rsvd) {
@@ -366,7 +367,29 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
 	if (fault.is_tdp || mmu->root_role.direct)
 		fault.gfn = cr2_or_gpa >> PAGE_SHIFT;
 
+	/*
+	 * KVM sends a PFERR_RSVD_MASK exit to handle_mmio_page_fault() first
+	 * and reaches kvm_mmu_do_page_fault() -- where its stats are counted
+	 * -- only for other faults (handle_mmio_page_fault() above returns
+	 * before, for every PFERR_RSVD fault the port sees).
+	 */
+	stats = !(error_code & PFERR_RSVD_MASK) && vcpu->tdp_stats;
+	/* kvm_mmu_do_page_fault(): "if (!prefetch) vcpu->stat.pf_taken++" */
+	if (stats)
+		vcpu->tdp_stats->pf_taken++;
 	r = mmu->page_fault(vcpu, &fault);
+	/*
+	 * kvm_mmu_do_page_fault(): pf_fixed, pf_emulate, pf_spurious by the
+	 * handler's RET_PF_* -- before the write-protected case becomes an
+	 * emulation (kvm_mmu_write_protect_fault), which KVM does not count
+	 * as pf_emulate.
+	 */
+	if (stats && r == RET_PF_FIXED)
+		vcpu->tdp_stats->pf_fixed++;
+	else if (stats && r == RET_PF_EMULATE)
+		vcpu->tdp_stats->pf_emulate++;
+	else if (stats && r == RET_PF_SPURIOUS)
+		vcpu->tdp_stats->pf_spurious++;
 	if (r == RET_PF_WRITE_PROTECTED)
 		r = RET_PF_EMULATE;
 	return r;

@@ -203,6 +203,14 @@ struct kvm_mmu_stats {
 	u64 write_protects;	/* SPTEs made read-only by account_shadowed */
 	u64 remote_tlb_flushes;
 	u64 invlpg_syncs;	/* SPTEs re-synced by invalidate_addr */
+	/*
+	 * KVM's own struct kvm_vm_stat members, counted where the kernel
+	 * counts them (docs/report-schema.md names the lines).
+	 */
+	u64 mmu_shadow_zapped;	/* every __kvm_mmu_prepare_zap_page() */
+	u64 mmu_pde_zapped;	/* kvm_mmu_track_write(), non-4K SPTE zapped */
+	u64 mmu_cache_miss;	/* kvm_mmu_find_shadow_page() found none */
+	int64_t pages[3];		/* kvm_update_page_stats(): leaf SPTEs 4K/2M/1G */
 };
 
 /* One (gfn, level) record: rmap, write track, huge page disallow count. */

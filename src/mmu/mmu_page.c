@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/gmem.h>
+#include <tdpsim/replay.h>
 
 #include "mmu_page.h"
 
@@ -373,7 +375,9 @@ static bool kvm_zap_all_rmap_sptes(struct kvm *kvm,
 
 	if (!rmap_head->val)
 		return false;
+	/* each mmu_spte_clear_track_bits(): kvm_update_page_stats(-1) */
 	if (!(rmap_head->val & 1)) {
+		kvm->stats.pages[sptep_to_sp((u64 *)rmap_head->val)->role.level - 1]--;
 		*(u64 *)rmap_head->val = 0;
 		kvm_chk_spte(kvm, (u64 *)rmap_head->val);
 		goto out;
@@ -381,6 +385,7 @@ static bool kvm_zap_all_rmap_sptes(struct kvm *kvm,
 	for (desc = (struct pte_list_desc *)(rmap_head->val & ~1ul); desc;
 	     desc = next) {
 		for (i = 0; i < (int)desc->spte_count; i++) {
+			kvm->stats.pages[sptep_to_sp(desc->sptes[i])->role.level - 1]--;
 			*desc->sptes[i] = 0;
 			kvm_chk_spte(kvm, desc->sptes[i]);
 		}
@@ -406,6 +411,8 @@ static int rmap_add(struct kvm *kvm, u64 *spte, gfn_t gfn, unsigned int access)
 	rmap_count = pte_list_add(kvm, spte, &e->rmap);
 	if (rmap_count < 0)
 		return rmap_count;
+	/* __rmap_add(): kvm_update_page_stats(kvm, sp->role.level, 1) */
+	kvm->stats.pages[sp->role.level - 1]++;
 	if (rmap_count > RMAP_RECYCLE_THRESHOLD) {
 		kvm->stats.rmap_recycles++;
 		kvm_zap_all_rmap_sptes(kvm, &e->rmap);
@@ -421,8 +428,9 @@ static void rmap_remove(struct kvm *kvm, u64 *spte)
 	gfn_t gfn = kvm_mmu_page_get_gfn(sp, spte_index(spte));
 	struct kvm_rmap_head *rmap_head = gfn_to_rmap(kvm, gfn, sp->role.level);
 
-	if (rmap_head)
-		pte_list_remove(kvm, spte, rmap_head);
+	if (rmap_head && pte_list_remove(kvm, spte, rmap_head))
+		/* mmu_spte_clear_track_bits(): kvm_update_page_stats(-1) */
+		kvm->stats.pages[sp->role.level - 1]--;
 }
 
 /* drop_spte() */
@@ -939,6 +947,7 @@ static bool __kvm_mmu_prepare_zap_page(struct kvm *kvm, struct kvm_mmu_page *sp,
 {
 	bool list_unstable, zapped_root = false;
 
+	++kvm->stats.mmu_shadow_zapped;	/* KVM counts every call */
 	if (!sp->role.invalid)
 		kvm->stats.sp_zapped[sp->role.direct][sp->role.level - 1]++;
 	*nr_zapped = mmu_zap_unsync_children(kvm, sp, invalid_list);
@@ -1366,6 +1375,7 @@ struct kvm_mmu_page *kvm_mmu_find_shadow_page(struct kvm *kvm,
 		goto out;
 	}
 	sp = NULL;
+	++kvm->stats.mmu_cache_miss;
 out:
 	if (sp)
 		kvm->stats.sp_hash_hits++;
@@ -1538,9 +1548,11 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 	 * on because MMIO caching is on): the SPTE caches the MMIO access,
 	 * the next access faults with PFERR_RSVD (EPT: misconfiguration)
 	 * and is emulated by handle_mmio_page_fault() without a walk.
-	 * (KVM counts it in vcpu->stat.pf_mmio_spte_created.)
 	 */
 	if (is_noslot_pfn(pfn)) {
+		/* mmu_set_spte(): "vcpu->stat.pf_mmio_spte_created++" */
+		if (vcpu->tdp_stats)
+			vcpu->tdp_stats->pf_mmio_spte_created++;
 		mark_mmio_spte(vcpu, sptep, gfn, pte_access);
 		return RET_PF_EMULATE;
 	}
@@ -1652,6 +1664,7 @@ int kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new, int bytes)
 	struct kvm_mmu_page *sp;
 	bool flush = false;
 	int zapped = 0;
+	u64 gentry = 0;
 
 	if (!kvm->arch.indirect_shadow_pages)
 		return 0;
@@ -1664,6 +1677,14 @@ int kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new, int bytes)
 	}
 	(void)new;
 	kvm->stats.pte_writes++;
+	/*
+	 * mmu_pte_write_fetch_gpte(): the gPTE as it is after the store, read
+	 * back only for 4- and 8-byte writes (else 0); mmu_pde_zapped counts
+	 * the upper-level SPTEs zapped for a non-zero one.
+	 */
+	if ((bytes == 4 || bytes == 8) && vcpu->gmem &&
+	    tdp_gmem_read(vcpu->gmem, gpa, (unsigned)bytes, &gentry))
+		gentry = 0;
 
 	for_each_gfn_valid_sp_with_gptes(kvm, sp, node, gfn) {
 		u64 *spte;
@@ -1688,6 +1709,8 @@ int kvm_mmu_track_write(struct kvm_vcpu *vcpu, gpa_t gpa, u64 new, int bytes)
 			u64 entry = *spte;
 
 			mmu_page_zap_pte(kvm, sp, spte, NULL);
+			if (gentry && sp->role.level != PG_LEVEL_4K)
+				++kvm->stats.mmu_pde_zapped;
 			if (is_shadow_present_pte(entry)) {
 				kvm->stats.pte_updated++;
 				flush = true;
@@ -2229,6 +2252,8 @@ void kvm_mmu_invlpg(struct kvm_vcpu *vcpu, gva_t gva)
 {
 	kvm_mmu_invalidate_addr(vcpu, vcpu->arch.walk_mmu, gva,
 				KVM_MMU_ROOTS_ALL);
+	if (vcpu->tdp_stats)	/* unit tests drive the MMU without stats */
+		++vcpu->tdp_stats->invlpg;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2320,6 +2345,7 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 {
 	u64 live[2][PT64_ROOT_MAX_LEVEL] = {{0}}, total = 0, nonleaf = 0,
 	    parents = 0, leaves = 0, rmaps = 0, indirect = 0, unsync = 0, i;
+	int64_t rmap_pages[3] = { 0 };
 	struct list_head *pos;
 	u8 *on_active;
 	const char *err = NULL;
@@ -2459,6 +2485,8 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 		if (e->key == GFN_INFO_EMPTY)
 			continue;
 		rmaps += pte_list_count(&e->rmap);
+		if ((e->key & 3) < 3)
+			rmap_pages[e->key & 3] += pte_list_count(&e->rmap);
 		if (e->disallow_lpage < 0) {
 			err = "negative disallow_lpage";
 			goto out_free;
@@ -2493,6 +2521,11 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 		err = "rmap entries differ from leaf SPTEs";
 		goto out_free;
 	}
+	for (i = 0; i < 3; i++)
+		if (rmap_pages[i] != kvm->stats.pages[i]) {
+			err = "pages_4k/2m/1g differ from the rmap entries";
+			goto out_free;
+		}
 	if (unsync != kvm->stats.unsync_live) {
 		err = "unsync_live differs from the unsync pages";
 		goto out_free;

@@ -266,8 +266,8 @@ struct bar_metric {
 #define BM(n, m, s) { n, offsetof(struct tdp_report, m), \
 		      offsetof(struct tdp_report, count_spread.s) }
 static const struct bar_metric bar_metrics[] = {
-	BM("VM exits", exits.total, exits),
-	BM("faults\\nfixed", faults.fixed, faults_fixed),
+	BM("exits", exits.total, exits),
+	BM("pf_fixed", faults.fixed, faults_fixed),
 	BM("faults\\ninjected", faults.injected, faults_injected),
 	BM("shadow pages\\ncreated", sp.created, sp_created),
 	BM("shadow pages\\npeak", sp.peak, sp_peak),

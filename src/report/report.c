@@ -195,8 +195,32 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	for (unsigned k = 0; k < TDP_EV__COUNT; k++)
 		if (s->ev_by_kind[k])
 			ROW(fp, tdp_event_name(k), "%14" PRIu64, s->ev_by_kind[k]);
-	fprintf(fp, "\nexits\n");
-	ROW(fp, "total", "%14" PRIu64, tdp_stats_exits(s));
+	/*
+	 * KVM's own stats, by the names of struct kvm_vcpu_stat / kvm_vm_stat
+	 * (debugfs /sys/kernel/debug/kvm/), counted where the kernel counts
+	 * them (docs/report-schema.md).  pf_fast is always 0: the port has
+	 * no fast_page_fault().
+	 */
+	fprintf(fp, "\nKVM stats (kvm_vcpu_stat / kvm_vm_stat)\n");
+	ROW(fp, "exits", "%14" PRIu64, tdp_stats_exits(s));
+	ROW(fp, "pf_taken", "%14" PRIu64, s->pf_taken);
+	ROW(fp, "pf_fixed", "%14" PRIu64, s->pf_fixed);
+	ROW(fp, "pf_spurious", "%14" PRIu64, s->pf_spurious);
+	ROW(fp, "pf_emulate", "%14" PRIu64, s->pf_emulate);
+	ROW(fp, "pf_fast (not modelled)", "%14" PRIu64, s->pf_fast);
+	ROW(fp, "pf_mmio_spte_created", "%14" PRIu64, s->pf_mmio_spte_created);
+	ROW(fp, "invlpg", "%14" PRIu64, s->invlpg);
+	ROW(fp, "tlb_flush", "%14" PRIu64, s->tlb_flush);
+	ROW(fp, "mmu_shadow_zapped", "%14" PRIu64, s->mmu_shadow_zapped);
+	ROW(fp, "mmu_pte_write", "%14" PRIu64, s->mmu_pte_write);
+	ROW(fp, "mmu_pde_zapped", "%14" PRIu64, s->mmu_pde_zapped);
+	ROW(fp, "mmu_flooded", "%14" PRIu64, s->mmu_flooded);
+	ROW(fp, "mmu_recycled", "%14" PRIu64, s->mmu_recycled);
+	ROW(fp, "mmu_cache_miss", "%14" PRIu64, s->mmu_cache_miss);
+	ROW(fp, "mmu_unsync (at end)", "%14" PRIu64, s->mmu_unsync);
+	ROW(fp, "pages_4k / pages_2m (at end)", PAIR, s->pages[0], s->pages[1]);
+	ROW(fp, "pages_1g (at end)", "%14" PRIu64, s->pages[2]);
+	fprintf(fp, "\nexits by reason (tdpsim; sum = exits)\n");
 	ROW(fp, "#PF intercepts", "%14" PRIu64, s->exit_pf);
 	ROW(fp, "EPT violations / NPFs", "%14" PRIu64, s->exit_ept_violation);
 	ROW(fp, "EPT misconfigurations", "%14" PRIu64, s->exit_ept_misconfig);
@@ -204,27 +228,25 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	ROW(fp, "CR/EFER loads", "%14" PRIu64, s->exit_cr);
 	ROW(fp, "INVLPG", "%14" PRIu64, s->exit_invlpg);
 	ROW(fp, "recorded faults replayed", "%14" PRIu64, s->exit_recorded);
-	fprintf(fp, "\nfaults\n");
-	ROW(fp, "fixed", "%14" PRIu64, s->pf_fixed);
-	ROW(fp, "spurious", "%14" PRIu64, s->pf_spurious);
-	ROW(fp, "emulated", "%14" PRIu64, s->pf_emulate);
-	ROW(fp, "retried", "%14" PRIu64, s->pf_retry);
+	fprintf(fp, "\nfaults (tdpsim)\n");
+	ROW(fp, "pf_retry (RET_PF_RETRY)", "%14" PRIu64, s->pf_retry);
 	ROW(fp, "SPTEs prefetched", "%14" PRIu64, s->pf_prefetched);
 	if (s->hw_tlb_hits)
 		ROW(fp, "accesses hitting the modelled TLB", "%14" PRIu64, s->hw_tlb_hits);
-	if (s->pf_livelock)
-		ROW(fp, "accesses KVM could not resolve", "%14" PRIu64, s->pf_livelock);
+	ROW(fp, "pf_livelock (KVM could not resolve)", "%14" PRIu64, s->pf_livelock);
 	ROW(fp, "#PF delivered to the guest", "%14" PRIu64, s->pf_injected);
 	for (int b = 0; b < 6; b++)
 		if (s->pf_injected_by_bit[b]) {
 			snprintf(line, sizeof(line), "  with %s", pf_bit_names[b]);
 			ROW(fp, line, "%14" PRIu64, s->pf_injected_by_bit[b]);
 		}
+	ROW(fp, "#GP: set refused / non-canonical", PAIR, s->gp_set_refused,
+	    s->gp_noncanonical);
 	if (cfg->paging == TDP_PAGING_NESTED || nested_any(s))
 		print_nested(fp, cfg, s);
-	fprintf(fp, "\nshadow pages\n");
+	fprintf(fp, "\nshadow pages (tdpsim)\n");
 	ROW(fp, "created", "%14" PRIu64, sum_sp(s->sp_created));
-	ROW(fp, "zapped", "%14" PRIu64, sum_sp(s->sp_zapped));
+	ROW(fp, "zapped (distinct pages)", "%14" PRIu64, sum_sp(s->sp_zapped));
 	ROW(fp, "live at end / peak", "%6" PRIu64 " / %5" PRIu64, s->sp_live, s->sp_peak);
 	for (int l = TDP_MAX_LEVEL - 1; l >= 0; l--) {
 		if (!s->sp_created[l][0] && !s->sp_created[l][1])
@@ -234,8 +256,8 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 		    s->sp_created[l][1]);
 	}
 	ROW(fp, "made unsync / synced", "%6" PRIu64 " / %5" PRIu64, s->sp_unsync, s->sp_sync);
-	ROW(fp, "write-flooding zaps", "%14" PRIu64, s->sp_flood_zaps);
-	ROW(fp, "misaligned-write zaps", "%14" PRIu64, s->sp_misaligned_zaps);
+	ROW(fp, "mmu_flooded: flooding / misaligned", PAIR, s->sp_flood_zaps,
+	    s->sp_misaligned_zaps);
 	ROW(fp, "root allocations", "%14" PRIu64, s->root_allocs);
 	ROW(fp, "prev_roots hit rate", "%13.1f%%",
 	    100.0 * ratio(s->prev_root_hits, s->prev_root_hits + s->prev_root_misses));
@@ -328,7 +350,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	char machine[160];
 
 	tdp_json_obj_open(j, NULL);
-	tdp_json_u64(j, "tdpsim_report", 1);
+	tdp_json_u64(j, "tdpsim_report", TDP_REPORT_VERSION);
 
 	tdp_json_obj_open(j, "tool");
 	tdp_json_str(j, "version", TDPSIM_VERSION);
@@ -380,8 +402,31 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_obj_close(j);
 	tdp_json_obj_close(j);
 
+	/* KVM's stats by KVM's names (docs/report-schema.md: where counted) */
+	tdp_json_obj_open(j, "kvm_stats");
+	tdp_json_u64(j, "exits", tdp_stats_exits(s));
+	tdp_json_u64(j, "pf_taken", s->pf_taken);
+	tdp_json_u64(j, "pf_fixed", s->pf_fixed);
+	tdp_json_u64(j, "pf_spurious", s->pf_spurious);
+	tdp_json_u64(j, "pf_emulate", s->pf_emulate);
+	tdp_json_u64(j, "pf_fast", s->pf_fast);
+	tdp_json_u64(j, "pf_mmio_spte_created", s->pf_mmio_spte_created);
+	tdp_json_u64(j, "invlpg", s->invlpg);
+	tdp_json_u64(j, "tlb_flush", s->tlb_flush);
+	tdp_json_u64(j, "mmu_shadow_zapped", s->mmu_shadow_zapped);
+	tdp_json_u64(j, "mmu_pte_write", s->mmu_pte_write);
+	tdp_json_u64(j, "mmu_pde_zapped", s->mmu_pde_zapped);
+	tdp_json_u64(j, "mmu_flooded", s->mmu_flooded);
+	tdp_json_u64(j, "mmu_recycled", s->mmu_recycled);
+	tdp_json_u64(j, "mmu_cache_miss", s->mmu_cache_miss);
+	tdp_json_u64(j, "mmu_unsync", s->mmu_unsync);
+	tdp_json_u64(j, "pages_4k", s->pages[0]);
+	tdp_json_u64(j, "pages_2m", s->pages[1]);
+	tdp_json_u64(j, "pages_1g", s->pages[2]);
+	tdp_json_obj_close(j);
+
+	/* tdpsim's split of kvm_stats.exits by reason */
 	tdp_json_obj_open(j, "exits");
-	tdp_json_u64(j, "total", tdp_stats_exits(s));
 	tdp_json_u64(j, "pf", s->exit_pf);
 	tdp_json_u64(j, "ept_violation", s->exit_ept_violation);
 	tdp_json_u64(j, "ept_misconfig", s->exit_ept_misconfig);
@@ -392,9 +437,6 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_obj_close(j);
 
 	tdp_json_obj_open(j, "faults");
-	tdp_json_u64(j, "fixed", s->pf_fixed);
-	tdp_json_u64(j, "spurious", s->pf_spurious);
-	tdp_json_u64(j, "emulated", s->pf_emulate);
 	tdp_json_u64(j, "retry", s->pf_retry);
 	tdp_json_u64(j, "prefetched", s->pf_prefetched);
 	tdp_json_u64(j, "livelock", s->pf_livelock);
@@ -404,6 +446,8 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 		tdp_json_u64(j, pf_bit_names[b], s->pf_injected_by_bit[b]);
 	tdp_json_obj_close(j);
 	tdp_json_u64(j, "reflected_to_l1", s->nested_reflected);
+	tdp_json_u64(j, "gp_set_refused", s->gp_set_refused);
+	tdp_json_u64(j, "gp_noncanonical", s->gp_noncanonical);
 	tdp_json_obj_close(j);
 
 	/* always written (zeros off paging=nested): one shape for every report */
@@ -455,7 +499,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 		tdp_json_obj_close(j);
 	}
 	tdp_json_arr_close(j);
-	tdp_json_u64(j, "unsync", s->sp_unsync);
+	tdp_json_u64(j, "unsync_made", s->sp_unsync);
 	tdp_json_u64(j, "sync", s->sp_sync);
 	tdp_json_u64(j, "flood_zaps", s->sp_flood_zaps);
 	tdp_json_u64(j, "misaligned_zaps", s->sp_misaligned_zaps);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Load replay reports (docs/report-schema.md, version 1) from JSON.
+ * Load replay reports (docs/report-schema.md, version 2) from JSON.
  *
  * Every field the schema defines and compare/plot use is required: a report
- * that lacks one was not written by a version-1 writer, and guessing a 0
+ * that lacks one was not written by a version-2 writer, and guessing a 0
  * would silently turn into a "delta" in a comparison.  The exception is an
  * object added to version 1 later ("nested"): absent, it is recorded as
  * absent (has_nested); present, it must be complete.  Unknown members are
@@ -24,7 +24,6 @@
 #include <tdpsim/report.h>
 #include <tdpsim/util.h>
 
-#define TDP_REPORT_VERSION 1
 
 enum field_kind { F_U64, F_DOUBLE, F_STR, F_BOOL };
 
@@ -46,19 +45,37 @@ static const struct field report_fields[] = {
 	B("measurement.timing", timing),
 	U("measurement.repetitions", repetitions),
 	U("events.total", events_total),
-	U("exits.total", exits.total), U("exits.pf", exits.pf),
+	U("kvm_stats.exits", exits.total),
+	U("kvm_stats.pf_taken", kvm.pf_taken),
+	U("kvm_stats.pf_fixed", faults.fixed),
+	U("kvm_stats.pf_spurious", faults.spurious),
+	U("kvm_stats.pf_emulate", faults.emulated),
+	U("kvm_stats.pf_fast", kvm.pf_fast),
+	U("kvm_stats.pf_mmio_spte_created", kvm.pf_mmio_spte_created),
+	U("kvm_stats.invlpg", kvm.invlpg), U("kvm_stats.tlb_flush", kvm.tlb_flush),
+	U("kvm_stats.mmu_shadow_zapped", kvm.mmu_shadow_zapped),
+	U("kvm_stats.mmu_pte_write", kvm.mmu_pte_write),
+	U("kvm_stats.mmu_pde_zapped", kvm.mmu_pde_zapped),
+	U("kvm_stats.mmu_flooded", kvm.mmu_flooded),
+	U("kvm_stats.mmu_recycled", kvm.mmu_recycled),
+	U("kvm_stats.mmu_cache_miss", kvm.mmu_cache_miss),
+	U("kvm_stats.mmu_unsync", kvm.mmu_unsync),
+	U("kvm_stats.pages_4k", kvm.pages_4k), U("kvm_stats.pages_2m", kvm.pages_2m),
+	U("kvm_stats.pages_1g", kvm.pages_1g),
+	U("exits.pf", exits.pf),
 	U("exits.ept_violation", exits.ept_violation),
 	U("exits.ept_misconfig", exits.ept_misconfig),
 	U("exits.emulated_write", exits.emulated_write),
 	U("exits.cr", exits.cr), U("exits.invlpg", exits.invlpg),
 	U("exits.recorded", exits.recorded),
-	U("faults.fixed", faults.fixed), U("faults.spurious", faults.spurious),
-	U("faults.emulated", faults.emulated), U("faults.retry", faults.retry),
+	U("faults.retry", faults.retry),
 	U("faults.injected", faults.injected),
 	U("faults.reflected_to_l1", faults.reflected_to_l1),
+	U("faults.gp_set_refused", faults.gp_set_refused),
+	U("faults.gp_noncanonical", faults.gp_noncanonical),
 	U("shadow_pages.created", sp.created), U("shadow_pages.zapped", sp.zapped),
 	U("shadow_pages.live", sp.live), U("shadow_pages.peak", sp.peak),
-	U("shadow_pages.unsync", sp.unsync), U("shadow_pages.sync", sp.sync),
+	U("shadow_pages.unsync_made", sp.unsync), U("shadow_pages.sync", sp.sync),
 	U("shadow_pages.flood_zaps", sp.flood_zaps),
 	U("shadow_pages.misaligned_zaps", sp.misaligned_zaps),
 	U("shadow_pages.root_allocs", sp.root_allocs),
@@ -90,7 +107,7 @@ static const struct field spread_fields[] = {
 
 #define CS(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report, count_spread.m) }
 static const struct field count_spread_fields[] = {
-	CS("exits.total", exits), CS("faults.fixed", faults_fixed),
+	CS("kvm_stats.exits", exits), CS("kvm_stats.pf_fixed", faults_fixed),
 	CS("faults.injected", faults_injected),
 	CS("shadow_pages.created", sp_created), CS("shadow_pages.peak", sp_peak),
 };
@@ -410,8 +427,11 @@ int tdp_report_from_json(struct tdp_report *r, const json_t *root, char *err, si
 	if (!tdp_json_as_u64(v, &version))
 		return wrong_type(err, errlen, "tdpsim_report", v, "an unsigned integer");
 	if (version != TDP_REPORT_VERSION) {
-		field_err(err, errlen, "report version %llu is not supported (expected %d)",
-			  (unsigned long long)version, TDP_REPORT_VERSION);
+		/* version 1 had tdpsim's own names for what are KVM's stats */
+		field_err(err, errlen, "report version %llu is not supported (expected %d%s)",
+			  (unsigned long long)version, TDP_REPORT_VERSION,
+			  version == 1 ? "; version 1 predates KVM's stat names: "
+					 "replay the trace again" : "");
 		return TDP_E_VERSION;
 	}
 

@@ -55,6 +55,9 @@ int tdp_outcome_print(FILE *fp, uint64_t n, const struct tdp_outcome *o)
 	case TDP_OUT_MMIO:
 		r = fprintf(fp, "%" PRIu64 " mmio\n", n);
 		break;
+	case TDP_OUT_GP:
+		r = fprintf(fp, "%" PRIu64 " gp\n", n);
+		break;
 	default:
 		return TDP_E_INTERNAL;
 	}
