@@ -10,8 +10,11 @@
  *
  * Files mirror the kernel's:
  *   x86.c         register loads (kvm_set_cr0/3/4, kvm_set_efer), requests,
- *                 vcpu_enter_guest, emulated stores, INVLPG, TLB flushes,
+ *                 vcpu_enter_guest, guest stores, INVLPG, TLB flushes,
  *                 recorded faults, the event dispatch
+ *   emulate.c     after RET_PF_EMULATE: the emulator's own translation and
+ *                 store (kvm_page_track_write); fault delivery to the guest
+ *                 or L1 (kvm_inject_emulated_page_fault)
  *   run.c         vcpu_run(): the guest's accesses on the CPU model until an
  *                 exit, and the exit handlers' calls into the MMU
  *   nested.c      the vendor-neutral part of nested entry/exit (context
