@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,16 +91,38 @@ void run_result_free(struct run_result *r)
 	r->out = r->err = NULL;
 }
 
+static char tmpdir[64];
+static pid_t tmpdir_owner;
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/*
+ * Criterion runs each test in its own process, so each process that made
+ * a scratch directory removes it when it exits (a process that inherited
+ * one leaves it to its maker); without this every test left one in /tmp.
+ */
+static void rm_tmpdir(void)
+{
+	if (tmpdir[0] && getpid() == tmpdir_owner)
+		nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 const char *test_tmpdir(void)
 {
-	static char dir[64];
-
-	if (!dir[0]) {
-		snprintf(dir, sizeof(dir), "/tmp/tdpsim-test-XXXXXX");
-		if (!mkdtemp(dir))
+	if (!tmpdir[0]) {
+		snprintf(tmpdir, sizeof(tmpdir), "/tmp/tdpsim-test-XXXXXX");
+		if (!mkdtemp(tmpdir))
 			abort();
+		tmpdir_owner = getpid();
+		atexit(rm_tmpdir);
 	}
-	return dir;
+	return tmpdir;
 }
 
 const char *test_path(const char *name)
