@@ -341,3 +341,67 @@ Test(compare, json_usage_errors)
 	cr_expect(strstr(r.err, "--json"), "%s", r.err);
 	run_result_free(&r);
 }
+
+/*
+ * Per walker and per fault path.  Each guest walk KVM makes is timed into
+ * exactly one walker's histogram, so the walker counts add up to the walk
+ * count; which walkers appear follows from the trace: under shadow paging
+ * KVM walks only the guest's own tables (1-D); in a nested Intel guest it
+ * walks L1's EPT tables (ept_page_fault on guest_mmu) and never NPT ones,
+ * in a nested AMD guest L1's NPT tables (paging64 on guest_mmu) and never
+ * EPT ones.  Exits into kvm_mmu_page_fault() of L2 go to guest_mmu (the
+ * nested path), those of a shadow-paging guest with paging on to the
+ * shadow path; neither kind of guest uses the other's.
+ */
+Test(compare, times_each_walker_and_fault_path)
+{
+	static const struct {
+		const char *trace;
+		enum tdp_walk_kind kind, never;
+		enum tdp_fault_path path, never_path;
+	} cases[] = {
+		{ "tests/data/compare/smep-flip.txt", TDP_WALK_1D, TDP_WALK_EPT,
+		  TDP_FPATH_SHADOW, TDP_FPATH_NESTED },
+		{ "traces/nested-intel.zst", TDP_WALK_EPT, TDP_WALK_NPT,
+		  TDP_FPATH_NESTED, TDP_FPATH_SHADOW },
+		{ "traces/nested-amd.zst", TDP_WALK_NPT, TDP_WALK_EPT,
+		  TDP_FPATH_NESTED, TDP_FPATH_SHADOW },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run_result r;
+		const char *json = test_path("kinds.json");
+		const char *argv[] = { "compare", "--repeat", "1", "--json", json,
+				       src_path(cases[i].trace), NULL };
+		struct tdp_report *rep;
+		size_t n;
+
+		cr_assert_eq(run_tdpsim(&r, argv), 0);
+		cr_assert_eq(tdp_report_load(json, &rep, &n), 0, "%s", r.err);
+		cr_assert_eq(n, 2);
+		for (int l = 0; l < 2; l++) {
+			uint64_t sum = 0;
+
+			for (int k = 0; k < TDP_WALK_KINDS; k++)
+				sum += rep[l].walk_kind_count[k];
+			cr_expect_eq(sum, rep[l].walks_count, "%s", cases[i].trace);
+			cr_expect_gt(rep[l].walk_kind_count[cases[i].kind], 0, "%s",
+				     cases[i].trace);
+			cr_expect_eq(rep[l].walk_kind_count[cases[i].never], 0, "%s",
+				     cases[i].trace);
+			cr_expect_gt(rep[l].fault_path_count[cases[i].path], 0, "%s",
+				     cases[i].trace);
+			cr_expect_eq(rep[l].fault_path_count[cases[i].never_path], 0,
+				     "%s", cases[i].trace);
+			cr_expect_gt(rep[l].t.kind_mean[cases[i].kind], 0);
+			cr_expect(rep[l].timer_overhead_ns > 0 &&
+				  rep[l].timer_overhead_ns < 1000,
+				  "timer cost %.1f ns", rep[l].timer_overhead_ns);
+		}
+		cr_expect(strstr(r.out, cases[i].kind == TDP_WALK_1D ? "\nwalk.1d mean (ns)" :
+				 cases[i].kind == TDP_WALK_EPT ? "\nwalk.ept mean (ns)" :
+				 "\nwalk.npt mean (ns)"), "%s", r.out);
+		tdp_report_free_array(rep, n);
+		run_result_free(&r);
+	}
+}

@@ -377,6 +377,9 @@ Test(compare, noise_column_and_markers)
 	row = get_row(t.text, "exits");
 	cr_expect_str_eq(row.noise, "");
 	cr_expect_str_eq(last_line(t.text), "counts differ: exits, exits.pf, pf_taken, pf_fixed");
+	/* the timing verdict: the unmarked timing rows, in table order */
+	cr_expect(strstr(t.text, "\nbeyond noise: walk p99 (ns), ns/perm check\n"), "%s",
+		  t.text);
 	free(t.text);
 	tdp_report_free_array(r, 2);
 }
@@ -1156,4 +1159,57 @@ Test(report_cli, hvci_traces_show_both_directions)
 		cr_expect_eq(user + sup, total, "%s:\n%s", cases[i].trace, r.out);
 		run_result_free(&r);
 	}
+}
+
+/*
+ * Per walker and per fault path (compare-latency.json: compare-spread.json
+ * with walks.by_kind and fault_paths added by hand): a row only for what
+ * either side timed, noise = the larger spread, and the verdict names the
+ * timing rows beyond noise in table order.
+ *   walk.1d: 30 -> 36, spreads 2, 3 -> noise 3.0; |6.0| > 3.0: beyond
+ *   pf.shadow: 400 -> 410, spreads 10, 40 -> 40.0; |10.0| <= 40.0: within
+ *   walk p99 and ns/perm check are beyond noise as in the test above.
+ */
+Test(compare, walker_and_fault_path_rows)
+{
+	struct tdp_report *r = load_one("compare-latency.json", 2);
+	struct table t = compare(&r[0], &r[1]);
+	struct row row;
+
+	cr_expect_eq(r[0].walk_kind_count[TDP_WALK_1D], 12);
+	cr_expect_eq(r[1].fault_path_count[TDP_FPATH_SHADOW], 5);
+	cr_expect_eq(r[0].timer_overhead_ns, 7.5);
+	expect_width(t.text);
+	row = get_row(t.text, "walk.1d mean (ns)");
+	cr_expect_str_eq(row.delta, "+6.0");
+	cr_expect_str_eq(row.noise, "3.0");
+	cr_expect_not(row.marked);
+	row = get_row(t.text, "pf.shadow mean (ns)");
+	cr_expect_str_eq(row.a, "400.0");
+	cr_expect_str_eq(row.noise, "40.0");
+	cr_expect(row.marked);
+	/* nothing timed on either side: no row */
+	cr_expect_null(strstr(t.text, "walk.ept"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "walk.npt"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "walk.2d"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "pf.direct"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "pf.nested"), "%s", t.text);
+	cr_expect(strstr(t.text, "\nbeyond noise: walk p99 (ns), walk.1d mean (ns), "
+			 "ns/perm check\n"), "%s", t.text);
+	free(t.text);
+	tdp_report_free_array(r, 2);
+}
+
+/* Reports from before the per-walker fields load, and show no such rows. */
+Test(compare, reports_without_walker_fields)
+{
+	struct tdp_report *r = load_one("compare-spread.json", 2);
+	struct table t = compare(&r[0], &r[1]);
+
+	for (int k = 0; k < TDP_WALK_KINDS; k++)
+		cr_expect_eq(r[0].walk_kind_count[k], 0);
+	cr_expect_null(strstr(t.text, "walk.1d"), "%s", t.text);
+	cr_expect_null(strstr(t.text, "pf.shadow"), "%s", t.text);
+	free(t.text);
+	tdp_report_free_array(r, 2);
 }

@@ -275,6 +275,57 @@ Test(plot, bars_from_comparison_have_error_bars)
 	remove_dir(dir);
 }
 
+/*
+ * --kind latency: one group per walker / fault path that a report timed
+ * (compare-latency.json: 1-D walks and the shadow #PF path only), the
+ * mean and half the spread per layout, in that order.
+ */
+Test(plot, latency_groups_what_was_timed)
+{
+	char *dir = fresh_dir(), *out = in_dir(dir, "lat.png");
+	const char *args[] = { src_path("tests/data/reports/compare-latency.json"), "-o",
+			       out, "--kind", "latency", "--keep-script", NULL };
+	char *gp = in_dir(dir, "lat.gp"), *dat = in_dir(dir, "lat.dat");
+	char *script, *data;
+	struct run_result r;
+
+	cr_assert_eq(plot(&r, args), 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	expect_figure(out, PNG);
+	script = read_file(gp, NULL);
+	data = read_file(dat, NULL);
+	cr_assert(script && data);
+	/* old: 1d 30 ns (spread 2), shadow 400 (10); new: 36 (3), 410 (40) */
+	cr_expect(strstr(data, "\n0 30 1 36 1.5\n1 400 5 410 20\n"), "%s", data);
+	cr_expect(strstr(script, "set xtics (\"1-D walk\" 0, \"shadow\\n#PF exit\" 1)"),
+		  "%s", script);
+	cr_expect(strstr(script, "errorbars"), "%s", script);
+	free(script);
+	free(data);
+	free(gp);
+	free(dat);
+	run_result_free(&r);
+	free(out);
+	remove_dir(dir);
+}
+
+/* Reports with nothing timed per walker: exit 2, nothing written. */
+Test(plot, latency_without_timings_is_an_error)
+{
+	char *dir = fresh_dir(), *out = in_dir(dir, "lat.png");
+	const char *args[] = { src_path(A_JSON), src_path(B_JSON), "-o", out,
+			       "--kind", "latency", NULL };
+	struct run_result r;
+
+	cr_assert_eq(plot(&r, args), 0);
+	cr_expect_eq(r.status, 2, "%s", r.err);
+	cr_expect(strstr(r.err, "nothing to plot"), "%s", r.err);
+	expect_only(dir, "");
+	run_result_free(&r);
+	free(out);
+	remove_dir(dir);
+}
+
 struct bad_input {
 	const char *file;
 	const char *msg;

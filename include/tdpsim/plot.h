@@ -21,6 +21,7 @@ enum tdp_plot_kind {
 	TDP_PLOT_EXITS,		/* cumulative exits over events, with marks */
 	TDP_PLOT_WALK_CDF,	/* CDF of walk latency (walks.hist), log x */
 	TDP_PLOT_BARS,		/* key counters, one bar per report */
+	TDP_PLOT_LATENCY,	/* mean ns per walker and fault path, error bars */
 };
 
 struct tdp_plot_opts {

@@ -52,6 +52,31 @@ int tdp_outcome_print(FILE *fp, uint64_t n, const struct tdp_outcome *o);
 #define TDP_MAX_LEVEL 5
 
 /*
+ * The guest walks KVM makes, by walker: what the series changes differs per
+ * walker (EPT gains XS/XU, the 2-D walk passes ACC bits between stages).
+ */
+enum tdp_walk_kind {
+	TDP_WALK_1D,	/* the guest's own tables: FNAME(walk_addr) of paging32/64 */
+	TDP_WALK_EPT,	/* L1's EPT tables: ept_walk_addr on guest_mmu */
+	TDP_WALK_NPT,	/* L1's NPT tables: paging64 on guest_mmu */
+	TDP_WALK_2D,	/* L2's tables through L1's EPT/NPT: nested_mmu gva_to_gpa */
+	TDP_WALK_KINDS
+};
+
+/* The exits into kvm_mmu_page_fault(), by the MMU that handles them. */
+enum tdp_fault_path {
+	TDP_FPATH_SHADOW,	/* root_mmu shadowing guest tables (FNAME(page_fault)) */
+	TDP_FPATH_DIRECT,	/* root_mmu direct (direct_page_fault): TDP, or shadow
+				 * paging while the guest has paging off */
+	TDP_FPATH_NESTED,	/* guest_mmu: shadow EPT02/NPT02 (ept/paging64 page_fault) */
+	TDP_FPATH_KINDS
+};
+
+/* "1d" "ept" "npt" "2d" / "shadow" "direct" "nested": the reports' names */
+extern const char *const tdp_walk_kind_names[TDP_WALK_KINDS];
+extern const char *const tdp_fault_path_names[TDP_FPATH_KINDS];
+
+/*
  * Counters of one replay.  Shadow-page counters are indexed by level-1
  * and [0]=indirect (shadows a guest table) / [1]=direct.
  */
@@ -157,7 +182,16 @@ struct tdp_stats {
 	/* guest walks */
 	uint64_t walks;
 	uint64_t walk_mem_refs;
-	struct tdp_hist walk_ticks;	/* TSC ticks per walk (if timing on) */
+	/*
+	 * TSC ticks per walk (if timing on), by walker: filled event by
+	 * event; walk_ticks (all kinds) is their sum, made at the end.
+	 */
+	struct tdp_hist walk_kind_ticks[TDP_WALK_KINDS];
+	struct tdp_hist walk_ticks;
+	/* TSC ticks per exit KVM's fault handler took, by path (if timing on) */
+	struct tdp_hist fault_ticks[TDP_FPATH_KINDS];
+	/* cost of the timer itself: least ticks between two reads, subtracted */
+	uint64_t timer_overhead_ticks;
 	uint64_t perm_checks;
 	double perm_ns_mean;		/* filled at the end by a timed re-run */
 

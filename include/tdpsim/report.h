@@ -18,11 +18,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <tdpsim/replay.h>
+
 /* Fields a spread can apply to: the timing measurements. */
 struct tdp_report_timing {
 	double walk_p50, walk_p90, walk_p99, walk_max, walk_mean;
 	double perm_mean_ns;
 	double events_per_s, wall_s;
+	/*
+	 * By walker (enum tdp_walk_kind) and by fault path (enum
+	 * tdp_fault_path), net of the timer's own cost; 0 where nothing was
+	 * timed or the report predates them ("walks.by_kind", "fault_paths").
+	 */
+	double kind_mean[TDP_WALK_KINDS], kind_p50[TDP_WALK_KINDS];
+	double fpath_mean[TDP_FPATH_KINDS], fpath_p50[TDP_FPATH_KINDS];
 };
 
 struct tdp_report_hist_bucket {
@@ -85,6 +94,10 @@ struct tdp_report {
 	} sp;
 	uint64_t walks_count;
 	uint64_t perm_checks;
+	/* timed walks / fault-handler calls (0 without timing or before them) */
+	uint64_t walk_kind_count[TDP_WALK_KINDS];
+	uint64_t fault_path_count[TDP_FPATH_KINDS];
+	double timer_overhead_ns;	/* 0 in reports without it */
 	struct tdp_report_timing t;
 
 	/*

@@ -27,5 +27,7 @@ static inline uint64_t tdp_now_ns(void)
 
 /* TSC ticks per ns, measured once over ~20 ms and cached. */
 double tdp_tsc_per_ns(void);
+/* Least ticks between two tdp_tsc() reads: the timer's own cost. */
+uint64_t tdp_tsc_overhead(void);
 
 #endif /* TDPSIM_TSC_H */

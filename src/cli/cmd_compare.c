@@ -192,6 +192,20 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Whether either report timed a walk or a fault exit. */
+static bool timed_any(const struct tdp_report reps[2])
+{
+	for (int l = 0; l < 2; l++) {
+		for (int k = 0; k < TDP_WALK_KINDS; k++)
+			if (reps[l].walk_kind_count[k])
+				return true;
+		for (int k = 0; k < TDP_FPATH_KINDS; k++)
+			if (reps[l].fault_path_count[k])
+				return true;
+	}
+	return false;
+}
+
 /* The standard figures of one comparison, into @dir. */
 static int write_figures(const char *dir, const char *trace,
 			 const struct tdp_report reps[2])
@@ -204,6 +218,7 @@ static int write_figures(const char *dir, const char *trace,
 		{ TDP_PLOT_EXITS, "exits" },
 		{ TDP_PLOT_WALK_CDF, "walk-cdf" },
 		{ TDP_PLOT_BARS, "bars" },
+		{ TDP_PLOT_LATENCY, "latency" },
 	};
 	static const char *const labels[2] = { "old ACC layout (pre-series)",
 					       "new ACC layout (MBEC/GMET series)" };
@@ -215,6 +230,9 @@ static int write_figures(const char *dir, const char *trace,
 	for (size_t i = 0; i < ARRAY_SIZE(figs); i++) {
 		/* no latency histogram without timing */
 		if (figs[i].kind == TDP_PLOT_WALK_CDF && !reps[0].timing)
+			continue;
+		/* nor a latency figure with nothing timed */
+		if (figs[i].kind == TDP_PLOT_LATENCY && !timed_any(reps))
 			continue;
 		struct tdp_plot_opts o = { .kind = figs[i].kind, .output = out,
 					   .labels = labels, .nlabels = 2 };
@@ -272,6 +290,10 @@ static void add_counts(struct tdp_report *dst, const struct tdp_report *src)
 	dst->has_nested |= src->has_nested;
 	dst->paging_nested |= src->paging_nested;
 	dst->walks_count += src->walks_count;
+	for (n = 0; n < TDP_WALK_KINDS; n++)
+		dst->walk_kind_count[n] += src->walk_kind_count[n];
+	for (n = 0; n < TDP_FPATH_KINDS; n++)
+		dst->fault_path_count[n] += src->fault_path_count[n];
 	dst->perm_checks += src->perm_checks;
 	dst->timing = false;
 	dst->repetitions = src->repetitions;

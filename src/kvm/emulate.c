@@ -24,6 +24,16 @@ void count_injected(struct tdp_stats *st, u64 ec)
 }
 
 /*
+ * The emulator translates through walk_mmu: nested_mmu in L2 (a 2-D walk
+ * through L1's EPT/NPT), else the guest's own tables.
+ */
+static enum tdp_walk_kind emulator_walk_kind(struct kvm_vcpu *vcpu,
+					     const struct kvm_mmu *w)
+{
+	return w == &vcpu->arch.nested_mmu ? TDP_WALK_2D : TDP_WALK_1D;
+}
+
+/*
  * deliver_fault() - a fault found by one of KVM's software walks: reflected
  * to L1 when it was found in L1's EPT/NPT, else a #PF for the current
  * context (kvm_inject_emulated_page_fault picks the MMU the same way).
@@ -51,8 +61,8 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	struct x86_exception exc = { 0 };
 	gpa_t gpa;
 
-	vcpu->tdp_stats->walks++;
-	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
+	gpa = kvm_timed_walk(vcpu, emulator_walk_kind(vcpu, w),
+			     w->gva_to_gpa(vcpu, w, gva, access, &exc));
 	if (gpa == INVALID_GPA) {
 		deliver_fault(e, vcpu, &exc, out);
 		return;
@@ -98,8 +108,8 @@ void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 	gpa_t gpa;
 	int r;
 
-	vcpu->tdp_stats->walks++;
-	gpa = w->gva_to_gpa(vcpu, w, gva, access, &exc);
+	gpa = kvm_timed_walk(vcpu, emulator_walk_kind(vcpu, w),
+			     w->gva_to_gpa(vcpu, w, gva, access, &exc));
 	if (gpa == INVALID_GPA) {
 		deliver_fault(e, vcpu, &exc, out);
 		return;

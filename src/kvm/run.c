@@ -143,7 +143,7 @@ static int handle_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (vcpu->arch.guest_mode)
 		e->stats->l2_exits++;
 	vcpu->exception_pending = false;
-	return kvm_mmu_page_fault(vcpu, hw->gpa, ec);
+	return kvm_timed_page_fault(vcpu, hw->gpa, ec);
 }
 
 /*
@@ -259,7 +259,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			 */
 			e->stats->exit_pf++;
 			vcpu->exception_pending = false;
-			r = kvm_mmu_page_fault(vcpu, acc.addr, hw.error_code);
+			r = kvm_timed_page_fault(vcpu, acc.addr, hw.error_code);
 		} else {
 			r = handle_tdp_exit(e, vcpu, &hw);
 		}

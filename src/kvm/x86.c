@@ -732,7 +732,7 @@ static int handle_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	vcpu->arch.exit_qualification = vcpu->vendor == KVM_VENDOR_AMD ?
 		ev->u.fault.ec : vmx_ept_qual_from_error_code(ev->u.fault.ec);
 	vcpu->exception_pending = false;
-	r = kvm_mmu_page_fault(vcpu, ev->u.fault.addr, ev->u.fault.ec);
+	r = kvm_timed_page_fault(vcpu, ev->u.fault.addr, ev->u.fault.ec);
 	if (take_injected(e, vcpu, out))
 		return 0;
 	/* a recorded fault with nothing left to do is reported as spurious */

@@ -63,14 +63,17 @@ static inline bool kvm_pte_access_nonpresent(const struct kvm *kvm,
 
 /*
  * kvm_timed_walk() - count a guest walk by KVM and, when timing is on,
- * put its TSC ticks into the latency histogram.
+ * put its TSC ticks into the latency histogram of its walker @kind
+ * (enum tdp_walk_kind).  Simulator instrumentation around the port's
+ * walk, not part of it; @expr's value is the macro's.
  */
-#define kvm_timed_walk(vcpu, expr) ({					\
+#define kvm_timed_walk(vcpu, kind, expr) ({				\
 	struct tdp_stats *__s = (vcpu)->tdp_stats;			\
 	u64 __t0 = (vcpu)->timing ? tdp_tsc() : 0;			\
-	int __r = (expr);						\
+	__typeof__(expr) __r = (expr);					\
 	if ((vcpu)->timing)						\
-		tdp_hist_add(&__s->walk_ticks, tdp_tsc() - __t0);	\
+		tdp_hist_add(&__s->walk_kind_ticks[kind],		\
+			     tdp_tsc() - __t0);				\
 	__s->walks++;							\
 	__r;								\
 })
@@ -89,6 +92,29 @@ void kvm_inject_emulated_page_fault(struct kvm_vcpu *vcpu,
  * Returns a RET_PF_* value (>= 0) or a negative TDP_E_* error.
  */
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code);
+
+/*
+ * kvm_timed_page_fault() - an exit into kvm_mmu_page_fault(), timed (when
+ * timing is on) into the histogram of the path that handles it: the
+ * nested MMU (guest_mmu), KVM's own TDP, or shadow paging.
+ */
+static inline int kvm_timed_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa,
+				       u64 error_code)
+{
+	const struct kvm_mmu *mmu = vcpu->arch.mmu;
+	enum tdp_fault_path path = mmu == &vcpu->arch.guest_mmu ? TDP_FPATH_NESTED :
+				   mmu->root_role.direct ? TDP_FPATH_DIRECT :
+				   TDP_FPATH_SHADOW;
+	u64 t0;
+	int r;
+
+	if (!vcpu->timing)
+		return kvm_mmu_page_fault(vcpu, cr2_or_gpa, error_code);
+	t0 = tdp_tsc();
+	r = kvm_mmu_page_fault(vcpu, cr2_or_gpa, error_code);
+	tdp_hist_add(&vcpu->tdp_stats->fault_ticks[path], tdp_tsc() - t0);
+	return r;
+}
 
 /* kvm_mmu_init_fault_callbacks() - mmu->page_fault / sync_spte for @mmu. */
 void kvm_mmu_init_fault_callbacks(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu);

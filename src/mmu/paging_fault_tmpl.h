@@ -220,6 +220,21 @@ static int FNAME(fetch)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault,
 }
 
 /*
+ * Which walker a fault's guest walk is, for the per-walker latency (not
+ * KVM's: tdpsim's instrumentation).  EPT tables are only ever walked on
+ * guest_mmu; paging64 there is L1's NPT, elsewhere the guest's own tables.
+ */
+static inline enum tdp_walk_kind FNAME(walk_kind)(struct kvm_vcpu *vcpu)
+{
+#if PTTYPE == PTTYPE_EPT
+	(void)vcpu;
+	return TDP_WALK_EPT;
+#else
+	return vcpu->arch.mmu == &vcpu->arch.guest_mmu ? TDP_WALK_NPT : TDP_WALK_1D;
+#endif
+}
+
+/*
  * FNAME(page_fault) - shadow paging #PF handler.  Causes: no shadow pte for
  * the guest pte; a write through a read-only SPTE (dirty tracking of the
  * gPTE, or a write-protected guest page table); MMIO; a real guest fault.
@@ -233,7 +248,8 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	 * Look up the guest pte for the faulting address.  If PFEC.RSVD is
 	 * set, this is a shadow page fault; clear it before walking.
 	 */
-	r = kvm_timed_walk(vcpu, FNAME(walk_addr)(&walker, vcpu, fault->addr,
+	r = kvm_timed_walk(vcpu, FNAME(walk_kind)(vcpu),
+			   FNAME(walk_addr)(&walker, vcpu, fault->addr,
 						  fault->error_code & ~PFERR_RSVD_MASK));
 	/*
 	 * One guest table read per level visited; a walk that got to the

@@ -52,11 +52,16 @@ struct metric {
 	int decimals;
 	double scale;
 	bool always;	/* M_NESTED: shown with the group even when 0 in both */
+	size_t need;	/* 1 + offset of a u64 count that must be non-zero in A
+			 * or B for the row to show (0: no such condition) */
 };
 
-#define C(n, m)		{ n, M_COUNT, offsetof(struct tdp_report, m), 0, 1, false }
-#define T(n, m, d)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), d, 1, false }
-#define N(n, m, a)	{ n, M_NESTED, offsetof(struct tdp_report, nested.m), 0, 1, a }
+#define C(n, m)		{ n, M_COUNT, offsetof(struct tdp_report, m), 0, 1, false, 0 }
+#define T(n, m, d)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), d, 1, false, 0 }
+#define N(n, m, a)	{ n, M_NESTED, offsetof(struct tdp_report, nested.m), 0, 1, a, 0 }
+/* a timing row per walker / fault path, shown when either side timed one */
+#define K(n, m, c)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), 1, 1, \
+			  false, 1 + offsetof(struct tdp_report, c) }
 
 static const struct metric metrics[] = {
 	C("events", events_total),
@@ -96,7 +101,7 @@ static const struct metric metrics[] = {
 	C("sp.unsync_made", sp.unsync),
 	C("sp.sync", sp.sync),
 	{ "prev_roots hit %", M_RATE,
-	  offsetof(struct tdp_report, sp.prev_roots_hit_rate), 1, 100, false },
+	  offsetof(struct tdp_report, sp.prev_roots_hit_rate), 1, 100, false, 0 },
 	/*
 	 * Nested rows (see show_nested()): the core of what L2 cost, then the
 	 * breakdown of reflected exits, whose rows appear only when non-zero
@@ -137,12 +142,23 @@ static const struct metric metrics[] = {
 	N("nested.sp_live", sp_live, true),
 	T("walk p50 (ns)", walk_p50, 1),
 	T("walk p99 (ns)", walk_p99, 1),
+	K("walk.1d mean (ns)", kind_mean[TDP_WALK_1D], walk_kind_count[TDP_WALK_1D]),
+	K("walk.ept mean (ns)", kind_mean[TDP_WALK_EPT], walk_kind_count[TDP_WALK_EPT]),
+	K("walk.npt mean (ns)", kind_mean[TDP_WALK_NPT], walk_kind_count[TDP_WALK_NPT]),
+	K("walk.2d mean (ns)", kind_mean[TDP_WALK_2D], walk_kind_count[TDP_WALK_2D]),
+	K("pf.shadow mean (ns)", fpath_mean[TDP_FPATH_SHADOW],
+	  fault_path_count[TDP_FPATH_SHADOW]),
+	K("pf.direct mean (ns)", fpath_mean[TDP_FPATH_DIRECT],
+	  fault_path_count[TDP_FPATH_DIRECT]),
+	K("pf.nested mean (ns)", fpath_mean[TDP_FPATH_NESTED],
+	  fault_path_count[TDP_FPATH_NESTED]),
 	T("ns/perm check", perm_mean_ns, 2),
 	T("events/s", events_per_s, 0),
 };
 #undef C
 #undef N
 #undef T
+#undef K
 
 static uint64_t count_of(const struct tdp_report *r, const struct metric *m)
 {
@@ -174,6 +190,13 @@ static bool show_nested(const struct tdp_report *a, const struct tdp_report *b)
 static bool row_shown(const struct metric *m, bool nested, const struct tdp_report *a,
 		      const struct tdp_report *b)
 {
+	if (m->need) {
+		uint64_t x, y;
+
+		memcpy(&x, (const char *)a + m->need - 1, sizeof(x));
+		memcpy(&y, (const char *)b + m->need - 1, sizeof(y));
+		return x || y;
+	}
 	if (m->kind != M_NESTED)
 		return true;
 	return nested && (m->always || count_of(a, m) || count_of(b, m));
@@ -296,24 +319,28 @@ static void print_head(FILE *out, char which, const char *label,
 	fprintf(out, "%.*s)\n", n, line);
 }
 
-/* The verdict, wrapped at 72 columns with the names indented under the first. */
-static void print_verdict(FILE *out, const struct metric *const *diff, size_t ndiff)
+/*
+ * A verdict: @lead and the rows' names, wrapped at 72 columns with the
+ * names indented under the first; @none when there are none.
+ */
+static void print_verdict(FILE *out, const char *lead, const char *none,
+			  const struct metric *const *diff, size_t ndiff)
 {
-	static const char lead[] = "counts differ: ";
+	const size_t ind = strlen(lead);
 	size_t col;
 
 	if (!ndiff) {
-		fputs("counts identical\n", out);
+		fprintf(out, "%s\n", none);
 		return;
 	}
 	fputs(lead, out);
-	col = sizeof(lead) - 1;
+	col = ind;
 	for (size_t i = 0; i < ndiff; i++) {
 		size_t len = strlen(diff[i]->name) + (i + 1 < ndiff ? 1 : 0);
 
 		if (i && col + 1 + len > COLS) {
-			fprintf(out, "\n%*s", (int)(sizeof(lead) - 1), "");
-			col = sizeof(lead) - 1;
+			fprintf(out, "\n%*s", (int)ind, "");
+			col = ind;
 		} else if (i) {
 			fputc(' ', out);
 			col++;
@@ -328,10 +355,10 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 			     const struct tdp_report *b, const char *label_a,
 			     const char *label_b)
 {
-	const struct metric *diff[ARRAY_SIZE(metrics)];
+	const struct metric *diff[ARRAY_SIZE(metrics)], *beyond[ARRAY_SIZE(metrics)];
 	bool noise = a->has_spread || b->has_spread;
 	bool nested = show_nested(a, b);
-	size_t ndiff = 0;
+	size_t ndiff = 0, nbeyond = 0;
 
 	print_head(out, 'A', label_a, a);
 	print_head(out, 'B', label_b, b);
@@ -382,6 +409,8 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 
 				fmt_double(vn, sizeof(vn), NOISE_W, nz, m->decimals, false);
 				within = fabs(y - x) <= nz;
+				if (!within)
+					beyond[nbeyond++] = m;
 			}
 		}
 		fprintf(out, "%-*s %*s %*s %*s %*s", NAME_W, m->name, VAL_W, va,
@@ -391,9 +420,12 @@ int tdp_report_compare_print(FILE *out, const struct tdp_report *a,
 		fputc('\n', out);
 	}
 	fputc('\n', out);
-	if (noise)
+	if (noise) {
 		fputs("~ |delta| within noise (largest max-min over repetitions)\n", out);
-	print_verdict(out, diff, ndiff);
+		print_verdict(out, "beyond noise: ", "timings: every delta within noise",
+			      beyond, nbeyond);
+	}
+	print_verdict(out, "counts differ: ", "counts identical", diff, ndiff);
 
 	if (fflush(out) || ferror(out))
 		return TDP_E_IO;

@@ -34,9 +34,10 @@ static const char *const kind_names[] = {
 	[TDP_PLOT_EXITS] = "exits",
 	[TDP_PLOT_WALK_CDF] = "walk-cdf",
 	[TDP_PLOT_BARS] = "bars",
+	[TDP_PLOT_LATENCY] = "latency",
 };
 
-const char tdp_plot_kind_names[] = "shadow-pages, exits, walk-cdf, bars";
+const char tdp_plot_kind_names[] = "shadow-pages, exits, walk-cdf, bars, latency";
 
 int tdp_plot_kind_parse(const char *name, enum tdp_plot_kind *kind)
 {
@@ -174,7 +175,7 @@ static int plot_files_init(struct plot_files *pf, const struct tdp_plot_opts *o,
 		tdp_tmp_register(pf->tmp_fig);
 	if (pf->gp && !o->keep_script)
 		tdp_tmp_register(pf->gp);
-	pf->ndat = o->kind == TDP_PLOT_BARS ? 1 : n;
+	pf->ndat = o->kind == TDP_PLOT_BARS || o->kind == TDP_PLOT_LATENCY ? 1 : n;
 	pf->dat = calloc(pf->ndat, sizeof(*pf->dat));
 	pf->label = calloc(n, sizeof(*pf->label));
 	if (!pf->stem || !pf->gp || !pf->tmp_fig || !pf->dat || !pf->label)
@@ -273,6 +274,74 @@ static const struct bar_metric bar_metrics[] = {
 	BM("shadow pages\\npeak", sp.peak, sp_peak),
 };
 #undef BM
+
+/*
+ * The latency figure's groups: mean ns (timer cost subtracted) of each
+ * walker and fault path, with half the spread over repetitions as error
+ * bar; a group is drawn when some report timed at least one.
+ */
+struct lat_metric {
+	const char *name;	/* a gnuplot double-quoted string */
+	size_t off;		/* double in struct tdp_report_timing */
+	size_t count_off;	/* u64 in struct tdp_report */
+};
+
+#define LM(n, m, c) { n, offsetof(struct tdp_report_timing, m), \
+		      offsetof(struct tdp_report, c) }
+static const struct lat_metric lat_metrics[] = {
+	LM("1-D walk", kind_mean[TDP_WALK_1D], walk_kind_count[TDP_WALK_1D]),
+	LM("EPT walk", kind_mean[TDP_WALK_EPT], walk_kind_count[TDP_WALK_EPT]),
+	LM("NPT walk", kind_mean[TDP_WALK_NPT], walk_kind_count[TDP_WALK_NPT]),
+	LM("2-D walk", kind_mean[TDP_WALK_2D], walk_kind_count[TDP_WALK_2D]),
+	LM("shadow\\n#PF exit", fpath_mean[TDP_FPATH_SHADOW],
+	   fault_path_count[TDP_FPATH_SHADOW]),
+	LM("direct\\nfault exit", fpath_mean[TDP_FPATH_DIRECT],
+	   fault_path_count[TDP_FPATH_DIRECT]),
+	LM("nested\\nfault exit", fpath_mean[TDP_FPATH_NESTED],
+	   fault_path_count[TDP_FPATH_NESTED]),
+};
+#undef LM
+
+static bool lat_shown(const struct tdp_report *reps, size_t n, size_t m)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c;
+
+		memcpy(&c, (const char *)&reps[i] + lat_metrics[m].count_off, sizeof(c));
+		if (c)
+			return true;
+	}
+	return false;
+}
+
+/* One row per group shown: index, then mean and spread/2 per report. */
+static int write_latency(const char *path, const struct tdp_report *reps, size_t n,
+			 size_t *nshown)
+{
+	FILE *fp;
+	int ret = 0;
+
+	*nshown = 0;
+	fp = create(path, &ret);
+	if (!fp)
+		return ret;
+	fprintf(fp, "# row per walker / fault path; per report: mean ns, spread/2\n");
+	for (size_t m = 0; m < ARRAY_SIZE(lat_metrics); m++) {
+		if (!lat_shown(reps, n, m))
+			continue;
+		fprintf(fp, "%zu", (*nshown)++);
+		for (size_t i = 0; i < n; i++) {
+			double v, s;
+
+			memcpy(&v, (const char *)&reps[i].t + lat_metrics[m].off, sizeof(v));
+			memcpy(&s, (const char *)&reps[i].spread + lat_metrics[m].off,
+			       sizeof(s));
+			fprintf(fp, " %.9g %.9g", v, s / 2);
+		}
+		fputc('\n', fp);
+	}
+	return close_checked(fp, path);
+}
 
 static bool any_count_spread(const struct tdp_report *reps, size_t n)
 {
@@ -599,6 +668,42 @@ static void timeline_max(const struct tdp_report *reps, size_t n, bool exits,
 		}
 }
 
+/*
+ * Clustered bars, one group per name (data rows 0..@ngroups-1), one bar per
+ * report; with @err the columns after each value are half-spreads drawn as
+ * error bars.
+ */
+static void histogram_plot(FILE *fp, const struct plot_files *pf, size_t n,
+			   const char *const *names, size_t ngroups, bool err,
+			   const char *key)
+{
+	fprintf(fp, "set style data histograms\n"
+		"set style fill solid 0.85 border -1\n"
+		"set boxwidth 0.9\n"
+		"set xtics scale 0\n"
+		"set key %s\n", key);
+	fprintf(fp, "set style histogram %s gap 1\n",
+		err ? "errorbars lw 1.5" : "clustered");
+	fputs("set xtics (", fp);
+	for (size_t m = 0; m < ngroups; m++)
+		fprintf(fp, "%s\"%s\" %zu", m ? ", " : "", names[m], m);
+	fprintf(fp, ")\nset xrange [-0.6:%zu.6]\n", ngroups - 1);
+	fputs("plot ", fp);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			fputs(", \\\n     ''", fp);
+		else
+			gp_quote(fp, pf->dat[0]);
+		if (err)
+			fprintf(fp, " using %zu:%zu", 2 + 2 * i, 3 + 2 * i);
+		else
+			fprintf(fp, " using %zu", 2 + 2 * i);
+		fprintf(fp, " lc rgb '%s' title ", colours[i % ARRAY_SIZE(colours)]);
+		gp_quote(fp, pf->label[i]);
+	}
+	fputc('\n', fp);
+}
+
 static int write_script(const struct plot_files *pf, const struct tdp_plot_opts *o,
 			const struct term *t, const struct tdp_report *reps, size_t n,
 			const bool *skip)
@@ -608,6 +713,7 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		[TDP_PLOT_EXITS] = "VM exits during replay",
 		[TDP_PLOT_WALK_CDF] = "Guest page-walk latency",
 		[TDP_PLOT_BARS] = "Key MMU counters",
+		[TDP_PLOT_LATENCY] = "What a walk and a fault exit cost, per layout",
 	};
 	uint64_t max_x, max_y;
 	FILE *fp;
@@ -664,37 +770,31 @@ static int write_script(const struct plot_files *pf, const struct tdp_plot_opts 
 		plot_lines(fp, pf, skip, n, "lines", NULL);
 		break;
 	case TDP_PLOT_BARS: {
-		bool err = any_count_spread(reps, n);
+		const char *names[ARRAY_SIZE(bar_metrics)];
 
-		fputs("set style data histograms\n"
-		      "set style fill solid 0.85 border -1\n"
-		      "set boxwidth 0.9\n"
-		      "set logscale y 10\nset yrange [1:*]\n"
+		fputs("set logscale y 10\nset yrange [1:*]\n"
 		      "set format y '%.0s%c'\n"
-		      "set ylabel 'count (log scale)'\n"
-		      "set xtics scale 0\n"
-		      "set key top right\n", fp);
+		      "set ylabel 'count (log scale)'\n", fp);
 		provenance(fp, reps, n, any_count_spread(reps, n));
-		fprintf(fp, "set style histogram %s gap 1\n",
-			err ? "errorbars lw 1.5" : "clustered");
-		fputs("set xtics (", fp);
 		for (size_t m = 0; m < ARRAY_SIZE(bar_metrics); m++)
-			fprintf(fp, "%s\"%s\" %zu", m ? ", " : "", bar_metrics[m].name, m);
-		fprintf(fp, ")\nset xrange [-0.6:%zu.6]\n", ARRAY_SIZE(bar_metrics) - 1);
-		fputs("plot ", fp);
-		for (size_t i = 0; i < n; i++) {
-			if (i)
-				fputs(", \\\n     ''", fp);
-			else
-				gp_quote(fp, pf->dat[0]);
-			if (err)
-				fprintf(fp, " using %zu:%zu", 2 + 2 * i, 3 + 2 * i);
-			else
-				fprintf(fp, " using %zu", 2 + 2 * i);
-			fprintf(fp, " lc rgb '%s' title ", colours[i % ARRAY_SIZE(colours)]);
-			gp_quote(fp, pf->label[i]);
-		}
-		fputc('\n', fp);
+			names[m] = bar_metrics[m].name;
+		histogram_plot(fp, pf, n, names, ARRAY_SIZE(bar_metrics),
+			       any_count_spread(reps, n), "top right");
+		break;
+	}
+	case TDP_PLOT_LATENCY: {
+		const char *names[ARRAY_SIZE(lat_metrics)];
+		size_t k = 0;
+
+		fputs("set yrange [0:*]\n"
+		      "set ylabel 'mean ns (timer cost subtracted)'\n", fp);
+		provenance(fp, reps, n, true);
+		for (size_t m = 0; m < ARRAY_SIZE(lat_metrics); m++)
+			if (lat_shown(reps, n, m))
+				names[k++] = lat_metrics[m].name;
+		/* error bars may reach above the bars: the key goes below */
+		histogram_plot(fp, pf, n, names, k, any_count_spread(reps, n),
+			       "below horizontal");
 		break;
 	}
 	}
@@ -867,7 +967,8 @@ int tdp_plot(const struct tdp_plot_opts *o, const struct tdp_report *reps, size_
 	}
 
 	/* data first: the script leaves out reports with nothing to draw */
-	for (size_t i = 0; i < n && o->kind != TDP_PLOT_BARS; i++) {
+	for (size_t i = 0; i < n && o->kind != TDP_PLOT_BARS &&
+			   o->kind != TDP_PLOT_LATENCY; i++) {
 		const struct tdp_report *r = &reps[i];
 
 		if (o->kind == TDP_PLOT_WALK_CDF) {
@@ -890,6 +991,19 @@ int tdp_plot(const struct tdp_plot_opts *o, const struct tdp_report *reps, size_
 		ret = write_bars(pf.dat[0], reps, n);
 		if (ret)
 			goto out_release;
+		nplotted = n;
+	}
+	if (o->kind == TDP_PLOT_LATENCY) {
+		size_t groups;
+
+		ret = write_latency(pf.dat[0], reps, n, &groups);
+		if (ret)
+			goto out_release;
+		if (!groups) {
+			ret = tdp_error(TDP_E_USAGE, "nothing to plot: no report has "
+					"timed walks or fault exits (replayed with -T?)");
+			goto out_release;
+		}
 		nplotted = n;
 	}
 	if (!nplotted) {

@@ -49,6 +49,17 @@ static double ticks_to_ns(const struct tdp_replay_result *r, double ticks)
 	return r->tsc_mhz > 0 ? ticks * 1000.0 / r->tsc_mhz : 0;
 }
 
+/*
+ * A timed region's ticks as ns, less the timer's own cost (measured at the
+ * start of the replay, stats.timer_overhead_ticks); never below 0.
+ */
+static double net_ns(const struct tdp_replay_result *r, double ticks)
+{
+	double net = ticks - (double)r->stats.timer_overhead_ticks;
+
+	return ticks > 0 ? ticks_to_ns(r, net > 0 ? net : 0) : 0;
+}
+
 static double ratio(uint64_t a, uint64_t b)
 {
 	return b ? (double)a / (double)b : 0.0;
@@ -159,22 +170,41 @@ static void print_nested(FILE *fp, const struct tdp_config *cfg,
 	ROW(fp, line, PAIR, s->sp_nested_created, s->sp_nested_live);
 }
 
+static bool fault_paths_timed(const struct tdp_stats *s)
+{
+	for (int k = 0; k < TDP_FPATH_KINDS; k++)
+		if (s->fault_ticks[k].count)
+			return true;
+	return false;
+}
+
 /* The timing fields of a report as measured by one replay. */
 static struct tdp_report_timing measured_timing(const struct tdp_replay_result *res)
 {
 	const struct tdp_stats *s = &res->stats;
 	const struct tdp_hist *h = &s->walk_ticks;
-
-	return (struct tdp_report_timing){
-		.walk_p50 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.5)),
-		.walk_p90 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.9)),
-		.walk_p99 = ticks_to_ns(res, (double)tdp_hist_quantile(h, 0.99)),
-		.walk_max = ticks_to_ns(res, h->count ? (double)h->max : 0),
-		.walk_mean = ticks_to_ns(res, ratio(h->sum, h->count)),
+	struct tdp_report_timing t = {
+		.walk_p50 = net_ns(res, (double)tdp_hist_quantile(h, 0.5)),
+		.walk_p90 = net_ns(res, (double)tdp_hist_quantile(h, 0.9)),
+		.walk_p99 = net_ns(res, (double)tdp_hist_quantile(h, 0.99)),
+		.walk_max = net_ns(res, h->count ? (double)h->max : 0),
+		.walk_mean = net_ns(res, ratio(h->sum, h->count)),
 		.perm_mean_ns = s->perm_ns_mean,
 		.events_per_s = res->wall_s > 0 ? (double)s->events / res->wall_s : 0,
 		.wall_s = res->wall_s,
 	};
+
+	for (int k = 0; k < TDP_WALK_KINDS; k++) {
+		h = &s->walk_kind_ticks[k];
+		t.kind_mean[k] = net_ns(res, ratio(h->sum, h->count));
+		t.kind_p50[k] = net_ns(res, (double)tdp_hist_quantile(h, 0.5));
+	}
+	for (int k = 0; k < TDP_FPATH_KINDS; k++) {
+		h = &s->fault_ticks[k];
+		t.fpath_mean[k] = net_ns(res, ratio(h->sum, h->count));
+		t.fpath_p50[k] = net_ns(res, (double)tdp_hist_quantile(h, 0.5));
+	}
+	return t;
 }
 
 int tdp_report_print_text(FILE *fp, const char *trace_path,
@@ -267,10 +297,30 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	if (h->count) {
 		ROW(fp, "latency ns p50 / p90", "%6.0f / %5.0f", t.walk_p50, t.walk_p90);
 		ROW(fp, "latency ns p99 / max", "%6.0f / %5.0f", t.walk_p99, t.walk_max);
+		for (int k = 0; k < TDP_WALK_KINDS; k++) {
+			if (!s->walk_kind_ticks[k].count)
+				continue;
+			snprintf(line, sizeof(line), "  %s walks: mean / p50 ns",
+				 tdp_walk_kind_names[k]);
+			ROW(fp, line, "%6.1f / %5.0f", t.kind_mean[k], t.kind_p50[k]);
+		}
 	}
 	ROW(fp, "permission checks", "%14" PRIu64, s->perm_checks);
 	if (t.perm_mean_ns > 0)
 		ROW(fp, "ns per permission check", "%14.2f", t.perm_mean_ns);
+	if (fault_paths_timed(s)) {
+		fprintf(fp, "\nexits into kvm_mmu_page_fault, by path\n");
+		for (int k = 0; k < TDP_FPATH_KINDS; k++) {
+			if (!s->fault_ticks[k].count)
+				continue;
+			snprintf(line, sizeof(line), "%s: exits / mean ns",
+				 tdp_fault_path_names[k]);
+			ROW(fp, line, "%6" PRIu64 " / %5.0f", s->fault_ticks[k].count,
+			    t.fpath_mean[k]);
+		}
+		ROW(fp, "timer cost subtracted (ns)", "%14.1f",
+		    ticks_to_ns(res, (double)s->timer_overhead_ticks));
+	}
 	fprintf(fp, "\nthroughput\n");
 	ROW(fp, "wall time (s)", "%14.3f", t.wall_s);
 	ROW(fp, "events/s", "%14.0f", t.events_per_s);
@@ -316,13 +366,40 @@ static void latency_json(struct tdp_json *j, const struct tdp_report_timing *t)
 	tdp_json_obj_close(j);
 }
 
+/*
+ * "walks.by_kind" and "fault_paths": per walker and per fault path, the
+ * mean and median ns; with @s (a report, not its spread) also the count.
+ */
+static void kinds_json(struct tdp_json *j, const struct tdp_report_timing *t,
+		       const struct tdp_stats *s, bool fault_paths)
+{
+	int n = fault_paths ? TDP_FPATH_KINDS : TDP_WALK_KINDS;
+
+	tdp_json_obj_open(j, fault_paths ? "fault_paths" : "by_kind");
+	for (int k = 0; k < n; k++) {
+		tdp_json_obj_open(j, fault_paths ? tdp_fault_path_names[k] :
+				  tdp_walk_kind_names[k]);
+		if (s)
+			tdp_json_u64(j, "count", fault_paths ? s->fault_ticks[k].count :
+				     s->walk_kind_ticks[k].count);
+		tdp_json_double(j, "mean_ns", fault_paths ? t->fpath_mean[k] :
+				t->kind_mean[k]);
+		tdp_json_double(j, "p50_ns", fault_paths ? t->fpath_p50[k] :
+				t->kind_p50[k]);
+		tdp_json_obj_close(j);
+	}
+	tdp_json_obj_close(j);
+}
+
 /* The "spread" mirror: the timing fields in the report's own shape. */
 static void spread_json(struct tdp_json *j, const struct tdp_report_timing *t)
 {
 	tdp_json_obj_open(j, "spread");
 	tdp_json_obj_open(j, "walks");
 	latency_json(j, t);
+	kinds_json(j, t, NULL, false);
 	tdp_json_obj_close(j);
+	kinds_json(j, t, NULL, true);
 	tdp_json_obj_open(j, "permission");
 	tdp_json_double(j, "mean_ns", t->perm_mean_ns);
 	tdp_json_obj_close(j);
@@ -387,6 +464,8 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_double(j, "tsc_mhz", res->tsc_mhz);
 	tdp_json_bool(j, "timing", h->count > 0);
 	tdp_json_u64(j, "repetitions", fold ? fold->repetitions : 1);
+	tdp_json_double(j, "timer_overhead_ns",
+			ticks_to_ns(res, (double)s->timer_overhead_ticks));
 	tdp_json_obj_close(j);
 
 	tdp_json_obj_open(j, "events");
@@ -516,17 +595,19 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_u64(j, "count", s->walks);
 	tdp_json_double(j, "mem_refs_per_walk", ratio(s->walk_mem_refs, s->walks));
 	latency_json(j, &t);
+	kinds_json(j, &t, s, false);
 	tdp_json_arr_open(j, "hist");
 	for (unsigned b = 0; b < TDP_HIST_BUCKETS; b++) {
 		if (!h->bucket[b])
 			continue;
 		tdp_json_arr_open(j, NULL);
-		tdp_json_double(j, NULL, ticks_to_ns(res, (double)tdp_hist_bucket_upper(b)));
+		tdp_json_double(j, NULL, net_ns(res, (double)tdp_hist_bucket_upper(b)));
 		tdp_json_u64(j, NULL, h->bucket[b]);
 		tdp_json_arr_close(j);
 	}
 	tdp_json_arr_close(j);
 	tdp_json_obj_close(j);
+	kinds_json(j, &t, s, true);
 
 	tdp_json_obj_open(j, "permission");
 	tdp_json_u64(j, "checks", s->perm_checks);

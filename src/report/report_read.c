@@ -91,10 +91,27 @@ static const struct field report_fields[] = {
 	D("throughput.wall_s", t.wall_s),
 };
 
-/* Added after version 1 came out: absent in older reports. */
+/* Per walker / fault path: count, mean and median (report.c kinds_json()). */
+#define KIND(w, i) \
+	U("walks.by_kind." w ".count", walk_kind_count[i]), \
+	D("walks.by_kind." w ".mean_ns", t.kind_mean[i]), \
+	D("walks.by_kind." w ".p50_ns", t.kind_p50[i])
+#define FPATH(w, i) \
+	U("fault_paths." w ".count", fault_path_count[i]), \
+	D("fault_paths." w ".mean_ns", t.fpath_mean[i]), \
+	D("fault_paths." w ".p50_ns", t.fpath_p50[i])
+
+/* Added after version 2 came out: absent in older reports. */
 static const struct field optional_fields[] = {
 	S("tool.commit", tool_commit), U("measurement.cores", cores),
+	D("measurement.timer_overhead_ns", timer_overhead_ns),
+	KIND("1d", TDP_WALK_1D), KIND("ept", TDP_WALK_EPT),
+	KIND("npt", TDP_WALK_NPT), KIND("2d", TDP_WALK_2D),
+	FPATH("shadow", TDP_FPATH_SHADOW), FPATH("direct", TDP_FPATH_DIRECT),
+	FPATH("nested", TDP_FPATH_NESTED),
 };
+#undef KIND
+#undef FPATH
 
 /* The timing fields, as found under "spread" (all optional there). */
 #define T(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report_timing, m) }
@@ -103,6 +120,16 @@ static const struct field spread_fields[] = {
 	T("walks.latency_ns.p99", walk_p99), T("walks.latency_ns.max", walk_max),
 	T("walks.latency_ns.mean", walk_mean), T("permission.mean_ns", perm_mean_ns),
 	T("throughput.events_per_s", events_per_s), T("throughput.wall_s", wall_s),
+#define KIND(w, i) T("walks.by_kind." w ".mean_ns", kind_mean[i]), \
+		   T("walks.by_kind." w ".p50_ns", kind_p50[i])
+#define FPATH(w, i) T("fault_paths." w ".mean_ns", fpath_mean[i]), \
+		    T("fault_paths." w ".p50_ns", fpath_p50[i])
+	KIND("1d", TDP_WALK_1D), KIND("ept", TDP_WALK_EPT),
+	KIND("npt", TDP_WALK_NPT), KIND("2d", TDP_WALK_2D),
+	FPATH("shadow", TDP_FPATH_SHADOW), FPATH("direct", TDP_FPATH_DIRECT),
+	FPATH("nested", TDP_FPATH_NESTED),
+#undef KIND
+#undef FPATH
 };
 
 #define CS(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report, count_spread.m) }

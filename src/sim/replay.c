@@ -26,6 +26,15 @@ const struct tdp_engine_ops *tdp_engine_ops_find(const char *layout)
 	return NULL;
 }
 
+const char *const tdp_walk_kind_names[TDP_WALK_KINDS] = {
+	[TDP_WALK_1D] = "1d", [TDP_WALK_EPT] = "ept",
+	[TDP_WALK_NPT] = "npt", [TDP_WALK_2D] = "2d",
+};
+const char *const tdp_fault_path_names[TDP_FPATH_KINDS] = {
+	[TDP_FPATH_SHADOW] = "shadow", [TDP_FPATH_DIRECT] = "direct",
+	[TDP_FPATH_NESTED] = "nested",
+};
+
 static void timeline_add(struct tdp_replay_result *res, uint64_t event)
 {
 	struct tdp_timeline_row *row;
@@ -85,6 +94,10 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 
 	memset(res, 0, sizeof(*res));
 	tdp_hist_init(&res->stats.walk_ticks);
+	for (int k = 0; k < TDP_WALK_KINDS; k++)
+		tdp_hist_init(&res->stats.walk_kind_ticks[k]);
+	for (int k = 0; k < TDP_FPATH_KINDS; k++)
+		tdp_hist_init(&res->stats.fault_ticks[k]);
 	res->interval = opts->interval ? opts->interval : 1000;
 	if (!ops) {
 		snprintf(errbuf, errlen, "unknown layout '%s' (use old or new)",
@@ -112,6 +125,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	}
 
 	res->tsc_mhz = tdp_tsc_per_ns() * 1000.0;
+	if (opts->engine.timing)
+		res->stats.timer_overhead_ticks = tdp_tsc_overhead();
 	t0 = tdp_now_ns();
 	if (opts->progress)
 		tdp_progress_init(&prog, stderr, tdp_trace_file_bytes(t), t0);
@@ -167,6 +182,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	}
 	ops->finish(eng);
 	res->stats.events = n;
+	for (int k = 0; k < TDP_WALK_KINDS; k++)
+		tdp_hist_merge(&res->stats.walk_ticks, &res->stats.walk_kind_ticks[k]);
 	if (log.fp) {
 		ret = tdp_outfile_commit(&log);
 		if (ret) {

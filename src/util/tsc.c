@@ -18,3 +18,23 @@ double tdp_tsc_per_ns(void)
 	cached = (double)(t1 - t0) / (double)(n1 - n0);
 	return cached;
 }
+
+/*
+ * tdp_tsc_overhead() - what one timed region costs with nothing in it: the
+ * least tick count between two tdp_tsc() reads over a few thousand tries
+ * (the least, because interrupts and migrations only add).  Reports
+ * subtract it from each timed walk and fault (docs/report-schema.md).
+ */
+uint64_t tdp_tsc_overhead(void)
+{
+	uint64_t best = UINT64_MAX;
+
+	for (int i = 0; i < 4096; i++) {
+		uint64_t t0 = tdp_tsc();
+		uint64_t t1 = tdp_tsc();
+
+		if (t1 - t0 < best)
+			best = t1 - t0;
+	}
+	return best;
+}
