@@ -91,46 +91,45 @@ static const struct field report_fields[] = {
 	D("throughput.wall_s", t.wall_s),
 };
 
-/* Per walker / fault path: count, mean and median (report.c kinds_json()). */
-#define KIND(w, i) \
-	U("walks.by_kind." w ".count", walk_kind_count[i]), \
-	D("walks.by_kind." w ".mean_ns", t.kind_mean[i]), \
-	D("walks.by_kind." w ".p50_ns", t.kind_p50[i])
-#define FPATH(w, i) \
-	U("fault_paths." w ".count", fault_path_count[i]), \
-	D("fault_paths." w ".mean_ns", t.fpath_mean[i]), \
-	D("fault_paths." w ".p50_ns", t.fpath_p50[i])
+/*
+ * The walkers and fault paths by their report names (report.c
+ * kinds_json()): X(object, name, index, timing fields' prefix, count
+ * array) for each.
+ */
+#define FOR_EACH_TIMED(X) \
+	X("walks.by_kind", "1d", TDP_WALK_1D, kind, walk_kind_count) \
+	X("walks.by_kind", "ept", TDP_WALK_EPT, kind, walk_kind_count) \
+	X("walks.by_kind", "npt", TDP_WALK_NPT, kind, walk_kind_count) \
+	X("walks.by_kind", "2d", TDP_WALK_2D, kind, walk_kind_count) \
+	X("fault_paths", "shadow", TDP_FPATH_SHADOW, fpath, fault_path_count) \
+	X("fault_paths", "direct", TDP_FPATH_DIRECT, fpath, fault_path_count) \
+	X("fault_paths", "nested", TDP_FPATH_NESTED, fpath, fault_path_count)
+
+/* count, mean and median of each */
+#define TIMED_FIELDS(o, w, i, m, c) \
+	U(o "." w ".count", c[i]), \
+	D(o "." w ".mean_ns", t.m##_mean[i]), D(o "." w ".p50_ns", t.m##_p50[i]),
 
 /* Added after version 2 came out: absent in older reports. */
 static const struct field optional_fields[] = {
 	S("tool.commit", tool_commit), U("measurement.cores", cores),
 	D("measurement.timer_overhead_ns", timer_overhead_ns),
-	KIND("1d", TDP_WALK_1D), KIND("ept", TDP_WALK_EPT),
-	KIND("npt", TDP_WALK_NPT), KIND("2d", TDP_WALK_2D),
-	FPATH("shadow", TDP_FPATH_SHADOW), FPATH("direct", TDP_FPATH_DIRECT),
-	FPATH("nested", TDP_FPATH_NESTED),
+	FOR_EACH_TIMED(TIMED_FIELDS)
 };
-#undef KIND
-#undef FPATH
 
 /* The timing fields, as found under "spread" (all optional there). */
 #define T(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report_timing, m) }
+#define TIMED_SPREAD(o, w, i, m, c) \
+	T(o "." w ".mean_ns", m##_mean[i]), T(o "." w ".p50_ns", m##_p50[i]),
 static const struct field spread_fields[] = {
 	T("walks.latency_ns.p50", walk_p50), T("walks.latency_ns.p90", walk_p90),
 	T("walks.latency_ns.p99", walk_p99), T("walks.latency_ns.max", walk_max),
 	T("walks.latency_ns.mean", walk_mean), T("permission.mean_ns", perm_mean_ns),
 	T("throughput.events_per_s", events_per_s), T("throughput.wall_s", wall_s),
-#define KIND(w, i) T("walks.by_kind." w ".mean_ns", kind_mean[i]), \
-		   T("walks.by_kind." w ".p50_ns", kind_p50[i])
-#define FPATH(w, i) T("fault_paths." w ".mean_ns", fpath_mean[i]), \
-		    T("fault_paths." w ".p50_ns", fpath_p50[i])
-	KIND("1d", TDP_WALK_1D), KIND("ept", TDP_WALK_EPT),
-	KIND("npt", TDP_WALK_NPT), KIND("2d", TDP_WALK_2D),
-	FPATH("shadow", TDP_FPATH_SHADOW), FPATH("direct", TDP_FPATH_DIRECT),
-	FPATH("nested", TDP_FPATH_NESTED),
-#undef KIND
-#undef FPATH
+	FOR_EACH_TIMED(TIMED_SPREAD)
 };
+#undef TIMED_FIELDS
+#undef TIMED_SPREAD
 
 #define CS(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report, count_spread.m) }
 static const struct field count_spread_fields[] = {
