@@ -550,6 +550,8 @@ Test(hostile_fuzz_regress, found_inputs_are_refused_not_crashed, .timeout = 60)
 		{ "tests/fuzz/regress/fault-ec-high-bits.txt", NULL },
 		/* KVM's #GP for the set (issue 12 item 6): event 131 */
 		{ "tests/fuzz/regress/long-mode-without-pae.txt", "131 gp\n" },
+		/* the SDM's PSE=0 translation, and no broken rmap under --check */
+		{ "tests/fuzz/regress/pse-clear-direct-reuse.txt", "20 ok gpa=0x400123\n" },
 	};
 	static const char *const layouts[] = { "new", "old" };
 	const char *log = test_path("regress.log");

@@ -1190,3 +1190,43 @@ Test(replay_scenarios, cli_max_mmu_pages)
 	free(got);
 	run_result_free(&r);
 }
+
+/*
+ * CR4.PSE cleared under 4 MiB pages that KVM had split into direct shadow
+ * pages (tests/scenarios/pse-relink.txt), counted by hand from mmu.c with
+ * 0cb2af2ea66a and 81ccda30b4e8 (kvm_mmu_get_child_sp() compares the child's
+ * gfn and role; __link_shadow_page() zaps the refused SPTE):
+ *   level 2: 4 indirect (the 1024-entry PD shadowed per role.quadrant at
+ *     root load) and 4 direct (the non-paging PAE roots the `write` events
+ *     ran under before event 7);
+ *   level 1 indirect 3: PT 0x402000 (event 8), and, because both direct
+ *     children are refused, PT 0x1000 (event 12: gfn 0 != 1) and PT
+ *     0x400000 (event 13: same gfn 0x400, role.direct differs).  Without
+ *     the checks the count is 1 and --check fails at event 12;
+ *   level 1 direct 2: the splits of events 9 and 10, never zapped:
+ *     mmu_page_zap_pte() only drops their parent link (a shadow-paging page
+ *     is zapped there only if it is a nested TDP one), so they stay live;
+ *   pages_4k 19 = 1 (event 8; PTE[1..7] are 0, nothing prefetched)
+ *     + 8 + 8 (events 9, 10: the leaf and __direct_pte_prefetch() of the
+ *     other 7 of its aligned 8) + 1 + 1 (events 12, 13; their gPTE
+ *     neighbours are 0);
+ *   pf_fixed 5 (events 8-13), pf_taken 6 (and event 14, a guest #PF).
+ */
+Test(replay_scenarios, pse_cleared_under_split_huge_pages)
+{
+	struct tdp_stats o, n;
+
+	scenario("pse-relink", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.sp_created[1][0], 4);
+	cr_assert_eq(n.sp_created[1][1], 4);
+	cr_assert_eq(n.sp_created[0][0], 3);
+	cr_assert_eq(n.sp_created[0][1], 2);
+	cr_assert_eq(n.sp_live, 13);
+	cr_assert_eq(n.mmu_shadow_zapped, 0);
+	cr_assert_eq(n.pages[0], 19);
+	cr_assert_eq(n.pf_prefetched, 14);
+	cr_assert_eq(n.pf_fixed, 5);
+	cr_assert_eq(n.pf_taken, 6);
+	cr_assert_eq(n.pf_injected, 1);
+}

@@ -74,7 +74,6 @@
 #define kvm_mmu_child_role		KVM_SYM(kvm_mmu_child_role)
 #define kvm_mmu_get_child_sp		KVM_SYM(kvm_mmu_get_child_sp)
 #define link_shadow_page		KVM_SYM(link_shadow_page)
-#define drop_large_spte			KVM_SYM(drop_large_spte)
 #define kvm_mmu_page_get_gfn		KVM_SYM(kvm_mmu_page_get_gfn)
 #define kvm_mmu_page_get_access		KVM_SYM(kvm_mmu_page_get_access)
 #define mmu_set_spte			KVM_SYM(mmu_set_spte)

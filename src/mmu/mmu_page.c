@@ -454,14 +454,6 @@ static void drop_parent_pte(struct kvm *kvm, struct kvm_mmu_page *sp,
 	kvm_chk_sp(kvm, sp);
 }
 
-/* drop_large_spte() */
-void drop_large_spte(struct kvm *kvm, u64 *sptep, bool flush)
-{
-	drop_spte(kvm, sptep);
-	if (flush)
-		kvm_flush_remote_tlbs(kvm);
-}
-
 /* ------------------------------------------------------------------ */
 /* the shadow page pool                                                */
 /* ------------------------------------------------------------------ */
@@ -1456,30 +1448,60 @@ union kvm_mmu_page_role kvm_mmu_child_role(u64 *sptep, bool direct,
 	return role;
 }
 
-/* kvm_mmu_get_child_sp() */
+/*
+ * kvm_mmu_get_child_sp() - as of 81ccda30b4e8 (v7.2-rc1, "Fix shadow
+ * paging use-after-free due to unexpected role", CVE-2026-53359) on top of
+ * 0cb2af2ea66a ("... due to unexpected GFN", v7.1): the table already
+ * linked at @sptep is reused only if it is for @gfn *and* has the role
+ * this walk asks for.  Before those, any present non-leaf SPTE was taken
+ * as the right child.  It need not be: a guest PDE that mapped a huge page
+ * left a direct child (gfn = the huge page's base, role.direct = 1), and
+ * the same, unwritten PDE read as a table pointer after CR4.PSE is cleared
+ * (or an L1 EPT/NPT entry changed behind KVM) asks for an indirect child
+ * for another gfn.  Reusing the direct one put a leaf under it whose rmap
+ * key (the gPTE's gfn) differs from the one rmap_remove() recomputes
+ * (sp->gfn + index): the "gfn mismatch under direct page" WARN, then a
+ * KVM_BUG_ON in pte_list_remove() or a use-after-free.  A mismatch now
+ * falls through to kvm_mmu_get_shadow_page(), and link_shadow_page()
+ * zaps the old SPTE.
+ */
 struct kvm_mmu_page *kvm_mmu_get_child_sp(struct kvm_vcpu *vcpu, u64 *sptep,
 					  gfn_t gfn, bool direct,
 					  unsigned int access, bool *exists)
 {
-	union kvm_mmu_page_role role;
+	union kvm_mmu_page_role role = kvm_mmu_child_role(sptep, direct, access);
 
 	*exists = false;
 	if (is_shadow_present_pte(*sptep) && !is_large_pte(*sptep)) {
-		*exists = true;
-		return NULL;
+		struct kvm_mmu_page *child = spte_to_child_sp(vcpu->kvm, *sptep);
+
+		if (child && child->gfn == gfn && child->role.word == role.word) {
+			*exists = true;
+			return NULL;
+		}
 	}
-	role = kvm_mmu_child_role(sptep, direct, access);
 	return kvm_mmu_get_shadow_page(vcpu, gfn, role);
 }
 
-/* link_shadow_page() / __link_shadow_page() */
+/*
+ * link_shadow_page() / __link_shadow_page().  A present SPTE here is a
+ * huge leaf, or (since 0cb2af2ea66a) a table SPTE whose child was refused
+ * by kvm_mmu_get_child_sp(): mmu_page_zap_pte() drops either (the leaf
+ * with its rmap entry, the table with its parent link; a nested-TDP child
+ * left without parents is zapped), then kvm_mmu_remote_flush_or_zap()
+ * flushes and frees.  This replaced drop_large_spte().
+ */
 void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep, struct kvm_mmu_page *sp)
 {
 	struct kvm *kvm = vcpu->kvm;
 
-	/* A present SPTE here is a leaf, hence a large one: drop it first. */
-	if (is_shadow_present_pte(*sptep))
-		drop_large_spte(kvm, sptep, true);
+	if (is_shadow_present_pte(*sptep)) {
+		struct list_head invalid_list;
+
+		INIT_LIST_HEAD(&invalid_list);
+		mmu_page_zap_pte(kvm, sptep_to_sp(sptep), sptep, &invalid_list);
+		kvm_mmu_remote_flush_or_zap(kvm, &invalid_list, true);
+	}
 
 	*sptep = make_nonleaf_spte(&kvm->masks, kvm_mmu_sp_hpa(sp),
 				   sp->role.ad_disabled);
@@ -1518,13 +1540,10 @@ void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
 		    unsigned int access)
 {
 	/*
-	 * mmu_spte_set() WARNs on a present SPTE here (a stale SPTE of an
-	 * unsync page whose gPTE now maps MMIO, hit by a write fault); KVM
-	 * then overwrites it and leaves its rmap entry behind.  Drop it
-	 * properly instead, so the rmaps stay consistent.
+	 * Never present here: mmu_set_spte() drops a present SPTE before it
+	 * gets here (aad885e77496), sync_spte() only refreshes MMIO SPTEs,
+	 * and mmu_spte_set() WARNs otherwise.  Checked by --check.
 	 */
-	if (is_shadow_present_pte(*sptep))
-		drop_spte(vcpu->kvm, sptep);
 	*sptep = make_mmio_spte(vcpu, gfn, access);	/* mmu_spte_set() */
 	kvm_chk_spte(vcpu->kvm, sptep);
 }
@@ -1543,20 +1562,6 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 	bool wrprot;
 	u64 spte;
 
-	/*
-	 * A gfn without memslot (kvm_handle_noslot_fault() let the fault go
-	 * on because MMIO caching is on): the SPTE caches the MMIO access,
-	 * the next access faults with PFERR_RSVD (EPT: misconfiguration)
-	 * and is emulated by handle_mmio_page_fault() without a walk.
-	 */
-	if (is_noslot_pfn(pfn)) {
-		/* mmu_set_spte(): "vcpu->stat.pf_mmio_spte_created++" */
-		if (vcpu->tdp_stats)
-			vcpu->tdp_stats->pf_mmio_spte_created++;
-		mark_mmio_spte(vcpu, sptep, gfn, pte_access);
-		return RET_PF_EMULATE;
-	}
-
 	if (is_shadow_present_pte(*sptep)) {
 		if (level > PG_LEVEL_4K && !is_large_pte(*sptep)) {
 			/* a 2M/1G leaf replaces a table: unlink the child */
@@ -1570,6 +1575,25 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		} else {
 			was_rmapped = 1;
 		}
+	}
+
+	/*
+	 * A gfn without memslot (kvm_handle_noslot_fault() let the fault go
+	 * on because MMIO caching is on): the SPTE caches the MMIO access,
+	 * the next access faults with PFERR_RSVD (EPT: misconfiguration)
+	 * and is emulated by handle_mmio_page_fault() without a walk.  Since
+	 * aad885e77496 (v7.0) this comes after the present SPTE, if any
+	 * (a gPTE that moved from RAM to MMIO without KVM seeing the store),
+	 * was dropped above, and flushes for it.
+	 */
+	if (is_noslot_pfn(pfn)) {
+		/* mmu_set_spte(): "vcpu->stat.pf_mmio_spte_created++" */
+		if (vcpu->tdp_stats)
+			vcpu->tdp_stats->pf_mmio_spte_created++;
+		mark_mmio_spte(vcpu, sptep, gfn, pte_access);
+		if (flush)
+			kvm_flush_remote_tlbs(kvm);	/* kvm_flush_remote_tlbs_gfn */
+		return RET_PF_EMULATE;
 	}
 
 	wrprot = make_spte(vcpu, sp, pte_access, gfn, pfn, *sptep, prefetch,

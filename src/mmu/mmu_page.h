@@ -60,7 +60,6 @@ void mark_mmio_spte(struct kvm_vcpu *vcpu, u64 *sptep, gfn_t gfn,
 void validate_direct_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned direct_access);
 void link_shadow_page(struct kvm_vcpu *vcpu, u64 *sptep,
 		      struct kvm_mmu_page *sp);
-void drop_large_spte(struct kvm *kvm, u64 *sptep, bool flush);
 gfn_t kvm_mmu_page_get_gfn(struct kvm_mmu_page *sp, int index);
 unsigned int kvm_mmu_page_get_access(struct kvm_mmu_page *sp, int index);
 
