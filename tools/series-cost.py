@@ -15,9 +15,10 @@ moved, and the source lines that carry the difference.  A line is shown
 if its cost per unit moved by >= 0.5 Ir and either by > 3 % of its own
 old cost or by >= 2 % of the total's move; at most $LINES (16)
 lines, largest moves first.  tdp_tsc_per_ns() and clock_gettime() are
-left out (TSC calibration: a busy-wait whose Ir varies run to run).  Self cost only: an inlined function's lines count where
-they were inlined from (callgrind's fi=/fe=), so a line of an inline
-helper sums all its inlined copies.
+left out (TSC calibration: a busy-wait whose Ir varies run to run).
+Self cost only: an inlined function's lines count where they were
+inlined from (callgrind's fi=/fe=), so a line of an inline helper sums
+all its inlined copies.
 """
 import os
 import re

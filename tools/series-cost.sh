@@ -59,8 +59,9 @@ cmake --build "$B" -j"${JOBS:-2}" --target tdpsim bench_walk_layout_old \
 	bench_walk_layout_new bench_perm_layout_old bench_perm_layout_new \
 	>/dev/null
 
-echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (dirty)'),"\
-" $(uname -m), $(nproc) cpus, $(valgrind --version)"
+dirty=$(git diff --quiet HEAD -- src include bench || echo ' (dirty)')
+echo "commit $(git rev-parse --short HEAD)$dirty, $(uname -m)," \
+	"$(nproc) cpus, $(valgrind --version)"
 echo "build $B: Release -O2 -g; Ir per unit, new - old"
 : > "$T/results"
 
