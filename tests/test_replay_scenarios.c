@@ -981,6 +981,39 @@ Test(replay_scenarios, nested_gmet_not_offered)
 	scenario("nested-gmet-off", NULL, NULL);
 }
 
+/*
+ * kvm_mmu_write_protect_fault()'s direct case (nested-unprotect.txt): L1's
+ * walk writes to its PT page, which is also its EPT PD that KVM shadows for
+ * L2.  Hand-counted (mmu.c, 6.18+):
+ *  - pf_taken 6: 9, 11, and four exits at 14 (0x20000, 0x12800 twice,
+ *    0x30123);
+ *  - pf_fixed 5: all but the first 0x12800 exit, which is RET_PF_RETRY
+ *    after the unprotect (counted in none of KVM's stats; pf_retry 1);
+ *  - pf_emulate 0: the unprotect succeeded, nothing is emulated;
+ *  - mmu_shadow_zapped 2: the EPT PD's shadow page (gfn 0x12, level 2) and
+ *    its child for the EPT PT (gfn 0x13), parentless nested TDP page zapped
+ *    with it (mmu_page_zap_pte(): "Recursively zap nested TDP SPs");
+ *  - pf_fast 0: the retry's fault is present and a write, so fast is tried,
+ *    but the SPTE is not MMU-writable (write protection cleared it).
+ */
+Test(replay_scenarios, nested_unprotect_and_retry)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-unprotect", &o, &n);
+	same_counters(&o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->pf_taken, 6);
+		cr_assert_eq(s->pf_fixed, 5);
+		cr_assert_eq(s->pf_retry, 1);
+		cr_assert_eq(s->pf_emulate, 0);
+		cr_assert_eq(s->pf_fast, 0);
+		cr_assert_eq(s->mmu_shadow_zapped, 2);
+	}
+}
+
 Test(replay_scenarios, nested_npt)
 {
 	scenario("nested-npt", NULL, NULL);
