@@ -529,7 +529,7 @@ Test(replay_scenarios, kvm_stats)
 		 * 11, the emulated stores 18-20 (3), the CR load 9, INVLPG 15.
 		 */
 		cr_assert_eq(tdp_stats_exits(s), 15);
-		/* pf_taken (kvm_mmu_do_page_fault): the 9 #PF exits + 11 */
+		/* pf_taken (kvm_mmu_page_fault): the 9 #PF exits + 11 */
 		cr_assert_eq(s->pf_taken, 10);
 		/*
 		 * pf_fixed: 10, 12, 14, 17, 21, 22, 23, 24.  pf_spurious: 11,
@@ -541,7 +541,9 @@ Test(replay_scenarios, kvm_stats)
 		cr_assert_eq(s->pf_spurious, 1);
 		cr_assert_eq(s->pf_emulate, 1);
 		/*
-		 * pf_fast: no fast_page_fault() in the port.
+		 * pf_fast 0: with CR0.PG=1 shadow paging faults go to
+		 * FNAME(page_fault), which has no fast path (fast_page_fault()
+		 * is called from direct_page_fault() only; fast-pf*.txt).
 		 * pf_mmio_spte_created: KVM would count 1 at 13 (mmu_set_spte
 		 * -> mark_mmio_spte); the port emulates before FNAME(fetch)
 		 * and creates no MMIO SPTE (issue 12 item 5).
@@ -979,6 +981,39 @@ Test(replay_scenarios, nested_gmet_not_offered)
 	scenario("nested-gmet-off", NULL, NULL);
 }
 
+/*
+ * kvm_mmu_write_protect_fault()'s direct case (nested-unprotect.txt): L1's
+ * walk writes to its PT page, which is also its EPT PD that KVM shadows for
+ * L2.  Hand-counted (mmu.c, 6.18+):
+ *  - pf_taken 6: 9, 11, and four exits at 14 (0x20000, 0x12800 twice,
+ *    0x30123);
+ *  - pf_fixed 5: all but the first 0x12800 exit, which is RET_PF_RETRY
+ *    after the unprotect (counted in none of KVM's stats; pf_retry 1);
+ *  - pf_emulate 0: the unprotect succeeded, nothing is emulated;
+ *  - mmu_shadow_zapped 2: the EPT PD's shadow page (gfn 0x12, level 2) and
+ *    its child for the EPT PT (gfn 0x13), parentless nested TDP page zapped
+ *    with it (mmu_page_zap_pte(): "Recursively zap nested TDP SPs");
+ *  - pf_fast 0: the retry's fault is present and a write, so fast is tried,
+ *    but the SPTE is not MMU-writable (write protection cleared it).
+ */
+Test(replay_scenarios, nested_unprotect_and_retry)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-unprotect", &o, &n);
+	same_counters(&o, &n);
+	for (int i = 0; i < 2; i++) {
+		const struct tdp_stats *s = i ? &n : &o;
+
+		cr_assert_eq(s->pf_taken, 6);
+		cr_assert_eq(s->pf_fixed, 5);
+		cr_assert_eq(s->pf_retry, 1);
+		cr_assert_eq(s->pf_emulate, 0);
+		cr_assert_eq(s->pf_fast, 0);
+		cr_assert_eq(s->mmu_shadow_zapped, 2);
+	}
+}
+
 Test(replay_scenarios, nested_npt)
 {
 	scenario("nested-npt", NULL, NULL);
@@ -1004,6 +1039,87 @@ Test(replay_scenarios, recorded_faults_tdp)
 	cr_assert_eq(n.pf_emulate, 1, "the MMIO gpa");
 	cr_assert_eq(n.exit_pf, 0);
 	cr_assert_eq(n.exit_ept_violation, 0, "recorded exits are counted apart");
+}
+
+/*
+ * fast_page_fault() (mmu.c) under TDP, tests/scenarios/fast-pf.txt, as
+ * intel and as amd (kvm_ad_enabled either way: EPT A/D on, NPT always).
+ * Hand-counted:
+ *  - pf_taken 5: every recorded exit reaches kvm_mmu_do_page_fault();
+ *  - pf_fast 2: 2 and 4, P|W faults on the writable 2 MiB leaf
+ *    ("if (ret != RET_PF_INVALID) vcpu->stat.pf_fast++"); 1 and 3 are not
+ *    fast (no P / not a write), 5 walks to a non-present PDE (INVALID);
+ *  - pf_spurious 2 (the fast path's RET_PF_SPURIOUS is counted like any
+ *    other by kvm_mmu_page_fault()), pf_fixed 3: 1, 3, 5.
+ */
+Test(replay_scenarios, fast_page_fault_tdp_intel_and_amd)
+{
+	static const char *vendors[2] = { "intel", "amd" };
+	char *text = slurp_src("tests/scenarios/fast-pf.txt");
+
+	for (int v = 0; v < 2; v++) {
+		char to[64], *t;
+
+		snprintf(to, sizeof(to), "vendor=%s paging=tdp", vendors[v]);
+		t = subst(text, "vendor=intel paging=tdp", to);
+		for (int i = 0; i < 2; i++) {
+			struct replay_run rr;
+			const struct tdp_stats *s;
+
+			run_against_golden(&rr, t, "fast-pf", i ? "new" : "old", 0);
+			s = &rr.res->stats;
+			cr_assert_eq(s->pf_taken, 5, "%s", vendors[v]);
+			cr_assert_eq(s->pf_fast, 2, "%s", vendors[v]);
+			cr_assert_eq(s->pf_spurious, 2, "%s", vendors[v]);
+			cr_assert_eq(s->pf_fixed, 3, "%s", vendors[v]);
+			cr_assert_eq(s->pf_emulate, 0, "%s", vendors[v]);
+			replay_run_free(&rr);
+		}
+		free(t);
+	}
+	free(text);
+}
+
+/*
+ * fast_page_fault() without A/D bits (fast-pf-noad.txt, ept_ad=0):
+ * page_fault_can_be_fast() lets faults without PFERR_PRESENT in.
+ *  - pf_fast 2: 2, 3 (spurious on the present leaf); 1 tried the fast
+ *    path but found no SPTE (RET_PF_INVALID, not counted);
+ *  - pf_fixed 1 (1), pf_spurious 2, pf_taken 3.
+ */
+Test(replay_scenarios, fast_page_fault_without_ad_bits)
+{
+	struct tdp_stats o, n;
+
+	scenario("fast-pf-noad", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.pf_taken, 3);
+	cr_assert_eq(n.pf_fast, 2);
+	cr_assert_eq(n.pf_spurious, 2);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(o.pf_fast, 2);
+}
+
+/*
+ * fast_page_fault() from nonpaging_page_fault() (fast-pf-shadow.txt:
+ * shadow paging, CR0.PG=0, direct MMU):
+ *  - exit_pf 1 (1), exit_recorded 2 (2, 3), pf_taken 3;
+ *  - pf_fast 1 (2: P|W on the writable leaf of 1), pf_spurious 1;
+ *  - pf_fixed 2: 1, and 3 (a read is never fast; the slow path drops D).
+ */
+Test(replay_scenarios, fast_page_fault_nonpaging)
+{
+	struct tdp_stats o, n;
+
+	scenario("fast-pf-shadow", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_pf, 1);
+	cr_assert_eq(n.exit_recorded, 2);
+	cr_assert_eq(n.pf_taken, 3);
+	cr_assert_eq(n.pf_fast, 1);
+	cr_assert_eq(n.pf_spurious, 1);
+	cr_assert_eq(n.pf_fixed, 2);
+	cr_assert_eq(o.pf_fast, 1);
 }
 
 /*

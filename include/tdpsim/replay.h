@@ -98,8 +98,7 @@ struct tdp_stats {
 	/*
 	 * KVM's own stats (struct kvm_vcpu_stat / kvm_vm_stat), counted where
 	 * the kernel counts them; docs/report-schema.md names each line.
-	 * "exits" is tdp_stats_exits().  pf_fast stays 0: the port has no
-	 * fast_page_fault().
+	 * "exits" is tdp_stats_exits().
 	 * mmu_unsync and pages_* are gauges (value at the end of the run).
 	 */
 	uint64_t pf_taken;

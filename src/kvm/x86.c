@@ -767,6 +767,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		return engine_fail(e, TDP_E_RANGE, "vcpu %u does not exist", ev->vcpu);
 	vcpu = &e->vcpus[ev->vcpu];
 	e->stats->ev_by_kind[ev->kind & 15]++;
+	vcpu->arch.insn_seq++;	/* kvm_rip_read(): one instruction per event */
 	/* only a `set` right after `vmenter` loads L2's entry registers */
 	entry = vcpu->arch.nested.l2_regs_pending;
 	vcpu->arch.nested.l2_regs_pending = false;

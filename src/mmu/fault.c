@@ -245,10 +245,164 @@ static int direct_map(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 }
 
 /*
- * direct_page_fault() - kvm_tdp_page_fault() for TDP, nonpaging_page_fault()
- * for shadow paging with CR0.PG=0.  fast_page_fault() is not modelled: it
- * only changes how a spurious or access-tracked fault is resolved, not the
- * resulting SPTEs.
+ * ---- fast_page_fault() (mmu.c): fix or dismiss a fault without mmu_lock.
+ * Read at CriticalShift/linux-ubuntu-resolute @584f561e (mmu.c, a 6.18+
+ * tree: is_access_allowed() has moved to spte.h there); the series (pve-
+ * kernel 0020..0047 @6e44995) changes none of these functions, only
+ * is_executable_pte() (0032: XS or XU), which spte.h follows per layout.
+ * No vCPU runs concurrently here, so the lockless walk is a plain walk
+ * and the cmpxchg cannot lose: the retry loop runs once.
+ */
+
+/*
+ * page_fault_can_be_fast() - no PFERR_RSVD (MMIO generation refresh is
+ * slow-path work); no private memory here.  Fast if the SPTE may be
+ * access-tracked (not present, and KVM runs without A/D bits: EPT with
+ * ept_ad=0) or the fault is a write on a present SPTE (write protection).
+ */
+static bool page_fault_can_be_fast(struct kvm *kvm, struct kvm_page_fault *fault)
+{
+	if (fault->rsvd)
+		return false;
+	if (!fault->present)
+		return !kvm->masks.ad_enabled;	/* !kvm_ad_enabled */
+	/* instruction fetches and writes are mutually exclusive */
+	return fault->write;
+}
+
+/*
+ * fast_pf_fix_direct_spte() - try_cmpxchg64() of the SPTE; always wins
+ * here.  mark_page_dirty_in_slot(): no dirty log is modelled.
+ */
+static bool fast_pf_fix_direct_spte(struct kvm_vcpu *vcpu,
+				    struct kvm_page_fault *fault,
+				    u64 *sptep, u64 old_spte, u64 new_spte)
+{
+	(void)fault;
+	if (*sptep != old_spte)
+		return false;
+	*sptep = new_spte;
+	kvm_chk_spte(vcpu->kvm, sptep);
+	return true;
+}
+
+/*
+ * is_access_allowed() (spte.h) - would the faulting access pass the SPTE's
+ * rights now?  The caller has checked for a present leaf.  A fetch asks
+ * is_executable_pte(), which with the series' 0032 accepts XS or XU (the
+ * fast path never sees shadow EPT, whose pages alone can differ).
+ */
+static bool is_access_allowed(const struct kvm_spte_masks *m,
+			      struct kvm_page_fault *fault, u64 spte)
+{
+	if (fault->exec)
+		return is_executable_pte(m, spte);
+	if (fault->write)
+		return is_writable_pte(spte);
+	/* Fault was on Read access */
+	return spte & PT_PRESENT_MASK;
+}
+
+/*
+ * fast_pf_get_last_sptep() - the last SPTE the lockless walk for @gpa
+ * reaches (shadow_walk_next() stops at a non-present or leaf SPTE), and
+ * its value in *@spte; NULL if no walk was possible.
+ */
+static u64 *fast_pf_get_last_sptep(struct kvm_vcpu *vcpu, gpa_t gpa, u64 *spte)
+{
+	struct kvm_shadow_walk_iterator it;
+	u64 *sptep = NULL;
+
+	for_each_shadow_entry_using_root(vcpu, vcpu->arch.mmu->root.hpa, gpa, it) {
+		sptep = it.sptep;
+		*spte = *it.sptep;
+	}
+	return sptep;
+}
+
+/*
+ * fast_page_fault() - RET_PF_INVALID (take the slow path), RET_PF_FIXED
+ * (made writable / access-tracking undone) or RET_PF_SPURIOUS (the SPTE
+ * already allows the access); vcpu->stat.pf_fast counts the last two.
+ * On this host every direct SPTE is either writable and MMU-writable or
+ * neither (no dirty logging; write protection for shadowed gfns clears
+ * both), so with A/D bits on only the spurious case can happen.
+ */
+static int fast_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
+{
+	const struct kvm_spte_masks *m = &vcpu->kvm->masks;
+	struct kvm_mmu_page *sp;
+	int ret = RET_PF_INVALID;
+	u64 spte = 0;
+	u64 *sptep;
+	unsigned int retry_count = 0;
+
+	if (!page_fault_can_be_fast(vcpu->kvm, fault))
+		return ret;
+
+	do {
+		u64 new_spte;
+
+		sptep = fast_pf_get_last_sptep(vcpu, fault->addr, &spte);
+		/* the vCPU holds its root: a failed walk is a WARN */
+		if (!sptep)
+			spte = 0;	/* FROZEN_SPTE: not shadow-present */
+		if (!is_shadow_present_pte(spte))
+			break;
+
+		sp = sptep_to_sp(sptep);
+		if (!is_last_spte(spte, sp->role.level))
+			break;
+
+		/*
+		 * Would the access still fault?  If not, the fault is
+		 * spurious (a lazily flushed TLB, or fixed meanwhile).  Upper
+		 * levels are ACC_ALL, only the leaf needs checking.
+		 */
+		if (is_access_allowed(m, fault, spte)) {
+			ret = RET_PF_SPURIOUS;
+			break;
+		}
+
+		new_spte = spte;
+
+		/* access tracking exists only without A/D bits */
+		if (!m->ad_enabled && is_access_track_spte(m, spte))
+			new_spte = restore_acc_track_spte(m, new_spte) |
+				   (m->ad_enabled ? m->accessed_mask : 0);
+
+		/*
+		 * Only MMU-writable SPTEs are made writable out of mmu_lock;
+		 * the large-SPTE exception for dirty logging cannot apply
+		 * (kvm_slot_dirty_track_enabled() is false: no dirty log).
+		 */
+		if (fault->write && is_mmu_writable_spte(m, spte))
+			new_spte |= PT_WRITABLE_MASK;
+
+		/* Verify that the fault can be handled in the fast path */
+		if (new_spte == spte || !is_access_allowed(m, fault, new_spte))
+			break;
+
+		/* direct pages only: the gfn of an indirect one is unstable */
+		if (fast_pf_fix_direct_spte(vcpu, fault, sptep, spte, new_spte)) {
+			ret = RET_PF_FIXED;
+			break;
+		}
+
+		if (++retry_count > 4)
+			break;	/* "Fast #PF retrying more than 4 times." */
+	} while (true);
+
+	/* fast_page_fault(): "if (ret != RET_PF_INVALID) vcpu->stat.pf_fast++" */
+	if (ret != RET_PF_INVALID && vcpu->tdp_stats)
+		vcpu->tdp_stats->pf_fast++;
+	return ret;
+}
+
+/*
+ * direct_page_fault() - kvm_tdp_page_fault() for TDP (KVM with tdp_mmu=N:
+ * kvm_tdp_mmu_page_fault() has the same steps on the TDP MMU), and
+ * nonpaging_page_fault() for shadow paging with CR0.PG=0.
  */
 static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 {
@@ -257,6 +411,10 @@ static int direct_page_fault(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault
 	/* Dirty logging / write tracking of guest page tables (nested). */
 	if (page_fault_handle_page_track(vcpu, fault))
 		return RET_PF_WRITE_PROTECTED;
+
+	r = fast_page_fault(vcpu, fault);
+	if (r != RET_PF_INVALID)
+		return r;
 
 	r = kvm_mmu_faultin_pfn(vcpu, fault, ACC_ALL);
 	if (r != RET_PF_CONTINUE)
@@ -331,11 +489,138 @@ static int handle_mmio_page_fault(struct kvm_vcpu *vcpu, u64 addr, bool direct)
 }
 
 /*
+ * ---- RET_PF_WRITE_PROTECTED: kvm_mmu_write_protect_fault() (mmu.c, 6.12+;
+ * read at CriticalShift/linux-ubuntu-resolute @584f561e, which the
+ * series leaves alone).
+ */
+
+/*
+ * kvm_event_needs_reinjection() (x86.h) - an exception or interrupt was
+ * being delivered when the exit happened.  Never: a trace has no event
+ * delivery in flight at an exit (no `fault`, `access` or `write` event
+ * is part of one).
+ */
+static inline bool kvm_event_needs_reinjection(struct kvm_vcpu *vcpu)
+{
+	(void)vcpu;
+	return false;
+}
+
+/* is_write_to_guest_page_table(): a write fault on a guest paging structure */
+static bool is_write_to_guest_page_table(u64 error_code)
+{
+	const u64 mask = PFERR_GUEST_PAGE_MASK | PFERR_WRITE_MASK |
+			 PFERR_PRESENT_MASK;
+
+	return (error_code & mask) == mask;
+}
+
+/*
+ * __kvm_mmu_unprotect_gfn_and_retry() - zap the shadow pages with gPTEs
+ * of the faulting gfn (a shadow MMU first translates the GVA like a
+ * write, kvm_mmu_gva_to_gpa_write()) and say whether any was zapped; if
+ * so (or @always_retry) remember RIP and address for the retry guard.
+ */
+static bool __kvm_mmu_unprotect_gfn_and_retry(struct kvm_vcpu *vcpu,
+					      gpa_t cr2_or_gpa, bool always_retry)
+{
+	struct kvm *kvm = vcpu->kvm;
+	gpa_t gpa = cr2_or_gpa;
+	bool r = false;
+
+	/* no write-protected shadow pages at all: skip taking mmu_lock */
+	if (!kvm->arch.indirect_shadow_pages)
+		goto out;
+
+	if (!vcpu->arch.mmu->root_role.direct) {
+		struct kvm_mmu *w = vcpu->arch.walk_mmu;
+		struct x86_exception exc = { 0 };
+		u64 access = PFERR_WRITE_MASK |
+			     (vcpu->arch.cpl == 3 ? PFERR_USER_MASK : 0);
+
+		if (vcpu->tdp_stats)
+			vcpu->tdp_stats->walks++;
+		gpa = w->gva_to_gpa(vcpu, w, cr2_or_gpa, access, &exc);
+		if (gpa == INVALID_GPA)
+			goto out;
+	}
+
+	r = kvm_mmu_unprotect_page(kvm, gpa >> PAGE_SHIFT);
+out:
+	if (r || always_retry) {
+		vcpu->arch.last_retry_eip = kvm_rip_read(vcpu);
+		vcpu->arch.last_retry_addr = cr2_or_gpa;
+	}
+	return r;
+}
+
+static bool kvm_mmu_unprotect_gfn_and_retry(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa)
+{
+	return __kvm_mmu_unprotect_gfn_and_retry(vcpu, cr2_or_gpa, false);
+}
+
+/*
+ * kvm_mmu_write_protect_fault() - RET_PF_EMULATE or RET_PF_RETRY for a
+ * write to a write-protected gfn.
+ *
+ * The RIP guard compares kvm_rip_read(), which tdpsim models as the
+ * event's number (kvm-vcpu.h insn_seq): only a refault inside the same
+ * event matches.  After a successful unprotect the gfn is no longer write-
+ * tracked, and nothing in one event re-shadows it, so in traces the
+ * guard never fires; a guest loop re-running one instruction over several
+ * events would match in KVM and does not here (docs/KNOWN-DIVERGENCES.md).
+ *
+ * EMULTYPE_ALLOW_RETRY_PF (outside guest mode) lets x86_emulate_instruction
+ * unprotect and retry instead of emulating, but only for an instruction
+ * that x86_page_table_writing_insn() (ctxt->d & PageTable) says does not
+ * write page tables.  A trace store -- `write gva=`, `access op=w` -- is a
+ * MOV to memory (opcodes 0x88/0x89: DstMem | SrcReg | ModRM | Mov |
+ * PageTable in emulate.c), so the emulator always emulates it: the flag is
+ * computed here for the record and has no consumer in tdpsim.
+ */
+#define EMULTYPE_ALLOW_RETRY_PF	(1 << 3)	/* kvm_host.h */
+#define EMULTYPE_PF		(1 << 6)
+static int kvm_mmu_write_protect_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa,
+				       u64 error_code, int *emulation_type)
+{
+	bool direct = vcpu->arch.mmu->root_role.direct;
+
+	/* the same RIP and address as the last unprotect: do not loop */
+	if (vcpu->arch.last_retry_eip == kvm_rip_read(vcpu) &&
+	    vcpu->arch.last_retry_addr == cr2_or_gpa)
+		return RET_PF_EMULATE;
+
+	vcpu->arch.last_retry_eip = 0;
+	vcpu->arch.last_retry_addr = 0;
+
+	/*
+	 * mmio_info_in_cache(): the MMIO info cache is not modelled, and a
+	 * write-protected gfn always has a memslot.
+	 *
+	 * Direct MMU: a write fault of the CPU's own walk of L1's page tables
+	 * (EPT A/D on, or NPT: the walk writes through stage 2) on a page KVM
+	 * write-protects because it also holds L1's EPT/NPT tables for L2.
+	 * KVM does not shadow L1's page tables, so unprotect (zap the shadow
+	 * pages) and let L1 retry.  Shadow MMU: unprotect only if an event
+	 * awaits reinjection (never here).
+	 */
+	if (((direct && is_write_to_guest_page_table(error_code)) ||
+	     (!direct && kvm_event_needs_reinjection(vcpu))) &&
+	    kvm_mmu_unprotect_gfn_and_retry(vcpu, cr2_or_gpa))
+		return RET_PF_RETRY;
+
+	if (!is_guest_mode(vcpu))
+		*emulation_type |= EMULTYPE_ALLOW_RETRY_PF;
+
+	return RET_PF_EMULATE;
+}
+
+/*
  * kvm_mmu_page_fault() / kvm_mmu_do_page_fault(): build the fault record
- * from KVM's error code and call the MMU's handler.  RET_PF_WRITE_PROTECTED
- * is turned into RET_PF_EMULATE: KVM's unprotect-and-retry heuristics
- * (kvm_mmu_write_protect_fault) key on the guest RIP, which traces do not
- * carry, and end in emulation for writes to shadowed page tables.
+ * from KVM's error code, call the MMU's handler, and turn
+ * RET_PF_WRITE_PROTECTED into emulation or a retry
+ * (kvm_mmu_write_protect_fault).  The x86_emulate_instruction() call is
+ * the engine's (src/kvm): it emulates on RET_PF_EMULATE.
  */
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
 {
@@ -355,42 +640,47 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, gpa_t cr2_or_gpa, u64 error_code)
 		.req_level = PG_LEVEL_4K,
 		.goal_level = PG_LEVEL_4K,
 	};
-	bool stats;
+	struct tdp_stats *st = vcpu->tdp_stats;
+	int emulation_type = EMULTYPE_PF;
 	int r;
 
 	if (fault.rsvd) {
+		/*
+		 * handle_mmio_page_fault(): RET_PF_EMULATE goes straight to
+		 * the emulator ("goto emulate", no stats), RET_PF_RETRY
+		 * returns uncounted; RET_PF_INVALID would go on, but cannot
+		 * happen here (check_mmio_spte() never fails).
+		 */
 		r = handle_mmio_page_fault(vcpu, cr2_or_gpa, mmu->root_role.direct);
 		if (r == RET_PF_EMULATE || r == RET_PF_RETRY)
-			return r;	/* RET_PF_INVALID goes on */
+			return r;
 	}
 
 	if (fault.is_tdp || mmu->root_role.direct)
 		fault.gfn = cr2_or_gpa >> PAGE_SHIFT;
 
-	/*
-	 * KVM sends a PFERR_RSVD_MASK exit to handle_mmio_page_fault() first
-	 * and reaches kvm_mmu_do_page_fault() -- where its stats are counted
-	 * -- only for other faults (handle_mmio_page_fault() above returns
-	 * before, for every PFERR_RSVD fault the port sees).
-	 */
-	stats = !(error_code & PFERR_RSVD_MASK) && vcpu->tdp_stats;
-	/* kvm_mmu_do_page_fault(): "if (!prefetch) vcpu->stat.pf_taken++" */
-	if (stats)
-		vcpu->tdp_stats->pf_taken++;
+	/* kvm_mmu_page_fault(): "vcpu->stat.pf_taken++" before the handler */
+	if (st)
+		st->pf_taken++;
 	r = mmu->page_fault(vcpu, &fault);
-	/*
-	 * kvm_mmu_do_page_fault(): pf_fixed, pf_emulate, pf_spurious by the
-	 * handler's RET_PF_* -- before the write-protected case becomes an
-	 * emulation (kvm_mmu_write_protect_fault), which KVM does not count
-	 * as pf_emulate.
-	 */
-	if (stats && r == RET_PF_FIXED)
-		vcpu->tdp_stats->pf_fixed++;
-	else if (stats && r == RET_PF_EMULATE)
-		vcpu->tdp_stats->pf_emulate++;
-	else if (stats && r == RET_PF_SPURIOUS)
-		vcpu->tdp_stats->pf_spurious++;
+	if (r < 0)
+		return r;
+
 	if (r == RET_PF_WRITE_PROTECTED)
-		r = RET_PF_EMULATE;
+		r = kvm_mmu_write_protect_fault(vcpu, cr2_or_gpa, error_code,
+						&emulation_type);
+
+	/*
+	 * kvm_mmu_page_fault() counts pf_fixed, pf_emulate, pf_spurious by
+	 * the final RET_PF_* (since 6.12, after kvm_mmu_write_protect_fault:
+	 * a write-protected fault that is emulated is a pf_emulate, one that
+	 * is unprotected and retried counts in none).
+	 */
+	if (st && r == RET_PF_FIXED)
+		st->pf_fixed++;
+	else if (st && r == RET_PF_EMULATE)
+		st->pf_emulate++;
+	else if (st && r == RET_PF_SPURIOUS)
+		st->pf_spurious++;
 	return r;
 }

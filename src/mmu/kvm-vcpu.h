@@ -66,6 +66,26 @@ struct kvm_vcpu_arch {
 	 * walker keeps its GVA bits 8:7) or EXITINFO1 (amd).
 	 */
 	u64 exit_qualification;
+
+	/*
+	 * kvm_mmu_write_protect_fault()'s guard against unprotect-and-retry
+	 * loops: the RIP and address of the last fault whose gfn KVM
+	 * unprotected before letting the guest retry (__kvm_mmu_unprotect_
+	 * gfn_and_retry() sets them, the next write-protection fault resets
+	 * them).
+	 */
+	unsigned long last_retry_eip;
+	unsigned long last_retry_addr;
+	/*
+	 * tdpsim: traces carry no RIP.  Each trace event is one guest
+	 * instruction, numbered per vCPU by the engine (engine_event()); a
+	 * retry of an access inside its event (vcpu_run_access()) re-executes
+	 * the same instruction, as KVM's re-entry at an unchanged RIP does.
+	 * kvm_rip_read() returns this number.  Starts at 1: last_retry_eip 0
+	 * means "none", as in KVM, where no instruction sits at RIP 0 in
+	 * practice.
+	 */
+	unsigned long insn_seq;
 };
 
 struct kvm_vcpu {
@@ -91,6 +111,18 @@ struct kvm_vcpu {
 	 * SVM's erratum-1218 workaround and GMET accounting read it) */
 	unsigned exit_cpl;
 };
+
+/* kvm_rip_read(): the instruction identity of the event (see insn_seq) */
+static inline unsigned long kvm_rip_read(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.insn_seq;
+}
+
+/* is_guest_mode() (kvm_cache_regs.h) */
+static inline bool is_guest_mode(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.guest_mode;
+}
 
 static inline bool mmu_is_nested(struct kvm_vcpu *vcpu)
 {

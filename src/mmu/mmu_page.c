@@ -1143,20 +1143,27 @@ void kvm_mmu_zap_all_fast(struct kvm *kvm)
 	kvm_zap_obsolete_pages(kvm);
 }
 
-/* kvm_mmu_unprotect_page() */
+/*
+ * kvm_mmu_unprotect_page() - the zap loop of __kvm_mmu_unprotect_gfn_and_
+ * retry() (mmu.c; the port keeps the pre-6.12 name for it): zap every
+ * valid shadow page with gPTEs at @gfn.  Returns whether any went to the
+ * invalid list -- "snapshot the result before zapping", as the kernel
+ * does: an active root is only unlinked there, not listed, so zapping
+ * just a root that is in use does not count.
+ */
 bool kvm_mmu_unprotect_page(struct kvm *kvm, gfn_t gfn)
 {
 	struct list_head invalid_list;
 	struct hlist_node *node;
 	struct kvm_mmu_page *sp;
-	bool r = false;
+	bool r;
 
 	INIT_LIST_HEAD(&invalid_list);
 	for_each_gfn_valid_sp_with_gptes(kvm, sp, node, gfn) {
-		r = true;
 		kvm->stats.unprotect_zaps++;
 		kvm_mmu_prepare_zap_page(kvm, sp, &invalid_list);
 	}
+	r = !list_empty(&invalid_list);
 	kvm_mmu_commit_zap_page(kvm, &invalid_list);
 	return r;
 }
@@ -1604,7 +1611,7 @@ int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		flush |= mmu_spte_update(kvm, sptep, spte);
 
 	if (wrprot && write_fault)
-		ret = RET_PF_EMULATE;
+		ret = RET_PF_WRITE_PROTECTED;
 	if (flush)
 		kvm_flush_remote_tlbs(kvm);
 

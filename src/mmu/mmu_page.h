@@ -65,8 +65,9 @@ unsigned int kvm_mmu_page_get_access(struct kvm_mmu_page *sp, int index);
 
 /*
  * mmu_set_spte() - install a leaf SPTE mapping @gfn with @pte_access and
- * add it to the rmap.  RET_PF_FIXED, RET_PF_SPURIOUS (unchanged), or
- * RET_PF_EMULATE (a write fault had to be write-protected).
+ * add it to the rmap.  RET_PF_FIXED, RET_PF_SPURIOUS (unchanged),
+ * RET_PF_EMULATE (an MMIO SPTE), or RET_PF_WRITE_PROTECTED (a write fault
+ * whose SPTE had to be write-protected; kernel 6.12+).
  */
 int mmu_set_spte(struct kvm_vcpu *vcpu, u64 *sptep, unsigned int pte_access,
 		 gfn_t gfn, u64 pfn, bool prefetch, bool write_fault,

@@ -223,6 +223,25 @@ static inline bool is_executable_pte(const struct kvm_spte_masks *m, u64 spte)
 #endif
 }
 
+/* is_access_track_spte() */
+static inline bool is_access_track_spte(const struct kvm_spte_masks *m, u64 spte)
+{
+	return !spte_ad_enabled(spte) && (spte & m->acc_track_mask) == 0;
+}
+
+/* restore_acc_track_spte(): put the parked rights back. */
+static inline u64 restore_acc_track_spte(const struct kvm_spte_masks *m, u64 spte)
+{
+	u64 saved_bits = (spte >> SHADOW_ACC_TRACK_SAVED_BITS_SHIFT) &
+			 SHADOW_ACC_TRACK_SAVED_BITS_MASK;
+
+	spte &= ~m->acc_track_mask;
+	spte &= ~(SHADOW_ACC_TRACK_SAVED_BITS_MASK <<
+		  SHADOW_ACC_TRACK_SAVED_BITS_SHIFT);
+	spte |= saved_bits;
+	return spte;
+}
+
 /* Host frame backing a guest frame (mmu_internal.h documents the rule). */
 #define HOST_GUEST_PFN_BASE	(1ull << 24)
 static inline u64 kvm_gfn_to_host_pfn(gfn_t gfn)

@@ -228,8 +228,7 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	/*
 	 * KVM's own stats, by the names of struct kvm_vcpu_stat / kvm_vm_stat
 	 * (debugfs /sys/kernel/debug/kvm/), counted where the kernel counts
-	 * them (docs/report-schema.md).  pf_fast is always 0: the port has
-	 * no fast_page_fault().
+	 * them (docs/report-schema.md).
 	 */
 	fprintf(fp, "\nKVM stats (kvm_vcpu_stat / kvm_vm_stat)\n");
 	ROW(fp, "exits", "%14" PRIu64, tdp_stats_exits(s));
@@ -237,7 +236,7 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	ROW(fp, "pf_fixed", "%14" PRIu64, s->pf_fixed);
 	ROW(fp, "pf_spurious", "%14" PRIu64, s->pf_spurious);
 	ROW(fp, "pf_emulate", "%14" PRIu64, s->pf_emulate);
-	ROW(fp, "pf_fast (not modelled)", "%14" PRIu64, s->pf_fast);
+	ROW(fp, "pf_fast", "%14" PRIu64, s->pf_fast);
 	ROW(fp, "pf_mmio_spte_created", "%14" PRIu64, s->pf_mmio_spte_created);
 	ROW(fp, "invlpg", "%14" PRIu64, s->invlpg);
 	ROW(fp, "tlb_flush", "%14" PRIu64, s->tlb_flush);
