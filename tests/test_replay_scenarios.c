@@ -7,6 +7,7 @@
  * scenario is about.  Architectural scenarios are also replayed with
  * paging=tdp for intel and amd: the guest must see the same outcomes.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -337,7 +338,9 @@ Test(replay_scenarios, pae_guest)
  *  - exit_emulated_write 1: store 8 hits gfn 1, which A's root (made by
  *    that same entry) write-tracks (account_shadowed, level 4);
  *  - exit_pf 1, pf_fixed 1: access 9 (PDPT, PD and PT shadowed then);
- *  - exit_invlpg 1, exit_cr 3 (the three `set`s), prev_root_misses 2;
+ *  - exit_invlpg 1, exit_cr 4: the three `set`s and flush 13, a MOV CR3
+ *    that exits under shadow paging (CPU_BASED_CR3_LOAD_EXITING without
+ *    EPT; cr_load_exits()); prev_root_misses 2;
  *  - shadow pages: level 4 A, B, C; level 3 and 1 one each; level 2 one
  *    indirect and the 4 direct paging-off roots, which stay live (a root
  *    whose root_count drops to 0 is zapped only if invalid): 10 live.
@@ -355,7 +358,7 @@ Test(replay_scenarios, write_invlpg_flush_enter_the_guest)
 	cr_assert_eq(n.exit_pf, 1);
 	cr_assert_eq(n.pf_fixed, 1);
 	cr_assert_eq(n.exit_invlpg, 1);
-	cr_assert_eq(n.exit_cr, 3);
+	cr_assert_eq(n.exit_cr, 4);
 	cr_assert_eq(n.prev_root_misses, 2);
 	cr_assert_eq(n.prev_root_hits, 0);
 	cr_assert_eq(n.sp_created[3][0], 3);
@@ -383,7 +386,10 @@ Test(replay_scenarios, write_invlpg_flush_enter_the_guest)
  *  - shadow pages: PDs gfn 2 (WP=1), gfn 2 (WP=0), gfn 6; PTs gfn 3
  *    (WP=1), gfn 3 (WP=0), gfn 7; no level-3 page (the PDPT is the PAE
  *    root); 4 direct paging-off roots;
- *  - exit_cr 2: the two `set`s (flushes are not counted as CR loads).
+ *  - exit_cr 5: the two `set`s, the MOV CR3 of flush 12 and the two MOVs
+ *    to CR4 of flush 16 -- all exit under shadow paging (CR3 load
+ *    exiting; CR4.PGE is not guest-owned without EPT,
+ *    set_cr4_guest_host_mask()).
  */
 Test(replay_scenarios, pae_pdptes_reload_points)
 {
@@ -398,7 +404,7 @@ Test(replay_scenarios, pae_pdptes_reload_points)
 	cr_assert_eq(n.sp_created[1][0], 3);
 	cr_assert_eq(n.sp_created[1][1], 4);
 	cr_assert_eq(n.sp_created[0][0], 3);
-	cr_assert_eq(n.exit_cr, 2);
+	cr_assert_eq(n.exit_cr, 5);
 	cr_assert_eq(zapped_total(&n), 0);
 }
 
@@ -526,20 +532,28 @@ Test(replay_scenarios, kvm_stats)
 		/*
 		 * exits (vcpu_enter_guest, once per VM exit): #PF intercepts
 		 * 10, 12, 13, 14, 17, 21, 22, 23, 24 (9), the recorded fault
-		 * 11, the emulated stores 18-20 (3), the CR load 9, INVLPG 15.
+		 * 11, the emulated stores 18-20 (3), the CR load 9, INVLPG 15,
+		 * the MOV CR3 of flush 16 (CR3 loads exit without EPT).
 		 */
-		cr_assert_eq(tdp_stats_exits(s), 15);
-		/* pf_taken (kvm_mmu_page_fault): the 9 #PF exits + 11 */
-		cr_assert_eq(s->pf_taken, 10);
+		cr_assert_eq(tdp_stats_exits(s), 16);
+		/*
+		 * pf_taken (kvm_mmu_page_fault, 6.12+): the 9 #PF exits, 11,
+		 * and the #PF exits of the trapped stores 18-20, which the
+		 * handler ends with RET_PF_WRITE_PROTECTED
+		 * (page_fault_handle_page_track: the PD's gfn is write-tracked)
+		 * and kvm_mmu_write_protect_fault() turns into RET_PF_EMULATE:
+		 * each also a pf_emulate.
+		 */
+		cr_assert_eq(s->pf_taken, 13);
 		/*
 		 * pf_fixed: 10, 12, 14, 17, 21, 22, 23, 24.  pf_spurious: 11,
 		 * a read of the read-only SPTE of 10 (make_spte() gives the
 		 * SPTE the CPU holds, A included).  pf_emulate: 13, a gfn with
-		 * no memslot (RET_PF_EMULATE).
+		 * no memslot (RET_PF_EMULATE), and the stores 18-20 (above).
 		 */
 		cr_assert_eq(s->pf_fixed, 8);
 		cr_assert_eq(s->pf_spurious, 1);
-		cr_assert_eq(s->pf_emulate, 1);
+		cr_assert_eq(s->pf_emulate, 4);
 		/*
 		 * pf_fast 0: with CR0.PG=1 shadow paging faults go to
 		 * FNAME(page_fault), which has no fast path (fast_page_fault()
@@ -553,14 +567,20 @@ Test(replay_scenarios, kvm_stats)
 		/* invlpg (kvm_mmu_invlpg): event 15 */
 		cr_assert_eq(s->invlpg, 1);
 		/*
-		 * tlb_flush: 9 (kvm_post_set_cr4: PAE toggled, and kvm_set_cr3:
-		 * one KVM_REQ_TLB_FLUSH_CURRENT), 16 (flush kind=cr3: MOV CR3,
-		 * kvm_invalidate_pcid -> kvm_vcpu_flush_tlb_current),
-		 * 17 (the remote flush after 16 write-protected the PT again),
-		 * 21 (the remote flush of the zap at 20).  kvm_mmu_load()'s
-		 * flush of the new root at 10 is a direct call, no stat.
+		 * tlb_flush, counted when vcpu_enter_guest() services the
+		 * requests: at 10, the one KVM_REQ_TLB_FLUSH_CURRENT of set 9
+		 * (kvm_post_set_cr4: PAE toggled; kvm_set_cr3 ->
+		 * kvm_invalidate_pcid: the same request, made twice, one
+		 * kvm_vcpu_flush_tlb_current).  At 17, the requests of flush
+		 * 16's MOV CR3 (KVM_REQ_MMU_SYNC + _CURRENT): the sync
+		 * write-protects the unsync PT again, a remote flush
+		 * (KVM_REQ_TLB_FLUSH), serviced right after in the same pass
+		 * by kvm_vcpu_flush_tlb_all(), which clears _CURRENT: one.
+		 * At 21, the remote flush of the zap at 20.
+		 * kvm_mmu_load()'s flush of the new root at 10 is a direct
+		 * call, no stat.
 		 */
-		cr_assert_eq(s->tlb_flush, 4);
+		cr_assert_eq(s->tlb_flush, 3);
 		/*
 		 * 18-20 are emulated stores to the PD: mmu_pte_write 3;
 		 * mmu_pde_zapped 1 (18: a non-zero gentry on a level-2 page;
@@ -1345,4 +1365,139 @@ Test(replay_scenarios, pse_cleared_under_split_huge_pages)
 	cr_assert_eq(n.pf_fixed, 5);
 	cr_assert_eq(n.pf_taken, 6);
 	cr_assert_eq(n.pf_injected, 1);
+}
+
+/* Replay cr-exits.txt with @cfg in place of its config's vendor/paging. */
+static struct tdp_stats cr_exits_under(const char *cfg)
+{
+	char *text = slurp_src("tests/scenarios/cr-exits.txt");
+	char *t = subst(text, "vendor=intel paging=shadow", cfg);
+	struct tdp_stats st = { 0 };
+
+	for (int i = 0; i < 2; i++) {
+		struct replay_run rr;
+
+		run_against_golden(&rr, t, "cr-exits", i ? "new" : "old", 0);
+		if (i)
+			st = rr.res->stats;
+		replay_run_free(&rr);
+	}
+	free(t);
+	free(text);
+	return st;
+}
+
+/*
+ * Issue 12 item 7: which loads, flushes and INVLPGs exit, and the
+ * tlb_flush they cost (cr-exits.txt), as KVM programs the intercepts
+ * (kvm-x86/linux @042007c262e5: vmx.c set_cr4_guest_host_mask(),
+ * vmx_l1_guest_owned_cr0_bits(), vmx_exec_control(); svm.c init_vmcb(),
+ * svm_set_cr0()) and counts tlb_flush (x86.c kvm_vcpu_flush_tlb_all /
+ * _current / _guest, when vcpu_enter_guest() services the requests).
+ * Hand count, shadow paging, intel:
+ *  - exit_cr 9: set 5 (CR0.PG, CR3, CR4.PAE, EFER all exit), flush 9 (MOV
+ *    CR3: CPU_BASED_CR3_LOAD_EXITING without EPT), flush 10 (two MOVs to
+ *    CR4: PGE is not guest-owned without EPT), sets 12 (CR3), 13 (PGE),
+ *    14 and 16 (CR0.WP is not guest-owned without EPT), 18 (SMEP).
+ *    15 and 17 rewrite CR0/CR4 unchanged: no bit of the guest/host mask
+ *    differs from the read shadow, no exit;
+ *  - exit_invlpg 1 (11: INVLPG exiting without EPT), invlpg 1;
+ *  - tlb_flush 7, each at the entry after the request: 6 (set 5:
+ *    KVM_REQ_TLB_FLUSH_CURRENT from kvm_post_set_cr4, PAE toggled, and
+ *    from kvm_invalidate_pcid -- one request), 10 (flush 9's _CURRENT),
+ *    10 again between the two MOVs and 11 (each MOV to CR4 flips PGE:
+ *    kvm_post_set_cr4 -> KVM_REQ_TLB_FLUSH_GUEST), 13 (set 12's _CURRENT),
+ *    14 (set 13's _GUEST), 19 (set 18's _CURRENT: SMEP set).  No remote
+ *    flush: no gfn that became a shadowed table was mapped by an SPTE;
+ *  - the stores without gva=: 7 hits the sync PT, a #PF exit whose fault
+ *    unsyncs it (exit_pf, pf_taken, pf_fixed); 8 hits the PD, which is
+ *    write-tracked: a #PF exit ending in RET_PF_WRITE_PROTECTED, which
+ *    kvm_mmu_write_protect_fault() turns into RET_PF_EMULATE
+ *    (exit_emulated_write, pf_taken, pf_emulate);
+ *  - exit_pf 3 (6, 7, 19: roles changed at 14, 16, 18), pf_taken 4,
+ *    pf_fixed 3, pf_emulate 1.
+ * amd, shadow paging: the same, plus 15 (svm_set_cr0() left
+ * INTERCEPT_CR0_WRITE on since 14: without NPT KVM runs the guest with
+ * CR0.WP forced on, so the CR0 it runs differs from the guest's) and 17
+ * (INTERCEPT_CR4_WRITE is always on): exit_cr 11.
+ * intel, EPT: exit_cr 2 -- set 5 (CR0.PG and CR4.PAE are not guest-owned,
+ * EFER is intercepted) and 18 (SMEP); CR3 loads, CR4.PGE (guest-owned
+ * with EPT), CR0.WP (vmx_l1_guest_owned_cr0_bits() with EPT) and INVLPG
+ * do not exit; tlb_flush 2 (6 and 19, _CURRENT); no store traps.
+ * amd, NPT: exit_cr 8 -- 5, the two MOVs of 10, 13, 14, 16, 17, 18 (every
+ * CR4 write; CR0 writes through the selective CR0 intercept when a bit
+ * other than TS/MP changes: not 15); tlb_flush 5: 6, 10 between the
+ * MOVs, 11, 14 (set 13: _GUEST), 19.  Under TDP every exit that reaches
+ * kvm_mmu_do_page_fault() is an EPT violation / #NPF: pf_taken equals it.
+ */
+Test(replay_scenarios, cr_exits_shadow_and_tdp)
+{
+	static const struct {
+		const char *cfg;
+		uint64_t cr, invlpg, tlb_flush, pf, emulated_write, pf_taken,
+			 pf_fixed;
+	} want[] = {
+		{ "vendor=intel paging=shadow", 9, 1, 7, 3, 1, 4, 3 },
+		{ "vendor=amd paging=shadow", 11, 1, 7, 3, 1, 4, 3 },
+		{ "vendor=intel paging=tdp", 2, 0, 2, 0, 0, 1, 1 },
+		{ "vendor=amd paging=tdp", 8, 0, 5, 0, 0, 1, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		struct tdp_stats s = cr_exits_under(want[i].cfg);
+		const char *c = want[i].cfg;
+
+		cr_assert_eq(s.exit_cr, want[i].cr, "%s", c);
+		cr_assert_eq(s.exit_invlpg, want[i].invlpg, "%s", c);
+		cr_assert_eq(s.invlpg, want[i].invlpg, "%s", c);
+		cr_assert_eq(s.tlb_flush, want[i].tlb_flush, "%s", c);
+		cr_assert_eq(s.exit_pf, want[i].pf, "%s", c);
+		cr_assert_eq(s.exit_emulated_write, want[i].emulated_write, "%s", c);
+		cr_assert_eq(s.pf_taken, want[i].pf_taken, "%s", c);
+		cr_assert_eq(s.pf_fixed, want[i].pf_fixed, "%s", c);
+		/* pf_emulate: the trapped store 8, counted with its exit */
+		cr_assert_eq(s.pf_emulate, want[i].emulated_write, "%s", c);
+		cr_assert_eq(s.pf_spurious, 0, "%s", c);
+		if (!want[i].pf)
+			cr_assert_eq(s.exit_ept_violation, s.pf_taken, "%s", c);
+	}
+}
+
+/*
+ * KVM's pf_* invariants on every shipped trace (traces/NAME.zst): every
+ * RET_PF_* that kvm_mmu_do_page_fault() counts in pf_fixed / pf_emulate /
+ * pf_spurious comes from a fault it counted in pf_taken, and every
+ * pf_taken is an exit (#PF intercept, EPT violation / #NPF, a trapped
+ * store, a recorded fault).
+ */
+Test(replay_scenarios, shipped_traces_pf_stats_consistent, .timeout = 300)
+{
+	const char *dir = src_path("traces");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	cr_assert_not_null(d, "cannot open %s", dir);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct replay_args a = { .layout = "new" };
+		struct replay_run rr;
+		const struct tdp_stats *s;
+		char path[4096];
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".zst"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		cr_assert_eq(replay_file(&rr, path, &a), 0, "%s: %s", path, rr.err);
+		s = &rr.res->stats;
+		cr_expect_leq(s->pf_fixed + s->pf_emulate + s->pf_spurious,
+			      s->pf_taken, "%s", de->d_name);
+		cr_expect_leq(s->pf_taken, s->exit_pf + s->exit_ept_violation +
+			      s->exit_emulated_write + s->exit_recorded,
+			      "%s", de->d_name);
+		replay_run_free(&rr);
+		n++;
+	}
+	closedir(d);
+	cr_assert_geq(n, 9, "only %d traces in %s", n, dir);
 }

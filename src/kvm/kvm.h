@@ -89,6 +89,7 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 #define engine_fail			KVM_SYM(engine_fail)
 #define engine_event			KVM_SYM(engine_event)
 #define vcpu_enter_guest		KVM_SYM(vcpu_enter_guest)
+#define kvm_service_requests		KVM_SYM(kvm_service_requests)
 #define count_injected			KVM_SYM(count_injected)
 #define deliver_fault			KVM_SYM(deliver_fault)
 #define emulate_access			KVM_SYM(emulate_access)
@@ -120,6 +121,7 @@ int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
 int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		 struct tdp_outcome *out);
 int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu);
+void kvm_service_requests(struct tdp_engine *e, struct kvm_vcpu *vcpu);
 void count_injected(struct tdp_stats *st, u64 ec);
 void deliver_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   const struct x86_exception *fault, struct tdp_outcome *out);

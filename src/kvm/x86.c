@@ -80,41 +80,88 @@ static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 }
 
 /*
- * kvm_vcpu_flush_tlb_guest(): a guest TLB flush.  With shadow paging KVM
- * must bring unsync shadow pages back in sync (the guest may have changed
- * PTEs since); with TDP there is nothing to do in software.
+ * KVM_REQ_TLB_FLUSH_GUEST (arch/x86/include/asm/kvm_host.h): only x86.c
+ * makes it -- kvm_post_set_cr0/cr4(), kvm_invalidate_pcid() -- so the bit
+ * lives here, beside the MMU's KVM_REQ_* bits (mmu_internal.h, 0..5).
+ */
+#define KVM_REQ_TLB_FLUSH_GUEST		6
+
+/*
+ * The three flushes vcpu_enter_guest() makes for the TLB-flush requests
+ * (x86.c, kvm-x86/linux @042007c262e5), each one "++vcpu->stat.tlb_flush"
+ * -- the only places KVM counts the stat.  A request made twice before
+ * the guest is entered is one flush.
+ *
+ * kvm_vcpu_flush_tlb_all(): KVM_REQ_TLB_FLUSH; flushing all ASIDs also
+ * flushes the current one, so KVM_REQ_TLB_FLUSH_CURRENT is cleared.
+ */
+static void kvm_vcpu_flush_tlb_all(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	++e->stats->tlb_flush;
+	hw_tlb_flush(vcpu_tlb(e, vcpu));
+	vcpu->requests &= ~(1ull << KVM_REQ_TLB_FLUSH_CURRENT);	/* kvm_clear_request() */
+}
+
+/*
+ * kvm_vcpu_flush_tlb_guest(): KVM_REQ_TLB_FLUSH_GUEST, a flush on the
+ * guest's behalf.  With shadow paging KVM must bring unsync shadow pages
+ * back in sync (the guest may have changed PTEs since): current and
+ * previous roots; with TDP there is nothing to do in software.
  */
 static void kvm_vcpu_flush_tlb_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
 	++e->stats->tlb_flush;
-	hw_tlb_flush(vcpu_tlb(e, vcpu));
 	if (!vcpu->tdp_enabled) {
 		kvm_mmu_sync_roots(vcpu);
 		kvm_mmu_sync_prev_roots(vcpu);
 	}
+	hw_tlb_flush(vcpu_tlb(e, vcpu));
+}
+
+/* kvm_vcpu_flush_tlb_current(): KVM_REQ_TLB_FLUSH_CURRENT */
+static void kvm_vcpu_flush_tlb_current(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	++e->stats->tlb_flush;
+	hw_tlb_flush(vcpu_tlb(e, vcpu));
 }
 
 /*
- * vcpu_enter_guest() (x86.c) - the requests KVM services before VM entry
- * (KVM_REQ_MMU_FREE_OBSOLETE_ROOTS -> kvm_mmu_free_obsolete_roots(),
- * KVM_REQ_MMU_SYNC -> kvm_mmu_sync_roots(), KVM_REQ_LOAD_MMU_PGD,
- * KVM_REQ_TLB_FLUSH / kvm_service_local_tlb_flush_requests()), then
- * kvm_mmu_reload(): kvm_mmu_load() if the current root is invalid.  Every
- * event that runs guest code (access, write, invlpg, flush, fault) passes
- * here first, as every guest instruction follows a VM entry.
+ * kvm_service_requests() - the requests at the top of vcpu_enter_guest(),
+ * in KVM's order: KVM_REQ_MMU_FREE_OBSOLETE_ROOTS ->
+ * kvm_mmu_free_obsolete_roots(), KVM_REQ_MMU_SYNC -> kvm_mmu_sync_roots(),
+ * KVM_REQ_LOAD_MMU_PGD, KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(),
+ * then kvm_service_local_tlb_flush_requests(): _CURRENT ->
+ * kvm_vcpu_flush_tlb_current(), _GUEST -> kvm_vcpu_flush_tlb_guest().
+ * Also called by the events that are guest instructions but run no guest
+ * access here (`set`, `vmenter`, `vmexit`, `invept`): the VM entry that
+ * let the guest execute them serviced what was pending, so two requests
+ * separated by a guest instruction are two flushes, as in KVM.
  */
-int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+void kvm_service_requests(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
-	const u64 flushes = (1ull << KVM_REQ_TLB_FLUSH) |
-			    (1ull << KVM_REQ_TLB_FLUSH_CURRENT);
-	u64 asked;
-
 	if (kvm_check_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu))
 		kvm_mmu_free_obsolete_roots(vcpu);
 	if (kvm_check_request(KVM_REQ_MMU_SYNC, vcpu))
 		kvm_mmu_sync_roots(vcpu);
 	kvm_check_request(KVM_REQ_LOAD_MMU_PGD, vcpu);	/* nothing to load */
-	asked = vcpu->requests & flushes;
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_vcpu_flush_tlb_all(e, vcpu);
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu))
+		kvm_vcpu_flush_tlb_current(e, vcpu);
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu))
+		kvm_vcpu_flush_tlb_guest(e, vcpu);
+}
+
+/*
+ * vcpu_enter_guest() (x86.c) - the requests KVM services before VM entry
+ * (kvm_service_requests()), then kvm_mmu_reload(): kvm_mmu_load() if the
+ * current root is invalid.  Every event that runs guest code (access,
+ * write, invlpg, flush, fault) passes here first, as every guest
+ * instruction follows a VM entry.
+ */
+int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
+{
+	kvm_service_requests(e, vcpu);
 	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
 		int r = kvm_mmu_load(vcpu);
 
@@ -122,22 +169,16 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 			return r;
 	}
 	/*
-	 * TLB flushes KVM asked for, incl. the one after loading a root.
-	 * KVM_REQ_TLB_FLUSH -> kvm_vcpu_flush_tlb_all(), which also clears
-	 * _CURRENT, else _CURRENT -> kvm_vcpu_flush_tlb_current(): either is
-	 * one "++vcpu->stat.tlb_flush".  kvm_mmu_load() flushes the new root
-	 * with a direct flush_tlb_current() call, no stat (the port raises
-	 * _CURRENT for it); a remote flush requested while loading is
-	 * serviced on KVM's next pass through the loop, and counted.
+	 * kvm_mmu_load() flushes the new root with a direct
+	 * flush_tlb_current() call, no stat (the port raises _CURRENT for
+	 * it); a remote flush (KVM_REQ_TLB_FLUSH) requested while loading is
+	 * serviced on KVM's next pass through vcpu_enter_guest(): counted
+	 * (kvm_vcpu_flush_tlb_all()).
 	 */
-	if (asked)
-		++e->stats->tlb_flush;
-	if (vcpu->requests & ~asked & (1ull << KVM_REQ_TLB_FLUSH))
-		++e->stats->tlb_flush;
-	if (vcpu->requests & flushes) {
-		vcpu->requests &= ~flushes;
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_vcpu_flush_tlb_all(e, vcpu);
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu))
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
-	}
 	return 0;
 }
 
@@ -280,37 +321,123 @@ static const char *set_refused(const struct tdp_engine *e,
 	return NULL;
 }
 
-#define SET_FLUSH_GUEST		1u	/* KVM_REQ_TLB_FLUSH_GUEST */
-#define SET_FLUSH_CURRENT	2u	/* KVM_REQ_TLB_FLUSH_CURRENT */
+#ifndef X86_CR0_TS
+#define X86_CR0_MP		BIT(1)
+#define X86_CR0_TS		BIT(3)
+#endif
+/*
+ * kvm_cache_regs.h: the CR0/CR4 bits KVM may let the guest own, and the
+ * CR4 bits whose change needs a TLB flush.
+ */
+#define KVM_POSSIBLE_CR0_GUEST_BITS	(X86_CR0_TS | X86_CR0_WP)
+#define KVM_POSSIBLE_CR4_GUEST_BITS					\
+	(X86_CR4_PVI | X86_CR4_DE | X86_CR4_PCE | X86_CR4_OSFXSR |	\
+	 X86_CR4_OSXMMEXCPT | X86_CR4_PGE | X86_CR4_TSD |		\
+	 X86_CR4_FSGSBASE | X86_CR4_CET)
+#define X86_CR4_TLBFLUSH_BITS	(X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_PAE | \
+				 X86_CR4_SMEP)
+
+/* Which of a register load's instructions exit to KVM (cr_load_exits()). */
+#define EXIT_CR0	1u
+#define EXIT_CR3	2u
+#define EXIT_CR4	4u
+#define EXIT_EFER	8u
 
 /*
- * set_tlb_flush_requests() - the TLB-flush requests a register load makes,
- * each one "++vcpu->stat.tlb_flush" when serviced (kvm_vcpu_flush_tlb_guest
- * / _current; a request made twice before entry is serviced once):
- * kvm_post_set_cr0() -- PG cleared: _GUEST; kvm_post_set_cr4() -- PGE
- * toggled or PCIDE cleared: _GUEST, else PAE toggled or SMEP set:
- * _CURRENT; kvm_set_cr3() -> kvm_invalidate_pcid() (@cr3: a MOV CR3 KVM
- * sees), unless PCIDE with NOFLUSH: _GUEST with TDP, _CURRENT (and
- * KVM_REQ_MMU_SYNC) with shadow paging.
+ * cr_load_exits() - which of the MOVs to CR0/CR3/CR4 (and the WRMSR to
+ * EFER) that load @cr0/@cr4 over @old_cr0/@old_cr4 cause a VM exit, with
+ * the intercepts KVM programs (kvm-x86/linux @042007c262e5):
+ *   intel   MOV to CR0/CR4 exits when it changes a bit of the guest/host
+ *           mask, i.e. one the guest does not own: CR0 -- all but
+ *           vmx_l1_guest_owned_cr0_bits() (TS, and WP only with EPT);
+ *           CR4 -- all but set_cr4_guest_host_mask()'s
+ *           cr4_guest_owned_bits (KVM_POSSIBLE_CR4_GUEST_BITS minus the
+ *           guest's reserved bits, minus X86_CR4_TLBFLUSH_BITS and
+ *           X86_CR4_PDPTR_BITS without EPT: CR4.PGE is the guest's with
+ *           EPT only).  MOV to CR3 exits only without EPT
+ *           (CPU_BASED_CR3_LOAD_EXITING, cleared with EPT by
+ *           vmx_exec_control(); an unrestricted guest is assumed).
+ *   amd     init_vmcb(): INTERCEPT_CR4_WRITE always; INTERCEPT_CR3_WRITE
+ *           cleared with NPT; INTERCEPT_SELECTIVE_CR0 always (a MOV to
+ *           CR0 that changes a bit other than TS and MP exits), and
+ *           svm_set_cr0() sets INTERCEPT_CR0_WRITE (every MOV exits) while
+ *           the CR0 the CPU runs with differs from the guest's: without
+ *           NPT when the guest has PG or WP clear (KVM forces both on),
+ *           and with CD or NW set (KVM_X86_QUIRK_CD_NW_CLEARED clears
+ *           them).
+ *   EFER    MSR_EFER is not in either vendor's pass-through MSR list:
+ *           every WRMSR to it exits.
+ * With nested TDP the same holds for L2 (L0 runs it with EPT/NPT; what L1
+ * intercepts on top is not in the trace).  @tdp: vcpu->tdp_enabled.
  */
-static unsigned set_tlb_flush_requests(const struct kvm_vcpu *vcpu,
-				       unsigned long old_cr0,
-				       unsigned long old_cr4, bool cr3)
+static unsigned cr_load_exits(const struct tdp_engine *e,
+			      const struct kvm_vcpu *vcpu,
+			      const struct tdp_event *ev,
+			      unsigned long old_cr0, unsigned long old_cr4,
+			      unsigned long cr0, unsigned long cr4)
+{
+	const bool tdp = vcpu->tdp_enabled;
+	unsigned exits = 0;
+
+	if (vcpu->vendor == KVM_VENDOR_INTEL) {
+		unsigned long cr0_owned = tdp ? KVM_POSSIBLE_CR0_GUEST_BITS :
+					  X86_CR0_TS;
+		unsigned long cr4_owned = KVM_POSSIBLE_CR4_GUEST_BITS &
+					  ~cr4_guest_rsvd_bits(e, vcpu);
+
+		if (!tdp)
+			cr4_owned &= ~(X86_CR4_TLBFLUSH_BITS | X86_CR4_PDPTR_BITS);
+		if (TDP_HAS(ev, SET, cr0) && ((old_cr0 ^ cr0) & ~cr0_owned))
+			exits |= EXIT_CR0;
+		if (TDP_HAS(ev, SET, cr4) && ((old_cr4 ^ cr4) & ~cr4_owned))
+			exits |= EXIT_CR4;
+	} else {
+		bool cr0_write = (old_cr0 & (X86_CR0_CD | X86_CR0_NW)) ||
+				 (!tdp && (~old_cr0 & (X86_CR0_PG | X86_CR0_WP)));
+
+		if (TDP_HAS(ev, SET, cr0) &&
+		    (cr0_write || ((old_cr0 ^ cr0) & ~(X86_CR0_TS | X86_CR0_MP))))
+			exits |= EXIT_CR0;
+		if (TDP_HAS(ev, SET, cr4))
+			exits |= EXIT_CR4;
+	}
+	if (TDP_HAS(ev, SET, cr3) && !tdp)
+		exits |= EXIT_CR3;
+	if (TDP_HAS(ev, SET, efer))
+		exits |= EXIT_EFER;
+	return exits;
+}
+
+/*
+ * set_tlb_flush_requests() - the TLB-flush requests the loads that exit
+ * (@exits) make, serviced -- and counted in tlb_flush -- by the next
+ * vcpu_enter_guest(): kvm_post_set_cr0() -- PG cleared: _GUEST;
+ * kvm_post_set_cr4() -- PGE toggled or PCIDE cleared: _GUEST, else PAE
+ * toggled or SMEP set: _CURRENT; kvm_set_cr3() -> kvm_invalidate_pcid(),
+ * unless PCIDE with NOFLUSH: KVM_REQ_MMU_SYNC and _CURRENT (CR3 exits only
+ * with shadow paging, so its _GUEST branch for TDP is not reached).
+ */
+static void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
+				   unsigned long old_cr0, unsigned long old_cr4)
 {
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
-	unsigned req = 0;
 
-	if ((old_cr0 & X86_CR0_PG) && !(a->cr0 & X86_CR0_PG))
-		req |= SET_FLUSH_GUEST;
-	if (((old_cr4 ^ a->cr4) & X86_CR4_PGE) ||
-	    ((old_cr4 & X86_CR4_PCIDE) && !(a->cr4 & X86_CR4_PCIDE)))
-		req |= SET_FLUSH_GUEST;
-	else if (((old_cr4 ^ a->cr4) & X86_CR4_PAE) ||
-		 (a->cr4 & ~old_cr4 & X86_CR4_SMEP))
-		req |= SET_FLUSH_CURRENT;
-	if (cr3 && !((a->cr4 & X86_CR4_PCIDE) && (a->cr3 & X86_CR3_PCID_NOFLUSH)))
-		req |= vcpu->tdp_enabled ? SET_FLUSH_GUEST : SET_FLUSH_CURRENT;
-	return req;
+	if ((exits & EXIT_CR0) && (old_cr0 & X86_CR0_PG) &&
+	    !(a->cr0 & X86_CR0_PG))
+		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+	if ((exits & EXIT_CR4) &&
+	    (((old_cr4 ^ a->cr4) & X86_CR4_PGE) ||
+	     ((old_cr4 & X86_CR4_PCIDE) && !(a->cr4 & X86_CR4_PCIDE))))
+		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
+	else if ((exits & EXIT_CR4) &&
+		 (((old_cr4 ^ a->cr4) & X86_CR4_PAE) ||
+		  (a->cr4 & ~old_cr4 & X86_CR4_SMEP)))
+		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	if ((exits & EXIT_CR3) &&
+	    !((a->cr4 & X86_CR4_PCIDE) && (a->cr3 & X86_CR3_PCID_NOFLUSH))) {
+		kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+		kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	}
 }
 
 /*
@@ -329,9 +456,12 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	u64 old_efer = a->efer, old_pkru = a->pkru;
 	int old_cpl = a->cpl;
 	const char *why;
-	unsigned flush_req;
+	unsigned exits;
 	bool reset, new_cr3;
 
+	/* the VM entry that ran the MOV serviced what was pending */
+	if (!entry)
+		kvm_service_requests(e, vcpu);
 	if (TDP_HAS(ev, SET, cr0))
 		a->cr0 = ev->u.set.cr0;
 	if (TDP_HAS(ev, SET, cr4))
@@ -359,6 +489,7 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 * then reloads the PDPTEs, which load_pdptrs() may refuse too.
 	 */
 	why = set_refused(e, vcpu, ev, old_cr0, old_cr4, old_efer);
+	exits = cr_load_exits(e, vcpu, ev, old_cr0, old_cr4, a->cr0, a->cr4);
 	reset = ((old_cr0 ^ a->cr0) & KVM_MMU_CR0_ROLE_BITS) ||
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
@@ -396,7 +527,12 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 					   (unsigned long long)ev->u.set.cr0,
 					   (unsigned long long)ev->u.set.cr4,
 					   (unsigned long long)ev->u.set.efer, why);
-		e->stats->exit_cr++;
+		/*
+		 * KVM's #GP needs an exit; a load that does not exit (CR3
+		 * under TDP) is refused by the CPU itself (SDM 4.4.1, 2.5)
+		 */
+		if (exits)
+			e->stats->exit_cr++;
 		e->stats->gp_set_refused++;
 		out->kind = TDP_OUT_GP;
 		return 0;
@@ -419,23 +555,24 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return 0;
 	}
 	/*
-	 * L2 under nested EPT/NPT: only the role bits are intercepted (the
-	 * MMU must recompute nested_mmu); CR3 loads reach no one but the CPU.
-	 * A role change after entry is an emulated MOV to CR0/CR4:
+	 * L2 under nested EPT/NPT: L0 intercepts what it intercepts with TDP
+	 * (cr_load_exits()); CR3 loads reach no one but the CPU.  A role
+	 * change after entry is an emulated MOV to CR0/CR4:
 	 * kvm_post_set_cr0/4() -> kvm_mmu_reset_context(), which unloads the
 	 * roots of root_mmu and guest_mmu alike (kvm_mmu_unload()).
+	 *
+	 * exit_cr: one exit for the `set` if any of its loads exits
+	 * (cr_load_exits(); a `set` stands for several MOVs but is counted
+	 * as one exit), and only the loads that exit make KVM's requests.
 	 */
-	flush_req = set_tlb_flush_requests(vcpu, old_cr0, old_cr4,
-					   new_cr3 && !mmu_is_nested(vcpu));
+	if (exits)
+		e->stats->exit_cr++;
+	set_tlb_flush_requests(vcpu, exits, old_cr0, old_cr4);
 	if (mmu_is_nested(vcpu)) {
-		if (reset) {
-			e->stats->exit_cr++;
+		if (reset)
 			kvm_mmu_reset_context(vcpu);
-		}
-		e->stats->tlb_flush += __builtin_popcount(flush_req);
 		return 0;
 	}
-	e->stats->exit_cr++;
 	if (reset) {
 		kvm_mmu_reset_context(vcpu);
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -447,20 +584,14 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			e->stats->prev_root_hits++;
 	}
 	/*
-	 * A PGE toggle is KVM_REQ_TLB_FLUSH_GUEST (current and prev_roots
+	 * The syncs come with the requests, at the next vcpu_enter_guest():
+	 * a PGE toggle is KVM_REQ_TLB_FLUSH_GUEST (current and prev_roots
 	 * synced; unsync prev_roots freed).  MOV CR3 without PCIDE is
 	 * kvm_invalidate_pcid(): KVM_REQ_MMU_SYNC for the current root only
 	 * -- a prev_root is synced when a later MOV CR3 makes it current
 	 * again, so it stays cached (freeing it lost every prev_roots hit of
 	 * a guest that writes a PTE before switching).
 	 */
-	if ((old_cr4 ^ a->cr4) & X86_CR4_PGE) {
-		kvm_vcpu_flush_tlb_guest(e, vcpu);	/* counts its request */
-		flush_req &= ~SET_FLUSH_GUEST;
-	} else if (new_cr3 && !vcpu->tdp_enabled) {
-		kvm_mmu_sync_roots(vcpu);
-	}
-	e->stats->tlb_flush += __builtin_popcount(flush_req);
 	/* the CPU's side of MOV CR3 without PCIDE: the TLB is flushed */
 	if (new_cr3)
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -548,18 +679,31 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (vcpu->tdp_enabled && e->cfg.paging != TDP_PAGING_NESTED)
 		goto store;
 
+	/*
+	 * A store that traps is one #PF intercept (shadow paging) or EPT
+	 * violation / #NPF (L1's store to its EPT/NPT under nested TDP) that
+	 * reaches kvm_mmu_page_fault() (6.12+: "vcpu->stat.pf_taken++" before
+	 * the handler), then counts the final RET_PF_*: RET_PF_FIXED is
+	 * pf_fixed; RET_PF_WRITE_PROTECTED (page_fault_handle_page_track() for
+	 * a write-tracked gfn, or mmu_set_spte() keeping the SPTE read-only
+	 * when the gfn cannot be unsynced) goes through
+	 * kvm_mmu_write_protect_fault(), which for a store by L1 to its own
+	 * tables (no event awaiting reinjection, not a guest page-table walk)
+	 * returns RET_PF_EMULATE: pf_emulate, and the emulator, inside the
+	 * same exit.  tdpsim splits the exit by how it ends: exit_emulated_write
+	 * for an emulated store, exit_pf / exit_ept_violation for a fixed one.
+	 */
 	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
 	if (upper || kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		e->stats->pf_taken++;
+		e->stats->pf_emulate++;
 		e->stats->exit_emulated_write++;
 		r = emulate_write(e, vcpu, gpa, val, size);
 		return r ? engine_fail(e, r, "emulated write failed") : 0;
 	}
 	if (sync_leaf) {
 		/* fault on the read-only mapping; the fault unsyncs the page */
-		if (vcpu->tdp_enabled)
-			e->stats->exit_ept_violation++;
-		else
-			e->stats->exit_pf++;
+		e->stats->pf_taken++;
 		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
 		if (r) {
 			e->stats->pf_emulate++;
@@ -567,6 +711,10 @@ static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			r = emulate_write(e, vcpu, gpa, val, size);
 			return r ? engine_fail(e, r, "emulated write failed") : 0;
 		}
+		if (vcpu->tdp_enabled)
+			e->stats->exit_ept_violation++;
+		else
+			e->stats->exit_pf++;
 		e->stats->pf_fixed++;
 	}
 store:
@@ -595,10 +743,13 @@ static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
 }
 
 /*
- * One MOV to CR3 / CR4 of a `flush` that keeps the register's value.  With
- * TDP (and for L2 under nested TDP, whose CR3/CR4.PGE KVM does not
- * intercept) only the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and
- * flushes.  With shadow paging the write exits and KVM:
+ * One MOV to CR3 / CR4 of a `flush` that keeps the register's value.
+ * Whether it exits is cr_load_exits()'s rule: MOV CR3 only with shadow
+ * paging; MOV CR4 flipping PGE with shadow paging, and on amd always
+ * (INTERCEPT_CR4_WRITE) -- with EPT, CR4.PGE is the guest's.  If it does
+ * not exit (and for L2 under nested TDP, as L0 runs it with EPT/NPT) only
+ * the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and flushes.  If it
+ * exits it is one CR exit (exit_cr), and KVM:
  *   cr3     kvm_set_cr3() with cr3 == kvm_read_cr3(): load_pdptrs() under
  *           PAE paging, no kvm_mmu_new_pgd(); kvm_invalidate_pcid(0):
  *           KVM_REQ_MMU_SYNC + KVM_REQ_TLB_FLUSH_CURRENT -- the current
@@ -606,21 +757,33 @@ static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
  *   global  kvm_set_cr4() with only CR4.PGE changed: load_pdptrs() under
  *           PAE paging (PGE is in X86_CR4_PDPTR_BITS); kvm_post_set_cr4():
  *           no role change, KVM_REQ_TLB_FLUSH_GUEST ->
- *           kvm_vcpu_flush_tlb_guest(): current and previous roots synced.
- * The requests are serviced by the vcpu_enter_guest() that resumes the
- * guest right after the exit, before its next instruction; they are
- * serviced here, which is the same point in the trace.
+ *           kvm_vcpu_flush_tlb_guest(): current and previous roots synced
+ *           with shadow paging, nothing more with TDP.
+ * The requests are serviced (and tlb_flush counted) by the
+ * vcpu_enter_guest() that resumes the guest after the exit.  An imported
+ * `flush kind=global` stands for an INVPCID exit or a PV TLB flush, not
+ * two MOVs to CR4: its exit_cr is not what the recording's cr_loads
+ * counts (docs/IMPORT.md).
  */
 static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			 enum tdp_flush_kind kind)
 {
 	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu);
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct tdp_event mov = { .kind = TDP_EV_SET };
+	unsigned long cr4 = a->cr4;
 
 	/* same value: no #GP modelled for a PDPT changed since (the trace's
 	 * flush has no outcome line); KVM would refuse a bad one */
 	if (is_pae_paging(vcpu))
 		load_pdptrs(vcpu, false);
-	if (vcpu->tdp_enabled) {
+	if (kind == TDP_FLUSH_GLOBAL) {
+		mov.present = TDP_KEY_BIT(SET, cr4);
+		cr4 ^= X86_CR4_PGE;
+	} else {
+		mov.present = TDP_KEY_BIT(SET, cr3);
+	}
+	if (!cr_load_exits(e, vcpu, &mov, a->cr0, a->cr4, a->cr0, cr4)) {
 		/* SDM 4.10.4.1: MOV CR3 keeps global entries, PGE toggle not */
 		if (kind == TDP_FLUSH_GLOBAL)
 			hw_tlb_flush(tlb);
@@ -628,19 +791,13 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			hw_tlb_flush_nonglobal(tlb);
 		return;
 	}
-	/*
-	 * Not counted in exit_cr (which counts `set`s, the `cr_loads` that
-	 * imported traces are checked against): an imported flush stands for
-	 * an INVPCID exit or a PV TLB flush, not for MOVs to CR3/CR4.
-	 */
+	e->stats->exit_cr++;
 	if (kind == TDP_FLUSH_GLOBAL) {
-		kvm_vcpu_flush_tlb_guest(e, vcpu);
+		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
 		return;
 	}
-	kvm_mmu_sync_roots(vcpu);
-	/* kvm_vcpu_flush_tlb_current(): the whole context of this root */
-	++e->stats->tlb_flush;
-	hw_tlb_flush(tlb);
+	kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
+	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
 }
 
 /*
@@ -827,6 +984,9 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		if (e->cfg.paging != TDP_PAGING_NESTED)
 			return engine_fail(e, TDP_E_STATE, "'%s' needs paging=nested",
 					   tdp_event_name(ev->kind));
+		/* VMLAUNCH/VMRUN, INVEPT and the exit from L2 follow a VM
+		 * entry, which serviced the pending requests */
+		kvm_service_requests(e, vcpu);
 		err = ev->kind == TDP_EV_VMENTER ? handle_vmenter(e, vcpu, ev) :
 		      ev->kind == TDP_EV_VMEXIT ? handle_vmexit(e, vcpu) :
 		      vcpu->vendor == KVM_VENDOR_AMD ? nested_svm_tlb_control_flush(e, vcpu) :
