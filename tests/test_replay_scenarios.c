@@ -1039,6 +1039,91 @@ Test(replay_scenarios, nested_npt)
 	scenario("nested-npt", NULL, NULL);
 }
 
+/*
+ * L2 in PAE paging mode under nested EPT: the PDPTEs come from VMCS12 at
+ * entry and from the CPU's own load through EPT02 at L2's MOV CR3; the
+ * reflected violation of 15 differs by layout (the .log comments), so each
+ * layout has its golden.  Hand-counted (both layouts):
+ *  - l2_exits 5: 14 three (PD, PT, 0x5000), 15 one (PDPT B, reflected),
+ *    21 one (PDPT B, fixed); 16, 22, 24, 25 none;
+ *  - exit_ept_violation 6: those five and L1's store at 18 to its EPT
+ *    page, which EPT02 shadows;
+ *  - nested_reflected 1 (15); gp_set_refused 1 (24, the CPU's #GP);
+ *  - exit_cr 0: the `set`s are VM entries or unintercepted MOV CR3s.
+ */
+Test(replay_scenarios, nested_pae_ept)
+{
+	static const char *layouts[2] = { "old", "new" };
+	char *text = slurp_src("tests/scenarios/nested-pae-ept.txt");
+
+	for (int i = 0; i < 2; i++) {
+		struct replay_run rr;
+		char golden[64];
+		const struct tdp_stats *s;
+
+		snprintf(golden, sizeof(golden), "nested-pae-ept.%s", layouts[i]);
+		run_against_golden(&rr, text, golden, layouts[i], 0);
+		s = &rr.res->stats;
+		cr_assert_eq(s->l2_exits, 5, "layout %d", i);
+		cr_assert_eq(s->exit_ept_violation, 6, "layout %d", i);
+		cr_assert_eq(s->nested_reflected, 1, "layout %d", i);
+		cr_assert_eq(s->gp_set_refused, 1, "layout %d", i);
+		cr_assert_eq(s->exit_cr, 0, "layout %d", i);
+		replay_run_free(&rr);
+	}
+	free(text);
+}
+
+/*
+ * VM entry with nested EPT does not read L2's PDPT: the trace's VMCS12
+ * PDPTE fields are L2's PDPT as L1's EPT maps it, so an unmapped one
+ * leaves them undefined (an error naming the line), and a present PDPTE
+ * with a reserved bit fails the VM entry (SDM 26.3.1.6).
+ */
+Test(replay_scenarios, nested_pae_ept_entry_errors)
+{
+	char *text = slurp_src("tests/scenarios/nested-pae-ept.txt");
+	char *unmapped = subst(text, "cr3=0x1000 cr4=0x20 efer=0\t# 13",
+			       "cr3=0x8000 cr4=0x20 efer=0\t# 13");
+	char *rsvd = subst(text, "val=0x2001\t# 1:", "val=0x2003\t# 1:");
+	struct replay_args a = { .layout = "new", .check = true };
+	struct replay_run rr;
+
+	replay_text(&rr, unmapped, &a);
+	cr_assert_neq(rr.ret, 0);
+	cr_assert_not_null(strstr(rr.err, "PDPTE fields are undefined"), "%s", rr.err);
+	cr_assert_not_null(strstr(rr.err, "13"), "%s", rr.err);
+	replay_run_free(&rr);
+	replay_text(&rr, rsvd, &a);
+	cr_assert_neq(rr.ret, 0);
+	cr_assert_not_null(strstr(rr.err, "VM entry fails"), "%s", rr.err);
+	replay_run_free(&rr);
+	free(rsvd);
+	free(unmapped);
+	free(text);
+}
+
+/*
+ * Nested NPT, PAE L2: PDPEs read in the walk.  Hand-counted (both
+ * layouts): l2_exits 6 (15 four, 17 one reflected, 22 one);
+ * exit_ept_violation 7 (those and L1's store at 19 to its NPT page);
+ * nested_reflected 1 (17); l2_pf 2 (24, 26); gp_set_refused 0 (MOV CR3
+ * reads nothing); exit_cr 1 (L1's own `set` at 1).
+ */
+Test(replay_scenarios, nested_pae_npt)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-pae-npt", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.l2_exits, 6);
+	cr_assert_eq(n.exit_ept_violation, 7);
+	cr_assert_eq(n.nested_reflected, 1);
+	cr_assert_eq(n.l2_pf, 2);
+	cr_assert_eq(n.gp_set_refused, 0);
+	cr_assert_eq(n.exit_cr, 1);
+}
+
 Test(replay_scenarios, recorded_faults_shadow)
 {
 	struct tdp_stats o, n;

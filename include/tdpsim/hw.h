@@ -63,6 +63,16 @@ struct hw_regs {
 	uint64_t efer;			/* EFER.LMA is read, not derived */
 	uint32_t pkru;
 	uint64_t pdpte[4];		/* PAE paging: the PDPTE registers */
+	/*
+	 * PAE paging without PDPTE registers: the four PDPEs are read from
+	 * memory at CR3[31:5] as the first level of every walk (through
+	 * stage 2 as a guest page-table access), as an AMD CPU with nested
+	 * paging does -- the VMCB has no PDPE fields (APM Vol. 2 §15.25) and
+	 * KVM re-reads them from memory after every VMRUN with NPT
+	 * (svm_vcpu_run() drops VCPU_EXREG_PDPTR, svm_cache_reg() ->
+	 * load_pdptrs()).  pdpte[] is then unused.
+	 */
+	bool pdpte_walk;
 	unsigned maxphyaddr;		/* MAXPHYADDR of stage 1's address space */
 	bool pse36;			/* CPUID.PSE36 */
 };

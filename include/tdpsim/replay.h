@@ -129,7 +129,8 @@ struct tdp_stats {
 	/*
 	 * #GP delivered to the guest (tdpsim's own counters: KVM has no stat
 	 * for either): a `set` KVM refused (kvm_set_cr0/cr3/cr4, set_efer,
-	 * load_pdptrs) and an access the CPU refused as non-canonical.
+	 * load_pdptrs, or the CPU's PDPTE load of L2 under nested EPT) and
+	 * an access the CPU refused as non-canonical.
 	 */
 	uint64_t gp_set_refused;
 	uint64_t gp_noncanonical;

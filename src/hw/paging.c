@@ -209,6 +209,29 @@ void hw_translate(const struct hw_mem *mem, const struct hw_regs *regs,
 		if (ia32e) {
 			top = (cr4 & HW_CR4_LA57) ? 5 : 4;
 			table = regs->cr3 & HW_PTE_ADDR;
+		} else if (regs->pdpte_walk) {
+			/*
+			 * AMD nested paging, legacy PAE guest: the PDPE is read
+			 * from the PDPT at CR3[31:5] during the walk, through
+			 * stage 2 like any guest page-table read (an unmapped
+			 * PDPT is a #NPF with EXITINFO1 bit 33 on this access).
+			 * A present PDPE has reserved bits 2:1, 8:5 and
+			 * 63:MAXPHYADDR (APM Vol. 2 Figure 5-10 / SDM Table
+			 * 4-8): #PF with RSVD.  It has no A flag to set.
+			 */
+			const uint64_t prsvd = HW_BITS(2, 1) | HW_BITS(8, 5) |
+					       HW_BITS(63, maxphy(regs));
+
+			w.pa[2] = (regs->cr3 & HW_BITS(31, 5)) + ((la >> 30) & 3) * 8;
+			if (!s1_read(mem, s2, w.pa[2], s2pt, 8, &w.ptr[2], &e, res))
+				return;
+			w.val[2] = e;
+			if (!(e & HW_PTE_P))
+				goto not_present;
+			if (e & prsvd)
+				goto reserved;
+			table = e & HW_PTE_ADDR;
+			top = 2;
 		} else {
 			/* §4.4.1: the PDPTE registers, loaded by MOV to CR */
 			uint64_t pdpte = regs->pdpte[(la >> 30) & 3];

@@ -98,6 +98,9 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 #define take_injected			KVM_SYM(take_injected)
 #define vcpu_run_access			KVM_SYM(vcpu_run_access)
 #define vcpu_hw_init			KVM_SYM(vcpu_hw_init)
+#define vcpu_run_pdpte_load		KVM_SYM(vcpu_run_pdpte_load)
+#define svm_cache_pdptrs		KVM_SYM(svm_cache_pdptrs)
+#define nested_vmx_vmcs12_pdptrs	KVM_SYM(nested_vmx_vmcs12_pdptrs)
 #define reflect_to_l1			KVM_SYM(reflect_to_l1)
 #define handle_vmenter			KVM_SYM(handle_vmenter)
 #define handle_vmexit			KVM_SYM(handle_vmexit)
@@ -131,6 +134,7 @@ void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 		   u64 access, const struct vcpu_store *store,
 		   struct tdp_outcome *out, int *err);
 int account_ret_pf(struct tdp_engine *e, int r);
+void svm_cache_pdptrs(struct kvm_vcpu *vcpu);
 bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   struct tdp_outcome *out);
 
@@ -140,6 +144,8 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		     const struct vcpu_store *store,
 		     struct tdp_outcome *out, int *err);
 void vcpu_hw_init(struct tdp_engine *e);
+int vcpu_run_pdpte_load(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			struct tdp_outcome *out);
 
 /* nested.c */
 void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,
@@ -158,6 +164,7 @@ void nested_ept_inject_page_fault(struct kvm_vcpu *vcpu,
 				  struct tdp_outcome *out);
 u32 nested_vmx_setup_ept_caps(const struct tdp_config *cfg);
 bool nested_vmx_check_eptp(const struct kvm_vcpu *vcpu, u64 eptp);
+bool nested_vmx_vmcs12_pdptrs(const struct kvm_vcpu *vcpu, u64 pdptrs[4]);
 int nested_vmx_enter_non_root_mode(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				   const struct tdp_event *ev);
 int handle_invept(struct tdp_engine *e, struct kvm_vcpu *vcpu,

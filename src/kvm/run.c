@@ -16,8 +16,14 @@
  *                  NPT (GMET if KVM runs with it) as stage 2
  *   nested TDP     L2's registers and tables, KVM's shadow EPT02 / NPT02 as
  *                  stage 2, with the execute controls L1 asked for
- * The PAE PDPTE registers of TDP and nested guests are the ones KVM loaded
- * (load_pdptrs at the `set` that changed CR3 or the paging mode).
+ * The PAE PDPTE registers of TDP guests are the ones KVM loaded (load_pdptrs
+ * at the `set` that changed CR3 or the paging mode).  For L2 (nested TDP)
+ * they are what the CPU holds as vmcs02's GUEST_PDPTRn, which KVM reads
+ * back into walk_mmu->pdptrs (ept_save_pdptrs()): VMCS12's fields at VM
+ * entry, then the CPU's own loads through EPT02 at L2's MOV CR3 / CR4.PGE
+ * (vcpu_run_pdpte_load()) or KVM's load_pdptrs() at an intercepted MOV
+ * CR0/CR4.  With NPT an L2 has none: the CPU reads its PDPEs during each
+ * walk (hw_regs.pdpte_walk).
  *
  * By default no TLB is modelled: every access walks, which is one of the
  * behaviours the architecture allows (a TLB may drop any entry at any
@@ -90,6 +96,8 @@ static void hw_context(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		.pkru = a->pkru, .maxphyaddr = vcpu->maxphyaddr, .pse36 = true,
 	};
 	memcpy(regs->pdpte, a->walk_mmu->pdptrs, sizeof(regs->pdpte));
+	/* nested NPT: no PDPE registers, see hw_regs.pdpte_walk */
+	regs->pdpte_walk = a->guest_mode && !vcpu->kvm->masks.ept;
 	if (vcpu->kvm->masks.ept) {
 		s2->kind = HW_S2_EPT;
 		s2->eptp = construct_eptp(vcpu, mmu);
@@ -278,8 +286,12 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				if (store)
 					complete_store(e, store, out, err);
 			} else if (store) {
+				if (nested && !vcpu->kvm->masks.ept)
+					svm_cache_pdptrs(vcpu);
 				emulate_store(e, vcpu, acc.addr, access, store, out, err);
 			} else {
+				if (nested && !vcpu->kvm->masks.ept)
+					svm_cache_pdptrs(vcpu);
 				emulate_access(e, vcpu, acc.addr, access, out);
 			}
 			return;
@@ -296,6 +308,66 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	out->kind = TDP_OUT_PF;
 	out->ec = hw.error_code & 0xffff;
 	count_injected(e->stats, out->ec);
+}
+
+/*
+ * vcpu_run_pdpte_load() - L2 under nested EPT executes a MOV to CR3 (or a
+ * MOV to CR4 that toggles PGE) that KVM does not intercept, in PAE paging
+ * mode: the CPU loads the four PDPTEs from CR3[31:5] through EPT02 (SDM
+ * Vol. 3C §26.3 "MOV to CR3": "translates the guest-physical address
+ * through EPT and uses the result to load the four PDPTEs"; §4.4.1).  The
+ * load is a read even with EPT A/D on and has no guest linear address
+ * (§29.3.3.2, Table 28-7: qualification bit 7 = 0, hence bit 8 = 0 and no
+ * advanced information): hw_load_pdptes_exit().  An EPT02 miss exits to
+ * KVM (handle_ept_violation -> kvm_mmu_page_fault() on guest_mmu), which
+ * fixes EPT02 and re-enters, or reflects the violation to L1
+ * (nested_ept_inject_page_fault()).  A PDPT KVM must emulate (no memslot:
+ * RET_PF_EMULATE) is the instruction emulated: kvm_set_cr3() ->
+ * load_pdptrs(), which cannot read it and injects #GP.  A present PDPTE
+ * with a reserved bit is #GP from the CPU itself.
+ *
+ * Returns 0 with the new PDPTEs in walk_mmu->pdptrs (the vmcs02 fields KVM
+ * reads back with ept_save_pdptrs()), 1 when the instruction did not
+ * complete (@out: the reflected exit or `gp`), or a negative error.
+ */
+int vcpu_run_pdpte_load(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			struct tdp_outcome *out)
+{
+	struct hw_result hw = { 0 };
+	struct hw_regs regs;
+	struct hw_stage2 s2;
+
+	vcpu->exit_cpl = (unsigned)vcpu->arch.cpl;
+	for (int tries = 0; tries < NESTED_ACCESS_MAX_TRIES; tries++) {
+		int r = vcpu_enter_guest(e, vcpu);
+
+		if (r)
+			return engine_fail(e, r, "cannot load the MMU root");
+		hw_context(e, vcpu, &regs, &s2);
+		if (hw_load_pdptes_exit(&e->hwmem, &s2, &regs, &hw)) {
+			memcpy(vcpu->arch.walk_mmu->pdptrs, regs.pdpte,
+			       sizeof(regs.pdpte));
+			return 0;
+		}
+		if (hw.kind == HW_OK) {		/* reserved bit: #GP(0) */
+			out->kind = TDP_OUT_GP;
+			return 1;
+		}
+		r = handle_tdp_exit(e, vcpu, &hw);
+		if (take_injected(e, vcpu, out))
+			return 1;
+		r = account_ret_pf(e, r);
+		if (r < 0)
+			return r;
+		if (r == RET_PF_EMULATE) {
+			/* the emulated MOV: load_pdptrs() finds no memory */
+			out->kind = TDP_OUT_GP;
+			return 1;
+		}
+	}
+	e->stats->pf_livelock++;
+	return engine_fail(e, TDP_E_INTERNAL, "L2 PDPTE load at cr3 0x%llx not resolved",
+			   (unsigned long long)vcpu->arch.cr3);
 }
 
 /* host table page at @hpa for the CPU model: KVM's shadow pages and roots */

@@ -71,6 +71,20 @@ static bool load_pdptrs(struct kvm_vcpu *vcpu, bool strict)
 	return true;
 }
 
+/*
+ * svm_cache_reg(VCPU_EXREG_PDPTR) (svm/svm.c): with NPT the PDPTEs are
+ * not in the VMCB and svm_vcpu_run() marks KVM's copy unavailable after
+ * every VMRUN, so the first kvm_pdptr_read() after an exit re-reads them
+ * from memory with load_pdptrs(vcpu, kvm_read_cr3(vcpu)) -- whose failure
+ * leaves the old copy.  Called where KVM's emulator is about to walk L2's
+ * tables under nested NPT.
+ */
+void svm_cache_pdptrs(struct kvm_vcpu *vcpu)
+{
+	if (is_pae_paging(vcpu))
+		load_pdptrs(vcpu, true);
+}
+
 /* kvm_mmu_reset_context(): drop the roots and recompute the roles. */
 static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 {
@@ -440,6 +454,164 @@ static void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
 	}
 }
 
+/* A refused or faulting `set`: the registers keep their old values. */
+static void set_restore(struct kvm_vcpu *vcpu, unsigned long cr0,
+			unsigned long cr4, unsigned long cr3, u64 efer,
+			u64 pkru, int cpl)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	a->cr0 = cr0;
+	a->cr4 = cr4;
+	a->cr3 = cr3;
+	a->efer = efer;
+	a->pkru = pkru;
+	a->cpl = cpl;
+}
+
+/*
+ * handle_set_l2() - a `set` while L2 runs under nested EPT/NPT (@entry: the
+ * one right after `vmenter`, the rest of that VM entry).  @why is what
+ * set_refused() found; the registers already hold the new values, @old
+ * the previous ones.
+ *
+ * PAE paging (SDM Vol. 3A §4.4.1 lists the loads) -- who loads L2's
+ * PDPTEs, per vendor:
+ *   VM entry, intel  the CPU takes them from VMCS12's GUEST_PDPTRn
+ *                    (§26.3.2.4), which KVM copies into vmcs02 without
+ *                    reading memory (prepare_vmcs02(); nested_vmx_load_cr3()
+ *                    skips load_pdptrs() with nested EPT); their values:
+ *                    nested_vmx_vmcs12_pdptrs().  A present one with a
+ *                    reserved bit fails the entry (§26.3.1.6; the CPU's
+ *                    check of vmcs02, which KVM reflects to L1 as a failed
+ *                    VM entry, EXIT_REASON_INVALID_STATE).
+ *   VM entry, amd    nothing: the VMCB has no PDPE fields and
+ *                    nested_svm_load_cr3() skips load_pdptrs() with nested
+ *                    NPT; the CPU reads the PDPEs during each walk
+ *                    (hw_regs.pdpte_walk).
+ *   MOV CR3 in PAE paging, or a CR4.PGE toggle, intel: not intercepted
+ *                    (CR3 exiting is off with EPT, PGE is guest-owned in
+ *                    KVM's CR4 mask): the CPU loads them through EPT02,
+ *                    vcpu_run_pdpte_load() -- an EPT violation KVM fixes
+ *                    or reflects to L1, or #GP.  The MOV CR3 comes first:
+ *                    if it does not complete, nothing of the `set` is.
+ *                    amd: nothing is read.
+ *   MOV CR0/CR4 changing another bit of X86_CR0/CR4_PDPTR_BITS (PG, CD,
+ *                    NW, PAE, PSE, SMEP): intercepted by KVM, which
+ *                    emulates it -- kvm_set_cr0/4() -> load_pdptrs() reads
+ *                    the PDPT through L1's EPT/NPT (kvm_translate_gpa on
+ *                    walk_mmu = nested_mmu) and injects #GP if it cannot
+ *                    (both vendors; on amd only KVM's copy is loaded).
+ */
+static int handle_set_l2(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			 const struct tdp_event *ev, bool entry,
+			 struct tdp_outcome *out, const char *why, bool reset,
+			 unsigned exits, unsigned long old_cr0, unsigned long old_cr4,
+			 unsigned long old_cr3, u64 old_efer, u64 old_pkru,
+			 int old_cpl)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	const bool intel = vcpu->vendor == KVM_VENDOR_INTEL;
+	const bool was_pae = (old_cr0 & X86_CR0_PG) && (old_cr4 & X86_CR4_PAE) &&
+			     !(old_efer & EFER_LMA);
+	/* a PDPTR bit changed by a MOV that KVM intercepts and emulates */
+	const bool kvm_bits = (((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) &&
+			       (exits & EXIT_CR0)) ||
+			      (((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS) &&
+			       (exits & EXIT_CR4));
+
+	if (!why && entry && intel && is_pae_paging(vcpu)) {
+		/* pdptr_rsvd_bits(): 63:MAXPHYADDR, 8:5, 2:1 of a present one */
+		const u64 rsvd = ~0ull << vcpu->maxphyaddr | 0x1e0ull | 0x6ull;
+		u64 pdptrs[4];
+
+		if (!nested_vmx_vmcs12_pdptrs(vcpu, pdptrs)) {
+			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
+				    old_pkru, old_cpl);
+			return engine_fail(e, TDP_E_STATE, "L2's cr3=0x%llx: L1's EPT maps "
+					   "no memory at its PAE PDPT, so VMCS12's "
+					   "PDPTE fields are undefined",
+					   (unsigned long long)ev->u.set.cr3);
+		}
+		for (int i = 0; i < 4; i++)
+			if ((pdptrs[i] & PT_PRESENT_MASK) && (pdptrs[i] & rsvd))
+				why = "a VMCS12 PDPTE has a reserved bit";
+		if (!why)
+			memcpy(a->walk_mmu->pdptrs, pdptrs, sizeof(pdptrs));
+	}
+	if (why) {
+		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
+			    old_cpl);
+		/* L2's registers come with VM entry: its checks fail it */
+		if (entry)
+			return engine_fail(e, TDP_E_STATE, "L2's cr0=0x%llx cr4=0x%llx "
+					   "efer=0x%llx: VM entry fails (%s)",
+					   (unsigned long long)ev->u.set.cr0,
+					   (unsigned long long)ev->u.set.cr4,
+					   (unsigned long long)ev->u.set.efer, why);
+		/* KVM's #GP needs an exit; the CPU refuses the others */
+		if (exits)
+			e->stats->exit_cr++;
+		e->stats->gp_set_refused++;
+		out->kind = TDP_OUT_GP;
+		return 0;
+	}
+	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
+	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
+		return 0;
+
+	/*
+	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
+	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
+	 * without an exit and without unloading the nested MMU's roots --
+	 * nested_vmx_load_cr3() / nested_svm_load_cr3() only recompute the
+	 * roles with kvm_init_mmu() (with nested EPT/NPT, L2's CR3 is not
+	 * shadowed, so guest_mmu's root stays).
+	 */
+	if (entry) {
+		kvm_init_mmu(vcpu);
+		return 0;
+	}
+
+	/* the CPU's own PDPTE load (intel), see above */
+	if (intel && was_pae && is_pae_paging(vcpu) &&
+	    (TDP_HAS(ev, SET, cr3) ||
+	     (((old_cr4 ^ a->cr4) & X86_CR4_PGE) && !(exits & EXIT_CR4)))) {
+		int r = vcpu_run_pdpte_load(e, vcpu, out);
+
+		if (r) {
+			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
+				    old_pkru, old_cpl);
+			if (r > 0 && out->kind == TDP_OUT_GP)
+				e->stats->gp_set_refused++;
+			return r < 0 ? r : 0;
+		}
+	}
+	/* KVM's emulated MOV CR0/CR4 (kvm_set_cr0/4 -> load_pdptrs) */
+	if (kvm_bits && is_pae_paging(vcpu) && !load_pdptrs(vcpu, true)) {
+		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
+			    old_cpl);
+		e->stats->exit_cr++;
+		e->stats->gp_set_refused++;
+		out->kind = TDP_OUT_GP;
+		return 0;
+	}
+	/*
+	 * L0 intercepts what it intercepts with TDP (cr_load_exits()); CR3
+	 * loads reach no one but the CPU.  A role change after entry is an
+	 * emulated MOV to CR0/CR4: kvm_post_set_cr0/4() ->
+	 * kvm_mmu_reset_context(), which unloads the roots of root_mmu and
+	 * guest_mmu alike (kvm_mmu_unload()).  exit_cr: one exit for the
+	 * `set` if any of its loads exits, and only those make KVM's requests.
+	 */
+	if (exits)
+		e->stats->exit_cr++;
+	set_tlb_flush_requests(vcpu, exits, old_cr0, old_cr4);
+	if (reset)
+		kvm_mmu_reset_context(vcpu);
+	return 0;
+}
+
 /*
  * The `set` event: the registers are loaded at once and KVM reacts once,
  * as the architectural MOV-to-CR instructions make it (kvm_set_cr0/3/4,
@@ -494,10 +666,10 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		((old_cr4 ^ a->cr4) & KVM_MMU_CR4_ROLE_BITS) ||
 		((old_efer ^ a->efer) & (KVM_MMU_EFER_ROLE_BITS | EFER_LMA));
 	new_cr3 = TDP_HAS(ev, SET, cr3);
-	/*
-	 * With nested EPT/NPT, VM entry takes L2's PDPTEs from VMCS12 / the
-	 * nested walk, not through kvm_set_cr3(): no #GP for them there.
-	 */
+	if (mmu_is_nested(vcpu))
+		return handle_set_l2(e, vcpu, ev, entry, out, why, reset, exits,
+				     old_cr0, old_cr4, old_cr3, old_efer,
+				     old_pkru, old_cpl);
 	/*
 	 * The PDPTEs are reloaded exactly where KVM reloads them: kvm_set_cr3()
 	 * always under PAE paging ("PDPTRs are always reloaded for PAE
@@ -511,22 +683,11 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (!why && is_pae_paging(vcpu) &&
 	    (new_cr3 || ((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) ||
 	     ((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS)) &&
-	    !load_pdptrs(vcpu, !entry))
+	    !load_pdptrs(vcpu, true))
 		why = "a PAE PDPTE has a reserved bit or is not in memory";
 	if (why) {
-		a->cr0 = old_cr0;
-		a->cr4 = old_cr4;
-		a->cr3 = old_cr3;
-		a->efer = old_efer;
-		a->pkru = old_pkru;
-		a->cpl = old_cpl;
-		/* L2's registers come with VM entry: its checks fail it */
-		if (entry)
-			return engine_fail(e, TDP_E_STATE, "L2's cr0=0x%llx cr4=0x%llx "
-					   "efer=0x%llx: VM entry fails (%s)",
-					   (unsigned long long)ev->u.set.cr0,
-					   (unsigned long long)ev->u.set.cr4,
-					   (unsigned long long)ev->u.set.efer, why);
+		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
+			    old_cpl);
 		/*
 		 * KVM's #GP needs an exit; a load that does not exit (CR3
 		 * under TDP) is refused by the CPU itself (SDM 4.4.1, 2.5)
@@ -543,24 +704,6 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return 0;
 
 	/*
-	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
-	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
-	 * without an exit and without unloading the nested MMU's roots --
-	 * nested_vmx_load_cr3() / nested_svm_load_cr3() only recompute the
-	 * roles with kvm_init_mmu() (with nested EPT/NPT, L2's CR3 is not
-	 * shadowed, so guest_mmu's root stays).
-	 */
-	if (entry) {
-		kvm_init_mmu(vcpu);
-		return 0;
-	}
-	/*
-	 * L2 under nested EPT/NPT: L0 intercepts what it intercepts with TDP
-	 * (cr_load_exits()); CR3 loads reach no one but the CPU.  A role
-	 * change after entry is an emulated MOV to CR0/CR4:
-	 * kvm_post_set_cr0/4() -> kvm_mmu_reset_context(), which unloads the
-	 * roots of root_mmu and guest_mmu alike (kvm_mmu_unload()).
-	 *
 	 * exit_cr: one exit for the `set` if any of its loads exits
 	 * (cr_load_exits(); a `set` stands for several MOVs but is counted
 	 * as one exit), and only the loads that exit make KVM's requests.
@@ -568,11 +711,6 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (exits)
 		e->stats->exit_cr++;
 	set_tlb_flush_requests(vcpu, exits, old_cr0, old_cr4);
-	if (mmu_is_nested(vcpu)) {
-		if (reset)
-			kvm_mmu_reset_context(vcpu);
-		return 0;
-	}
 	if (reset) {
 		kvm_mmu_reset_context(vcpu);
 		hw_tlb_flush(vcpu_tlb(e, vcpu));
@@ -748,56 +886,75 @@ static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
  * paging; MOV CR4 flipping PGE with shadow paging, and on amd always
  * (INTERCEPT_CR4_WRITE) -- with EPT, CR4.PGE is the guest's.  If it does
  * not exit (and for L2 under nested TDP, as L0 runs it with EPT/NPT) only
- * the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1) and flushes.  If it
- * exits it is one CR exit (exit_cr), and KVM:
+ * the CPU acts: it reloads the PAE PDPTEs (SDM 4.4.1; for L2 on intel
+ * through EPT02, vcpu_run_pdpte_load(), which may exit -- then the MOV does
+ * not complete and nothing is flushed; an NPT guest has no PDPE registers,
+ * hw_regs.pdpte_walk) and flushes.  If it exits it is one CR exit
+ * (exit_cr), and KVM:
  *   cr3     kvm_set_cr3() with cr3 == kvm_read_cr3(): load_pdptrs() under
  *           PAE paging, no kvm_mmu_new_pgd(); kvm_invalidate_pcid(0):
  *           KVM_REQ_MMU_SYNC + KVM_REQ_TLB_FLUSH_CURRENT -- the current
  *           root is synced, prev_roots are kept (no PCIDE).
  *   global  kvm_set_cr4() with only CR4.PGE changed: load_pdptrs() under
- *           PAE paging (PGE is in X86_CR4_PDPTR_BITS); kvm_post_set_cr4():
- *           no role change, KVM_REQ_TLB_FLUSH_GUEST ->
- *           kvm_vcpu_flush_tlb_guest(): current and previous roots synced
- *           with shadow paging, nothing more with TDP.
+ *           PAE paging (PGE is in X86_CR4_PDPTR_BITS; for L2 on amd
+ *           through L1's NPT); kvm_post_set_cr4(): no role change,
+ *           KVM_REQ_TLB_FLUSH_GUEST -> kvm_vcpu_flush_tlb_guest(): current
+ *           and previous roots synced with shadow paging, nothing more
+ *           with TDP.
  * The requests are serviced (and tlb_flush counted) by the
  * vcpu_enter_guest() that resumes the guest after the exit.  An imported
  * `flush kind=global` stands for an INVPCID exit or a PV TLB flush, not
  * two MOVs to CR4: its exit_cr is not what the recording's cr_loads
- * counts (docs/IMPORT.md).
+ * counts (docs/IMPORT.md).  Returns 0, > 0 when an L2 PDPTE load exited
+ * (@out says how), or a negative error.
  */
-static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			 enum tdp_flush_kind kind)
+static int guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			enum tdp_flush_kind kind, struct tdp_outcome *out)
 {
 	struct hw_tlb_entry *tlb = vcpu_tlb(e, vcpu);
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
 	struct tdp_event mov = { .kind = TDP_EV_SET };
 	unsigned long cr4 = a->cr4;
+	unsigned exits;
 
-	/* same value: no #GP modelled for a PDPT changed since (the trace's
-	 * flush has no outcome line); KVM would refuse a bad one */
-	if (is_pae_paging(vcpu))
-		load_pdptrs(vcpu, false);
 	if (kind == TDP_FLUSH_GLOBAL) {
 		mov.present = TDP_KEY_BIT(SET, cr4);
 		cr4 ^= X86_CR4_PGE;
 	} else {
 		mov.present = TDP_KEY_BIT(SET, cr3);
 	}
-	if (!cr_load_exits(e, vcpu, &mov, a->cr0, a->cr4, a->cr0, cr4)) {
+	exits = cr_load_exits(e, vcpu, &mov, a->cr0, a->cr4, a->cr0, cr4);
+	if (is_pae_paging(vcpu) && !exits && mmu_is_nested(vcpu)) {
+		if (vcpu->vendor == KVM_VENDOR_INTEL) {
+			int r = vcpu_run_pdpte_load(e, vcpu, out);
+
+			if (r > 0 && out->kind == TDP_OUT_GP)
+				e->stats->gp_set_refused++;
+			if (r)
+				return r;
+		}
+	} else if (is_pae_paging(vcpu)) {
+		/* same value: no #GP modelled for a PDPT changed since (the
+		 * trace's flush has no outcome line); KVM would refuse a bad
+		 * one */
+		load_pdptrs(vcpu, false);
+	}
+	if (!exits) {
 		/* SDM 4.10.4.1: MOV CR3 keeps global entries, PGE toggle not */
 		if (kind == TDP_FLUSH_GLOBAL)
 			hw_tlb_flush(tlb);
 		else
 			hw_tlb_flush_nonglobal(tlb);
-		return;
+		return 0;
 	}
 	e->stats->exit_cr++;
 	if (kind == TDP_FLUSH_GLOBAL) {
 		kvm_make_request(KVM_REQ_TLB_FLUSH_GUEST, vcpu);
-		return;
+		return 0;
 	}
 	kvm_make_request(KVM_REQ_MMU_SYNC, vcpu);
 	kvm_make_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu);
+	return 0;
 }
 
 /*
@@ -808,22 +965,25 @@ static void guest_mov_cr(struct tdp_engine *e, struct kvm_vcpu *vcpu,
  * PGE changed, and a VM entry in between (kind=global).
  */
 static int handle_flush(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			unsigned int kind)
+			unsigned int kind, struct tdp_outcome *out)
 {
 	int r = vcpu_enter_guest(e, vcpu);
 
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
 	if (kind != TDP_FLUSH_GLOBAL) {
-		guest_mov_cr(e, vcpu, TDP_FLUSH_CR3);
-		return 0;
+		r = guest_mov_cr(e, vcpu, TDP_FLUSH_CR3, out);
+		return r < 0 ? r : 0;
 	}
-	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* CR4.PGE flipped */
+	/* CR4.PGE flipped; an L2 PDPTE load that exits stops the sequence */
+	r = guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL, out);
+	if (r)
+		return r < 0 ? r : 0;
 	r = vcpu_enter_guest(e, vcpu);
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
-	guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL);	/* and back */
-	return 0;
+	r = guest_mov_cr(e, vcpu, TDP_FLUSH_GLOBAL, out);	/* and back */
+	return r < 0 ? r : 0;
 }
 
 /*
@@ -959,7 +1119,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		err = handle_invlpg(e, vcpu, ev->u.invlpg.gva);
 		break;
 	case TDP_EV_FLUSH:
-		err = handle_flush(e, vcpu, ev->u.flush.kind);
+		err = handle_flush(e, vcpu, ev->u.flush.kind, out);
 		break;
 	case TDP_EV_FAULT:
 		err = handle_fault(e, vcpu, ev, out);

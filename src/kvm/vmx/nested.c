@@ -123,6 +123,50 @@ bool nested_vmx_check_eptp(const struct kvm_vcpu *vcpu, u64 eptp)
 }
 
 /*
+ * nested_vmx_vmcs12_pdptrs() - VMCS12's GUEST_PDPTR0-3 for a VM entry to
+ * an L2 in PAE paging mode, as the trace defines them.  With "enable EPT"
+ * the CPU takes the PDPTEs from these guest-state fields, not from memory
+ * (SDM Vol. 3C §26.3.2.4 "Loading Page-Directory-Pointer-Table Entries"),
+ * and KVM copies them into vmcs02 without reading L2's memory
+ * (prepare_vmcs02(): "Late preparation of GUEST_PDPTRs"; no load_pdptrs()
+ * in nested_vmx_load_cr3() when nested_ept).  The trace has no field for
+ * them: the `set` after `vmenter` means L1 filled them from L2's PDPT as
+ * L2 sees it, i.e. the four entries at L2 GPA CR3[31:5] where L1's EPT
+ * maps that page -- what a hypervisor keeps (the values the CPU saved at
+ * L2's last VM exit, or the PDPT it set up).  This is L1 reading its own
+ * tables, not an access by L2 or KVM: no A/D flag is set and nothing is
+ * counted.  False when L1's EPT maps no memory there: the fields would be
+ * whatever L1 wrote, which the trace cannot say.
+ */
+bool nested_vmx_vmcs12_pdptrs(const struct kvm_vcpu *vcpu, u64 pdptrs[4])
+{
+	const u64 eptp = vcpu->arch.nested.eptp;
+	const u64 l2 = vcpu->arch.cr3 & GENMASK_ULL(31, 5);
+	const u64 present = 7 | (vcpu->arch.nested.mbec ? BIT_ULL(10) : 0);
+	u64 table = eptp & GENMASK_ULL(51, 12), e = 0, l1;
+	int level = (int)((eptp >> 3) & 7) + 1;
+
+	for (;; level--) {
+		unsigned shift = 12 + 9 * (unsigned)(level - 1);
+
+		if (tdp_gmem_read(vcpu->gmem, table + ((l2 >> shift) & 511) * 8,
+				  8, &e) || !(e & present))
+			return false;
+		/* a leaf: a 4 KiB EPT PTE, or bit 7 in an EPT PDE / PDPTE */
+		if (level == 1 || (level <= 3 && (e & BIT_ULL(7)))) {
+			l1 = (e & GENMASK_ULL(51, shift)) |
+			     (l2 & GENMASK_ULL(shift - 1, 0));
+			break;
+		}
+		table = e & GENMASK_ULL(51, 12);
+	}
+	for (int i = 0; i < 4; i++)
+		if (tdp_gmem_read(vcpu->gmem, l1 + i * 8, 8, &pdptrs[i]))
+			return false;
+	return true;
+}
+
+/*
  * VM entry with nested EPT, the part nested_vmx_enter_non_root_mode()
  * checks before it switches (nested_check_vm_execution_controls(): the
  * secondary controls must be allowed -- MBEC only when offered -- and the
