@@ -167,3 +167,112 @@ bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	deliver_fault(e, vcpu, &vcpu->exception, out);
 	return true;
 }
+
+/* Which shadowed guest page tables live at @gfn (kvm_mmu_find_shadow_page). */
+static void gfn_shadowed(struct kvm *kvm, gfn_t gfn, bool *upper, bool *sync_leaf)
+{
+	struct hlist_node *n;
+
+	*upper = *sync_leaf = false;
+	for (n = kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)].first; n;
+	     n = n->next) {
+		struct kvm_mmu_page *sp = container_of(n, struct kvm_mmu_page,
+						       hash_link);
+
+		if (sp->gfn != gfn || !sp_has_gptes(sp) || is_obsolete_sp(kvm, sp))
+			continue;
+		if (sp->role.level > PG_LEVEL_4K)
+			*upper = true;
+		else if (!sp->unsync)
+			*sync_leaf = true;
+	}
+}
+
+/*
+ * emulate_write() - KVM's emulator stores to a write-protected guest page
+ * table: the memory write, then kvm_page_track_write -> kvm_mmu_track_write.
+ */
+static int emulate_write(struct tdp_engine *e, struct kvm_vcpu *vcpu, gpa_t gpa,
+			 u64 val, unsigned size)
+{
+	int r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
+
+	if (r)
+		return r;
+	kvm_mmu_track_write(vcpu, gpa, val, (int)size);
+	return 0;
+}
+
+/*
+ * The `write` event: a guest store to @gpa.  Under shadow paging a store to
+ * a shadowed guest page table traps: for an upper-level table (write
+ * tracked) KVM emulates it; for a last-level table KVM's fault handler
+ * unsyncs the shadow pages and maps the gfn writable, and the store lands.
+ */
+int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		 const struct tdp_event *ev)
+{
+	gpa_t gpa = ev->u.write.gpa;
+	unsigned size = ev->u.write.size;
+	u64 val = ev->u.write.val;
+	bool upper, sync_leaf;
+	int r;
+
+	if (!tdp_gmem_gfn_in_slot(e->gmem, gpa >> PAGE_SHIFT) ||
+	    !tdp_gmem_gfn_in_slot(e->gmem, (gpa + size - 1) >> PAGE_SHIFT))
+		return engine_fail(e, TDP_E_RANGE,
+				   "write at 0x%llx is outside guest memory",
+				   (unsigned long long)gpa);
+	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
+	r = vcpu_enter_guest(e, vcpu);
+	if (r)
+		return engine_fail(e, r, "cannot load the MMU root");
+	if (size < 8)
+		val &= (1ull << (8 * size)) - 1;
+	/* under TDP only nested (guest_mmu) pages shadow guest tables */
+	if (vcpu->tdp_enabled && e->cfg.paging != TDP_PAGING_NESTED)
+		goto store;
+
+	/*
+	 * A store that traps is one #PF intercept (shadow paging) or EPT
+	 * violation / #NPF (L1's store to its EPT/NPT under nested TDP) that
+	 * reaches kvm_mmu_page_fault() (6.12+: "vcpu->stat.pf_taken++" before
+	 * the handler), then counts the final RET_PF_*: RET_PF_FIXED is
+	 * pf_fixed; RET_PF_WRITE_PROTECTED (page_fault_handle_page_track() for
+	 * a write-tracked gfn, or mmu_set_spte() keeping the SPTE read-only
+	 * when the gfn cannot be unsynced) goes through
+	 * kvm_mmu_write_protect_fault(), which for a store by L1 to its own
+	 * tables (no event awaiting reinjection, not a guest page-table walk)
+	 * returns RET_PF_EMULATE: pf_emulate, and the emulator, inside the
+	 * same exit.  tdpsim splits the exit by how it ends: exit_emulated_write
+	 * for an emulated store, exit_pf / exit_ept_violation for a fixed one.
+	 */
+	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
+	if (upper || kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		e->stats->pf_taken++;
+		e->stats->pf_emulate++;
+		e->stats->exit_emulated_write++;
+		r = emulate_write(e, vcpu, gpa, val, size);
+		return r ? engine_fail(e, r, "emulated write failed") : 0;
+	}
+	if (sync_leaf) {
+		/* fault on the read-only mapping; the fault unsyncs the page */
+		e->stats->pf_taken++;
+		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
+		if (r) {
+			e->stats->pf_emulate++;
+			e->stats->exit_emulated_write++;
+			r = emulate_write(e, vcpu, gpa, val, size);
+			return r ? engine_fail(e, r, "emulated write failed") : 0;
+		}
+		if (vcpu->tdp_enabled)
+			e->stats->exit_ept_violation++;
+		else
+			e->stats->exit_pf++;
+		e->stats->pf_fixed++;
+	}
+store:
+	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
+	return r ? engine_fail(e, r, "write at 0x%llx failed",
+			       (unsigned long long)gpa) : 0;
+}

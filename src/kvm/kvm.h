@@ -9,19 +9,23 @@
  *                               `--> src/hw  (the CPU that runs the guest)
  *
  * Files mirror the kernel's:
- *   x86.c         register loads (kvm_set_cr0/3/4, kvm_set_efer), requests,
- *                 vcpu_enter_guest, guest stores, INVLPG, TLB flushes,
- *                 recorded faults, the event dispatch
+ *   x86.c         register loads (kvm_set_cr0/3/4, kvm_set_efer, their
+ *                 #GP checks, load_pdptrs), requests, vcpu_enter_guest,
+ *                 INVLPG, TLB flushes, recorded faults, the event dispatch
  *   emulate.c     after RET_PF_EMULATE: the emulator's own translation and
- *                 store (kvm_page_track_write); fault delivery to the guest
- *                 or L1 (kvm_inject_emulated_page_fault)
+ *                 store (kvm_page_track_write), the `write` events that trap
+ *                 into it; fault delivery to the guest or L1
+ *                 (kvm_inject_emulated_page_fault)
  *   run.c         vcpu_run(): the guest's accesses on the CPU model until an
  *                 exit, and the exit handlers' calls into the MMU
  *   nested.c      the vendor-neutral part of nested entry/exit (context
- *                 switch of L1/L2 registers, reflected-exit accounting)
- *   vmx/vmx.c     __vmx_handle_ept_violation (error code from the qualification)
+ *                 switch of L1/L2 registers, L2's register loads and PAE
+ *                 PDPTEs, reflected-exit accounting)
+ *   vmx/vmx.c     __vmx_handle_ept_violation (error code from the
+ *                 qualification); the CR0/CR4 guest/host masks (which MOVs exit)
  *   vmx/nested.c  nested VMX: EPTP checks, capabilities, INVEPT, reflected
  *                 EPT violations / misconfigurations
+ *   svm/svm.c     the CR0/CR4 intercepts of init_vmcb() / svm_set_cr0()
  *   svm/nested.c  nested SVM: nested CR3, GMET, TLB control, reflected #NPF
  *   vm.c          VM and vCPU life cycle, end-of-run statistics
  */
@@ -86,6 +90,59 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 	       !(vcpu->arch.efer & EFER_LMA);
 }
 
+/*
+ * What KVM's register checks test, for the guest CPUID of the trace's
+ * config (docs/trace-text.md: NX, PSE, PAE, PGE, SMEP, SMAP, LM; PKU with
+ * TDP; LA57 with la57=1; VMX/SVM for an L1 hypervisor; PCID, which the
+ * linux-kpti-pcid workload uses).  Kernel names, our own bit values.
+ */
+#define X86_CR0_NW		BIT(29)
+#define X86_CR0_CD		BIT(30)
+#define X86_CR4_VME		BIT(0)
+#define X86_CR4_PVI		BIT(1)
+#define X86_CR4_TSD		BIT(2)
+#define X86_CR4_DE		BIT(3)
+#define X86_CR4_MCE		BIT(6)
+#define X86_CR4_PCE		BIT(8)
+#define X86_CR4_OSFXSR		BIT(9)
+#define X86_CR4_OSXMMEXCPT	BIT(10)
+#define X86_CR4_UMIP		BIT(11)
+#define X86_CR4_VMXE		BIT(13)
+#define X86_CR4_FSGSBASE	BIT(16)
+#define X86_CR4_OSXSAVE		BIT(18)
+#define X86_CR4_CET		BIT(23)
+#define X86_CR4_LAM_SUP		BIT(28)
+#define X86_CR3_PCID_NOFLUSH	BIT_ULL(63)
+#define X86_CR3_PCID_MASK	0xfffull
+#define EFER_SCE		BIT(0)
+#define EFER_SVME		BIT(12)
+
+/*
+ * kvm_cache_regs.h: the CR0/CR4 bits whose change makes kvm_set_cr0() /
+ * kvm_set_cr4() reload the PAE PDPTEs (the list of SDM 4.4.1).
+ */
+#define X86_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
+#define X86_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | \
+				 X86_CR4_SMEP)
+
+#ifndef X86_CR0_TS
+#define X86_CR0_MP		BIT(1)
+#define X86_CR0_TS		BIT(3)
+#endif
+
+/* Which of a register load's instructions exit to KVM (cr_load_exits()). */
+#define EXIT_CR0	1u
+#define EXIT_CR3	2u
+#define EXIT_CR4	4u
+#define EXIT_EFER	8u
+
+/* Does the `set` load a control register (or EFER), not only PKRU/CPL? */
+static inline bool set_loads_cr(const struct tdp_event *ev)
+{
+	return TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
+	       TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer);
+}
+
 #define engine_fail			KVM_SYM(engine_fail)
 #define engine_event			KVM_SYM(engine_event)
 #define vcpu_enter_guest		KVM_SYM(vcpu_enter_guest)
@@ -115,6 +172,17 @@ static inline bool is_pae_paging(const struct kvm_vcpu *vcpu)
 #define nested_svm_transition_tlb_flush	KVM_SYM(nested_svm_transition_tlb_flush)
 #define enter_svm_guest_mode		KVM_SYM(enter_svm_guest_mode)
 #define nested_svm_tlb_control_flush	KVM_SYM(nested_svm_tlb_control_flush)
+#define handle_write			KVM_SYM(handle_write)
+#define load_pdptrs			KVM_SYM(load_pdptrs)
+#define kvm_mmu_reset_context		KVM_SYM(kvm_mmu_reset_context)
+#define set_tlb_flush_requests		KVM_SYM(set_tlb_flush_requests)
+#define set_restore			KVM_SYM(set_restore)
+#define set_inject_gp			KVM_SYM(set_inject_gp)
+#define cr4_guest_rsvd_bits		KVM_SYM(cr4_guest_rsvd_bits)
+#define cr_load_exits			KVM_SYM(cr_load_exits)
+#define handle_set_l2			KVM_SYM(handle_set_l2)
+#define vmx_cr_load_exits		KVM_SYM(vmx_cr_load_exits)
+#define svm_cr_load_exits		KVM_SYM(svm_cr_load_exits)
 
 /* vm.c */
 int engine_fail(struct tdp_engine *e, int err, const char *fmt, ...)
@@ -137,6 +205,19 @@ int account_ret_pf(struct tdp_engine *e, int r);
 void svm_cache_pdptrs(struct kvm_vcpu *vcpu);
 bool take_injected(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   struct tdp_outcome *out);
+int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		 const struct tdp_event *ev);
+bool load_pdptrs(struct kvm_vcpu *vcpu, bool strict);
+void kvm_mmu_reset_context(struct kvm_vcpu *vcpu);
+void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
+			    unsigned long old_cr0, unsigned long old_cr4);
+void set_restore(struct kvm_vcpu *vcpu, unsigned long cr0, unsigned long cr4,
+		 unsigned long cr3, u64 efer, u64 pkru, int cpl);
+int set_inject_gp(struct tdp_engine *e, unsigned exits, struct tdp_outcome *out);
+u64 cr4_guest_rsvd_bits(const struct tdp_engine *e, const struct kvm_vcpu *vcpu);
+unsigned cr_load_exits(const struct tdp_engine *e, const struct kvm_vcpu *vcpu,
+		       const struct tdp_event *ev, unsigned long old_cr0,
+		       unsigned long old_cr4, unsigned long cr0, unsigned long cr4);
 
 /* run.c */
 void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
@@ -153,10 +234,26 @@ void reflect_to_l1(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 int handle_vmenter(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   const struct tdp_event *ev);
 int handle_vmexit(struct tdp_engine *e, struct kvm_vcpu *vcpu);
+int handle_set_l2(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		  const struct tdp_event *ev, bool entry,
+		  struct tdp_outcome *out, const char *why, bool reset,
+		  unsigned exits, unsigned long old_cr0, unsigned long old_cr4,
+		  unsigned long old_cr3, u64 old_efer, u64 old_pkru,
+		  int old_cpl);
 
 /* vmx/vmx.c */
 u64 vmx_ept_violation_error_code(struct kvm_mmu *mmu, u64 qual);
 u64 vmx_ept_qual_from_error_code(u64 ec);
+unsigned vmx_cr_load_exits(const struct tdp_engine *e,
+			   const struct kvm_vcpu *vcpu,
+			   const struct tdp_event *ev, unsigned long old_cr0,
+			   unsigned long old_cr4, unsigned long cr0,
+			   unsigned long cr4);
+
+/* svm/svm.c */
+unsigned svm_cr_load_exits(const struct kvm_vcpu *vcpu,
+			   const struct tdp_event *ev, unsigned long old_cr0,
+			   unsigned long cr0);
 
 /* vmx/nested.c */
 void nested_ept_inject_page_fault(struct kvm_vcpu *vcpu,

@@ -144,3 +144,137 @@ int handle_vmexit(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 	e->stats->nested_vmexit++;
 	return 0;
 }
+
+/*
+ * handle_set_l2() - a `set` while L2 runs under nested EPT/NPT (@entry: the
+ * one right after `vmenter`, the rest of that VM entry).  @why is what
+ * set_refused() found; the registers already hold the new values, @old
+ * the previous ones.
+ *
+ * PAE paging (SDM Vol. 3A §4.4.1 lists the loads) -- who loads L2's
+ * PDPTEs, per vendor:
+ *   VM entry, intel  the CPU takes them from VMCS12's GUEST_PDPTRn
+ *                    (§26.3.2.4), which KVM copies into vmcs02 without
+ *                    reading memory (prepare_vmcs02(); nested_vmx_load_cr3()
+ *                    skips load_pdptrs() with nested EPT); their values:
+ *                    nested_vmx_vmcs12_pdptrs().  A present one with a
+ *                    reserved bit fails the entry (§26.3.1.6; the CPU's
+ *                    check of vmcs02, which KVM reflects to L1 as a failed
+ *                    VM entry, EXIT_REASON_INVALID_STATE).
+ *   VM entry, amd    nothing: the VMCB has no PDPE fields and
+ *                    nested_svm_load_cr3() skips load_pdptrs() with nested
+ *                    NPT; the CPU reads the PDPEs during each walk
+ *                    (hw_regs.pdpte_walk).
+ *   MOV CR3 in PAE paging, or a CR4.PGE toggle, intel: not intercepted
+ *                    (CR3 exiting is off with EPT, PGE is guest-owned in
+ *                    KVM's CR4 mask): the CPU loads them through EPT02,
+ *                    vcpu_run_pdpte_load() -- an EPT violation KVM fixes
+ *                    or reflects to L1, or #GP.  The MOV CR3 comes first:
+ *                    if it does not complete, nothing of the `set` is.
+ *                    amd: nothing is read.
+ *   MOV CR0/CR4 changing another bit of X86_CR0/CR4_PDPTR_BITS (PG, CD,
+ *                    NW, PAE, PSE, SMEP): intercepted by KVM, which
+ *                    emulates it -- kvm_set_cr0/4() -> load_pdptrs() reads
+ *                    the PDPT through L1's EPT/NPT (kvm_translate_gpa on
+ *                    walk_mmu = nested_mmu) and injects #GP if it cannot
+ *                    (both vendors; on amd only KVM's copy is loaded).
+ */
+int handle_set_l2(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			 const struct tdp_event *ev, bool entry,
+			 struct tdp_outcome *out, const char *why, bool reset,
+			 unsigned exits, unsigned long old_cr0, unsigned long old_cr4,
+			 unsigned long old_cr3, u64 old_efer, u64 old_pkru,
+			 int old_cpl)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	const bool intel = vcpu->vendor == KVM_VENDOR_INTEL;
+	const bool was_pae = (old_cr0 & X86_CR0_PG) && (old_cr4 & X86_CR4_PAE) &&
+			     !(old_efer & EFER_LMA);
+	/* a PDPTR bit changed by a MOV that KVM intercepts and emulates */
+	const bool kvm_bits = (((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) &&
+			       (exits & EXIT_CR0)) ||
+			      (((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS) &&
+			       (exits & EXIT_CR4));
+
+	if (!why && entry && intel && is_pae_paging(vcpu)) {
+		/* pdptr_rsvd_bits(): 63:MAXPHYADDR, 8:5, 2:1 of a present one */
+		const u64 rsvd = ~0ull << vcpu->maxphyaddr | 0x1e0ull | 0x6ull;
+		u64 pdptrs[4];
+
+		if (!nested_vmx_vmcs12_pdptrs(vcpu, pdptrs)) {
+			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
+				    old_pkru, old_cpl);
+			return engine_fail(e, TDP_E_STATE, "L2's cr3=0x%llx: L1's EPT maps "
+					   "no memory at its PAE PDPT, so VMCS12's "
+					   "PDPTE fields are undefined",
+					   (unsigned long long)ev->u.set.cr3);
+		}
+		for (int i = 0; i < 4; i++)
+			if ((pdptrs[i] & PT_PRESENT_MASK) && (pdptrs[i] & rsvd))
+				why = "a VMCS12 PDPTE has a reserved bit";
+		if (!why)
+			memcpy(a->walk_mmu->pdptrs, pdptrs, sizeof(pdptrs));
+	}
+	if (why) {
+		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
+			    old_cpl);
+		/* L2's registers come with VM entry: its checks fail it */
+		if (entry)
+			return engine_fail(e, TDP_E_STATE, "L2's cr0=0x%llx cr4=0x%llx "
+					   "efer=0x%llx: VM entry fails (%s)",
+					   (unsigned long long)ev->u.set.cr0,
+					   (unsigned long long)ev->u.set.cr4,
+					   (unsigned long long)ev->u.set.efer, why);
+		return set_inject_gp(e, exits, out);
+	}
+	if (!set_loads_cr(ev))
+		return 0;
+
+	/*
+	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
+	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
+	 * without an exit and without unloading the nested MMU's roots --
+	 * nested_vmx_load_cr3() / nested_svm_load_cr3() only recompute the
+	 * roles with kvm_init_mmu() (with nested EPT/NPT, L2's CR3 is not
+	 * shadowed, so guest_mmu's root stays).
+	 */
+	if (entry) {
+		kvm_init_mmu(vcpu);
+		return 0;
+	}
+
+	/* the CPU's own PDPTE load (intel), see above */
+	if (intel && was_pae && is_pae_paging(vcpu) &&
+	    (TDP_HAS(ev, SET, cr3) ||
+	     (((old_cr4 ^ a->cr4) & X86_CR4_PGE) && !(exits & EXIT_CR4)))) {
+		int r = vcpu_run_pdpte_load(e, vcpu, out);
+
+		if (r) {
+			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
+				    old_pkru, old_cpl);
+			if (r > 0 && out->kind == TDP_OUT_GP)
+				e->stats->gp_set_refused++;
+			return r < 0 ? r : 0;
+		}
+	}
+	/* KVM's emulated MOV CR0/CR4 (kvm_set_cr0/4 -> load_pdptrs) */
+	if (kvm_bits && is_pae_paging(vcpu) && !load_pdptrs(vcpu, true)) {
+		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
+			    old_cpl);
+		return set_inject_gp(e, exits, out);
+	}
+	/*
+	 * L0 intercepts what it intercepts with TDP (cr_load_exits()); CR3
+	 * loads reach no one but the CPU.  A role change after entry is an
+	 * emulated MOV to CR0/CR4: kvm_post_set_cr0/4() ->
+	 * kvm_mmu_reset_context(), which unloads the roots of root_mmu and
+	 * guest_mmu alike (kvm_mmu_unload()).  exit_cr: one exit for the
+	 * `set` if any of its loads exits, and only those make KVM's requests.
+	 */
+	if (exits)
+		e->stats->exit_cr++;
+	set_tlb_flush_requests(vcpu, exits, old_cr0, old_cr4);
+	if (reset)
+		kvm_mmu_reset_context(vcpu);
+	return 0;
+}

@@ -17,18 +17,6 @@
 				 X86_CR4_SMAP | X86_CR4_PKE | X86_CR4_LA57)
 #define KVM_MMU_EFER_ROLE_BITS	(EFER_LME | EFER_NX)
 
-#ifndef X86_CR0_NW
-#define X86_CR0_NW		BIT(29)
-#define X86_CR0_CD		BIT(30)
-#endif
-/*
- * kvm_cache_regs.h: the CR0/CR4 bits whose change makes kvm_set_cr0() /
- * kvm_set_cr4() reload the PAE PDPTEs (the list of SDM 4.4.1).
- */
-#define X86_CR0_PDPTR_BITS	(X86_CR0_CD | X86_CR0_NW | X86_CR0_PG)
-#define X86_CR4_PDPTR_BITS	(X86_CR4_PGE | X86_CR4_PSE | X86_CR4_PAE | \
-				 X86_CR4_SMEP)
-
 /*
  * load_pdptrs(): the four PAE PDPTEs at CR3 (32-byte aligned).  Under
  * shadow paging the PAE root's four entries were built from the old
@@ -37,7 +25,7 @@
  * leave root entries that no longer match mmu->pdptrs, which FNAME(fetch)
  * cannot walk (a CR3 reload after a PDPTE store then failed).
  */
-static bool load_pdptrs(struct kvm_vcpu *vcpu, bool strict)
+bool load_pdptrs(struct kvm_vcpu *vcpu, bool strict)
 {
 	struct kvm_mmu *mmu = vcpu->arch.walk_mmu;
 	gpa_t base = vcpu->arch.cr3 & ~0x1full;
@@ -86,7 +74,7 @@ void svm_cache_pdptrs(struct kvm_vcpu *vcpu)
 }
 
 /* kvm_mmu_reset_context(): drop the roots and recompute the roles. */
-static void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
+void kvm_mmu_reset_context(struct kvm_vcpu *vcpu)
 {
 	kvm_mmu_unload(vcpu);
 	kvm_init_mmu(vcpu);
@@ -196,33 +184,6 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 	return 0;
 }
 
-/*
- * What KVM's register checks test, for the guest CPUID of the trace's
- * config (docs/trace-text.md: NX, PSE, PAE, PGE, SMEP, SMAP, LM; PKU with
- * TDP; LA57 with la57=1; VMX/SVM for an L1 hypervisor; PCID, which the
- * linux-kpti-pcid workload uses).  Kernel names, our own bit values.
- */
-#define X86_CR0_NW		BIT(29)
-#define X86_CR0_CD		BIT(30)
-#define X86_CR4_VME		BIT(0)
-#define X86_CR4_PVI		BIT(1)
-#define X86_CR4_TSD		BIT(2)
-#define X86_CR4_DE		BIT(3)
-#define X86_CR4_MCE		BIT(6)
-#define X86_CR4_PCE		BIT(8)
-#define X86_CR4_OSFXSR		BIT(9)
-#define X86_CR4_OSXMMEXCPT	BIT(10)
-#define X86_CR4_UMIP		BIT(11)
-#define X86_CR4_VMXE		BIT(13)
-#define X86_CR4_FSGSBASE	BIT(16)
-#define X86_CR4_OSXSAVE		BIT(18)
-#define X86_CR4_CET		BIT(23)
-#define X86_CR4_LAM_SUP		BIT(28)
-#define X86_CR3_PCID_NOFLUSH	BIT_ULL(63)
-#define X86_CR3_PCID_MASK	0xfffull
-#define EFER_SCE		BIT(0)
-#define EFER_SVME		BIT(12)
-
 /* arch/x86/kvm/x86.h CR4_RESERVED_BITS: what no KVM guest may set */
 #define CR4_RESERVED_BITS						\
 	(~(u64)(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |	\
@@ -238,8 +199,8 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
  * guest lacks (XSAVE, FSGSBASE, UMIP, LAM, CET never; PKU only with TDP;
  * LA57 with la57=1; VMX for an intel L1 hypervisor).
  */
-static u64 cr4_guest_rsvd_bits(const struct tdp_engine *e,
-			       const struct kvm_vcpu *vcpu)
+u64 cr4_guest_rsvd_bits(const struct tdp_engine *e,
+			const struct kvm_vcpu *vcpu)
 {
 	u64 r = CR4_RESERVED_BITS | X86_CR4_OSXSAVE | X86_CR4_FSGSBASE |
 		X86_CR4_UMIP | X86_CR4_LAM_SUP | X86_CR4_CET;
@@ -335,87 +296,26 @@ static const char *set_refused(const struct tdp_engine *e,
 	return NULL;
 }
 
-#ifndef X86_CR0_TS
-#define X86_CR0_MP		BIT(1)
-#define X86_CR0_TS		BIT(3)
-#endif
-/*
- * kvm_cache_regs.h: the CR0/CR4 bits KVM may let the guest own, and the
- * CR4 bits whose change needs a TLB flush.
- */
-#define KVM_POSSIBLE_CR0_GUEST_BITS	(X86_CR0_TS | X86_CR0_WP)
-#define KVM_POSSIBLE_CR4_GUEST_BITS					\
-	(X86_CR4_PVI | X86_CR4_DE | X86_CR4_PCE | X86_CR4_OSFXSR |	\
-	 X86_CR4_OSXMMEXCPT | X86_CR4_PGE | X86_CR4_TSD |		\
-	 X86_CR4_FSGSBASE | X86_CR4_CET)
-#define X86_CR4_TLBFLUSH_BITS	(X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_PAE | \
-				 X86_CR4_SMEP)
-
-/* Which of a register load's instructions exit to KVM (cr_load_exits()). */
-#define EXIT_CR0	1u
-#define EXIT_CR3	2u
-#define EXIT_CR4	4u
-#define EXIT_EFER	8u
-
 /*
  * cr_load_exits() - which of the MOVs to CR0/CR3/CR4 (and the WRMSR to
  * EFER) that load @cr0/@cr4 over @old_cr0/@old_cr4 cause a VM exit, with
- * the intercepts KVM programs (kvm-x86/linux @042007c262e5):
- *   intel   MOV to CR0/CR4 exits when it changes a bit of the guest/host
- *           mask, i.e. one the guest does not own: CR0 -- all but
- *           vmx_l1_guest_owned_cr0_bits() (TS, and WP only with EPT);
- *           CR4 -- all but set_cr4_guest_host_mask()'s
- *           cr4_guest_owned_bits (KVM_POSSIBLE_CR4_GUEST_BITS minus the
- *           guest's reserved bits, minus X86_CR4_TLBFLUSH_BITS and
- *           X86_CR4_PDPTR_BITS without EPT: CR4.PGE is the guest's with
- *           EPT only).  MOV to CR3 exits only without EPT
- *           (CPU_BASED_CR3_LOAD_EXITING, cleared with EPT by
- *           vmx_exec_control(); an unrestricted guest is assumed).
- *   amd     init_vmcb(): INTERCEPT_CR4_WRITE always; INTERCEPT_CR3_WRITE
- *           cleared with NPT; INTERCEPT_SELECTIVE_CR0 always (a MOV to
- *           CR0 that changes a bit other than TS and MP exits), and
- *           svm_set_cr0() sets INTERCEPT_CR0_WRITE (every MOV exits) while
- *           the CR0 the CPU runs with differs from the guest's: without
- *           NPT when the guest has PG or WP clear (KVM forces both on),
- *           and with CD or NW set (KVM_X86_QUIRK_CD_NW_CLEARED clears
- *           them).
- *   EFER    MSR_EFER is not in either vendor's pass-through MSR list:
- *           every WRMSR to it exits.
- * With nested TDP the same holds for L2 (L0 runs it with EPT/NPT; what L1
- * intercepts on top is not in the trace).  @tdp: vcpu->tdp_enabled.
+ * the intercepts KVM programs (kvm-x86/linux @042007c262e5): CR0/CR4 by
+ * the vendor (vmx_cr_load_exits(), svm_cr_load_exits()); MOV to CR3 only
+ * without EPT/NPT (CPU_BASED_CR3_LOAD_EXITING cleared by vmx_exec_control()
+ * with EPT, an unrestricted guest assumed; INTERCEPT_CR3_WRITE cleared by
+ * init_vmcb() with NPT); MSR_EFER is in neither vendor's pass-through MSR
+ * list, so every WRMSR to it exits.  With nested TDP the same holds for L2
+ * (L0 runs it with EPT/NPT; what L1 intercepts on top is not in the trace).
  */
-static unsigned cr_load_exits(const struct tdp_engine *e,
-			      const struct kvm_vcpu *vcpu,
-			      const struct tdp_event *ev,
-			      unsigned long old_cr0, unsigned long old_cr4,
-			      unsigned long cr0, unsigned long cr4)
+unsigned cr_load_exits(const struct tdp_engine *e, const struct kvm_vcpu *vcpu,
+		       const struct tdp_event *ev, unsigned long old_cr0,
+		       unsigned long old_cr4, unsigned long cr0, unsigned long cr4)
 {
-	const bool tdp = vcpu->tdp_enabled;
-	unsigned exits = 0;
+	unsigned exits = vcpu->vendor == KVM_VENDOR_INTEL ?
+		vmx_cr_load_exits(e, vcpu, ev, old_cr0, old_cr4, cr0, cr4) :
+		svm_cr_load_exits(vcpu, ev, old_cr0, cr0);
 
-	if (vcpu->vendor == KVM_VENDOR_INTEL) {
-		unsigned long cr0_owned = tdp ? KVM_POSSIBLE_CR0_GUEST_BITS :
-					  X86_CR0_TS;
-		unsigned long cr4_owned = KVM_POSSIBLE_CR4_GUEST_BITS &
-					  ~cr4_guest_rsvd_bits(e, vcpu);
-
-		if (!tdp)
-			cr4_owned &= ~(X86_CR4_TLBFLUSH_BITS | X86_CR4_PDPTR_BITS);
-		if (TDP_HAS(ev, SET, cr0) && ((old_cr0 ^ cr0) & ~cr0_owned))
-			exits |= EXIT_CR0;
-		if (TDP_HAS(ev, SET, cr4) && ((old_cr4 ^ cr4) & ~cr4_owned))
-			exits |= EXIT_CR4;
-	} else {
-		bool cr0_write = (old_cr0 & (X86_CR0_CD | X86_CR0_NW)) ||
-				 (!tdp && (~old_cr0 & (X86_CR0_PG | X86_CR0_WP)));
-
-		if (TDP_HAS(ev, SET, cr0) &&
-		    (cr0_write || ((old_cr0 ^ cr0) & ~(X86_CR0_TS | X86_CR0_MP))))
-			exits |= EXIT_CR0;
-		if (TDP_HAS(ev, SET, cr4))
-			exits |= EXIT_CR4;
-	}
-	if (TDP_HAS(ev, SET, cr3) && !tdp)
+	if (TDP_HAS(ev, SET, cr3) && !vcpu->tdp_enabled)
 		exits |= EXIT_CR3;
 	if (TDP_HAS(ev, SET, efer))
 		exits |= EXIT_EFER;
@@ -431,8 +331,8 @@ static unsigned cr_load_exits(const struct tdp_engine *e,
  * unless PCIDE with NOFLUSH: KVM_REQ_MMU_SYNC and _CURRENT (CR3 exits only
  * with shadow paging, so its _GUEST branch for TDP is not reached).
  */
-static void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
-				   unsigned long old_cr0, unsigned long old_cr4)
+void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
+			    unsigned long old_cr0, unsigned long old_cr4)
 {
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -455,8 +355,8 @@ static void set_tlb_flush_requests(struct kvm_vcpu *vcpu, unsigned exits,
 }
 
 /* A refused or faulting `set`: the registers keep their old values. */
-static void set_restore(struct kvm_vcpu *vcpu, unsigned long cr0,
-			unsigned long cr4, unsigned long cr3, u64 efer,
+void set_restore(struct kvm_vcpu *vcpu, unsigned long cr0,
+		 unsigned long cr4, unsigned long cr3, u64 efer,
 			u64 pkru, int cpl)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
@@ -470,145 +370,17 @@ static void set_restore(struct kvm_vcpu *vcpu, unsigned long cr0,
 }
 
 /*
- * handle_set_l2() - a `set` while L2 runs under nested EPT/NPT (@entry: the
- * one right after `vmenter`, the rest of that VM entry).  @why is what
- * set_refused() found; the registers already hold the new values, @old
- * the previous ones.
- *
- * PAE paging (SDM Vol. 3A §4.4.1 lists the loads) -- who loads L2's
- * PDPTEs, per vendor:
- *   VM entry, intel  the CPU takes them from VMCS12's GUEST_PDPTRn
- *                    (§26.3.2.4), which KVM copies into vmcs02 without
- *                    reading memory (prepare_vmcs02(); nested_vmx_load_cr3()
- *                    skips load_pdptrs() with nested EPT); their values:
- *                    nested_vmx_vmcs12_pdptrs().  A present one with a
- *                    reserved bit fails the entry (§26.3.1.6; the CPU's
- *                    check of vmcs02, which KVM reflects to L1 as a failed
- *                    VM entry, EXIT_REASON_INVALID_STATE).
- *   VM entry, amd    nothing: the VMCB has no PDPE fields and
- *                    nested_svm_load_cr3() skips load_pdptrs() with nested
- *                    NPT; the CPU reads the PDPEs during each walk
- *                    (hw_regs.pdpte_walk).
- *   MOV CR3 in PAE paging, or a CR4.PGE toggle, intel: not intercepted
- *                    (CR3 exiting is off with EPT, PGE is guest-owned in
- *                    KVM's CR4 mask): the CPU loads them through EPT02,
- *                    vcpu_run_pdpte_load() -- an EPT violation KVM fixes
- *                    or reflects to L1, or #GP.  The MOV CR3 comes first:
- *                    if it does not complete, nothing of the `set` is.
- *                    amd: nothing is read.
- *   MOV CR0/CR4 changing another bit of X86_CR0/CR4_PDPTR_BITS (PG, CD,
- *                    NW, PAE, PSE, SMEP): intercepted by KVM, which
- *                    emulates it -- kvm_set_cr0/4() -> load_pdptrs() reads
- *                    the PDPT through L1's EPT/NPT (kvm_translate_gpa on
- *                    walk_mmu = nested_mmu) and injects #GP if it cannot
- *                    (both vendors; on amd only KVM's copy is loaded).
+ * set_inject_gp() - a load KVM refuses: kvm_inject_gp(), which needs the
+ * load to exit; one that does not exit (CR3 under TDP) is refused by the
+ * CPU itself (SDM 4.4.1, 2.5), without an exit.  Either way the guest
+ * takes #GP and the registers keep their old values (set_restore()).
  */
-static int handle_set_l2(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			 const struct tdp_event *ev, bool entry,
-			 struct tdp_outcome *out, const char *why, bool reset,
-			 unsigned exits, unsigned long old_cr0, unsigned long old_cr4,
-			 unsigned long old_cr3, u64 old_efer, u64 old_pkru,
-			 int old_cpl)
+int set_inject_gp(struct tdp_engine *e, unsigned exits, struct tdp_outcome *out)
 {
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	const bool intel = vcpu->vendor == KVM_VENDOR_INTEL;
-	const bool was_pae = (old_cr0 & X86_CR0_PG) && (old_cr4 & X86_CR4_PAE) &&
-			     !(old_efer & EFER_LMA);
-	/* a PDPTR bit changed by a MOV that KVM intercepts and emulates */
-	const bool kvm_bits = (((old_cr0 ^ a->cr0) & X86_CR0_PDPTR_BITS) &&
-			       (exits & EXIT_CR0)) ||
-			      (((old_cr4 ^ a->cr4) & X86_CR4_PDPTR_BITS) &&
-			       (exits & EXIT_CR4));
-
-	if (!why && entry && intel && is_pae_paging(vcpu)) {
-		/* pdptr_rsvd_bits(): 63:MAXPHYADDR, 8:5, 2:1 of a present one */
-		const u64 rsvd = ~0ull << vcpu->maxphyaddr | 0x1e0ull | 0x6ull;
-		u64 pdptrs[4];
-
-		if (!nested_vmx_vmcs12_pdptrs(vcpu, pdptrs)) {
-			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
-				    old_pkru, old_cpl);
-			return engine_fail(e, TDP_E_STATE, "L2's cr3=0x%llx: L1's EPT maps "
-					   "no memory at its PAE PDPT, so VMCS12's "
-					   "PDPTE fields are undefined",
-					   (unsigned long long)ev->u.set.cr3);
-		}
-		for (int i = 0; i < 4; i++)
-			if ((pdptrs[i] & PT_PRESENT_MASK) && (pdptrs[i] & rsvd))
-				why = "a VMCS12 PDPTE has a reserved bit";
-		if (!why)
-			memcpy(a->walk_mmu->pdptrs, pdptrs, sizeof(pdptrs));
-	}
-	if (why) {
-		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
-			    old_cpl);
-		/* L2's registers come with VM entry: its checks fail it */
-		if (entry)
-			return engine_fail(e, TDP_E_STATE, "L2's cr0=0x%llx cr4=0x%llx "
-					   "efer=0x%llx: VM entry fails (%s)",
-					   (unsigned long long)ev->u.set.cr0,
-					   (unsigned long long)ev->u.set.cr4,
-					   (unsigned long long)ev->u.set.efer, why);
-		/* KVM's #GP needs an exit; the CPU refuses the others */
-		if (exits)
-			e->stats->exit_cr++;
-		e->stats->gp_set_refused++;
-		out->kind = TDP_OUT_GP;
-		return 0;
-	}
-	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
-	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
-		return 0;
-
-	/*
-	 * The first `set` after `vmenter` is the rest of that VM entry: L2's
-	 * CR0/CR3/CR4/EFER come from VMCS12 / VMCB12, and KVM loads them
-	 * without an exit and without unloading the nested MMU's roots --
-	 * nested_vmx_load_cr3() / nested_svm_load_cr3() only recompute the
-	 * roles with kvm_init_mmu() (with nested EPT/NPT, L2's CR3 is not
-	 * shadowed, so guest_mmu's root stays).
-	 */
-	if (entry) {
-		kvm_init_mmu(vcpu);
-		return 0;
-	}
-
-	/* the CPU's own PDPTE load (intel), see above */
-	if (intel && was_pae && is_pae_paging(vcpu) &&
-	    (TDP_HAS(ev, SET, cr3) ||
-	     (((old_cr4 ^ a->cr4) & X86_CR4_PGE) && !(exits & EXIT_CR4)))) {
-		int r = vcpu_run_pdpte_load(e, vcpu, out);
-
-		if (r) {
-			set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer,
-				    old_pkru, old_cpl);
-			if (r > 0 && out->kind == TDP_OUT_GP)
-				e->stats->gp_set_refused++;
-			return r < 0 ? r : 0;
-		}
-	}
-	/* KVM's emulated MOV CR0/CR4 (kvm_set_cr0/4 -> load_pdptrs) */
-	if (kvm_bits && is_pae_paging(vcpu) && !load_pdptrs(vcpu, true)) {
-		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
-			    old_cpl);
-		e->stats->exit_cr++;
-		e->stats->gp_set_refused++;
-		out->kind = TDP_OUT_GP;
-		return 0;
-	}
-	/*
-	 * L0 intercepts what it intercepts with TDP (cr_load_exits()); CR3
-	 * loads reach no one but the CPU.  A role change after entry is an
-	 * emulated MOV to CR0/CR4: kvm_post_set_cr0/4() ->
-	 * kvm_mmu_reset_context(), which unloads the roots of root_mmu and
-	 * guest_mmu alike (kvm_mmu_unload()).  exit_cr: one exit for the
-	 * `set` if any of its loads exits, and only those make KVM's requests.
-	 */
 	if (exits)
 		e->stats->exit_cr++;
-	set_tlb_flush_requests(vcpu, exits, old_cr0, old_cr4);
-	if (reset)
-		kvm_mmu_reset_context(vcpu);
+	e->stats->gp_set_refused++;
+	out->kind = TDP_OUT_GP;
 	return 0;
 }
 
@@ -688,19 +460,9 @@ static int handle_set(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	if (why) {
 		set_restore(vcpu, old_cr0, old_cr4, old_cr3, old_efer, old_pkru,
 			    old_cpl);
-		/*
-		 * KVM's #GP needs an exit; a load that does not exit (CR3
-		 * under TDP) is refused by the CPU itself (SDM 4.4.1, 2.5)
-		 */
-		if (exits)
-			e->stats->exit_cr++;
-		e->stats->gp_set_refused++;
-		out->kind = TDP_OUT_GP;
-		return 0;
+		return set_inject_gp(e, exits, out);
 	}
-
-	if (!(TDP_HAS(ev, SET, cr0) || TDP_HAS(ev, SET, cr3) ||
-	      TDP_HAS(ev, SET, cr4) || TDP_HAS(ev, SET, efer)))
+	if (!set_loads_cr(ev))
 		return 0;
 
 	/*
@@ -750,115 +512,6 @@ static u64 access_to_pfec(const struct kvm_vcpu *vcpu, enum tdp_access_op op,
 	if (implicit)
 		access |= PFERR_IMPLICIT_ACCESS;
 	return access;
-}
-
-/* Which shadowed guest page tables live at @gfn (kvm_mmu_find_shadow_page). */
-static void gfn_shadowed(struct kvm *kvm, gfn_t gfn, bool *upper, bool *sync_leaf)
-{
-	struct hlist_node *n;
-
-	*upper = *sync_leaf = false;
-	for (n = kvm->arch.mmu_page_hash[kvm_page_table_hashfn(gfn)].first; n;
-	     n = n->next) {
-		struct kvm_mmu_page *sp = container_of(n, struct kvm_mmu_page,
-						       hash_link);
-
-		if (sp->gfn != gfn || !sp_has_gptes(sp) || is_obsolete_sp(kvm, sp))
-			continue;
-		if (sp->role.level > PG_LEVEL_4K)
-			*upper = true;
-		else if (!sp->unsync)
-			*sync_leaf = true;
-	}
-}
-
-/*
- * emulate_write() - KVM's emulator stores to a write-protected guest page
- * table: the memory write, then kvm_page_track_write -> kvm_mmu_track_write.
- */
-static int emulate_write(struct tdp_engine *e, struct kvm_vcpu *vcpu, gpa_t gpa,
-			 u64 val, unsigned size)
-{
-	int r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
-
-	if (r)
-		return r;
-	kvm_mmu_track_write(vcpu, gpa, val, (int)size);
-	return 0;
-}
-
-/*
- * The `write` event: a guest store to @gpa.  Under shadow paging a store to
- * a shadowed guest page table traps: for an upper-level table (write
- * tracked) KVM emulates it; for a last-level table KVM's fault handler
- * unsyncs the shadow pages and maps the gfn writable, and the store lands.
- */
-static int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-			const struct tdp_event *ev)
-{
-	gpa_t gpa = ev->u.write.gpa;
-	unsigned size = ev->u.write.size;
-	u64 val = ev->u.write.val;
-	bool upper, sync_leaf;
-	int r;
-
-	if (!tdp_gmem_gfn_in_slot(e->gmem, gpa >> PAGE_SHIFT) ||
-	    !tdp_gmem_gfn_in_slot(e->gmem, (gpa + size - 1) >> PAGE_SHIFT))
-		return engine_fail(e, TDP_E_RANGE,
-				   "write at 0x%llx is outside guest memory",
-				   (unsigned long long)gpa);
-	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
-	r = vcpu_enter_guest(e, vcpu);
-	if (r)
-		return engine_fail(e, r, "cannot load the MMU root");
-	if (size < 8)
-		val &= (1ull << (8 * size)) - 1;
-	/* under TDP only nested (guest_mmu) pages shadow guest tables */
-	if (vcpu->tdp_enabled && e->cfg.paging != TDP_PAGING_NESTED)
-		goto store;
-
-	/*
-	 * A store that traps is one #PF intercept (shadow paging) or EPT
-	 * violation / #NPF (L1's store to its EPT/NPT under nested TDP) that
-	 * reaches kvm_mmu_page_fault() (6.12+: "vcpu->stat.pf_taken++" before
-	 * the handler), then counts the final RET_PF_*: RET_PF_FIXED is
-	 * pf_fixed; RET_PF_WRITE_PROTECTED (page_fault_handle_page_track() for
-	 * a write-tracked gfn, or mmu_set_spte() keeping the SPTE read-only
-	 * when the gfn cannot be unsynced) goes through
-	 * kvm_mmu_write_protect_fault(), which for a store by L1 to its own
-	 * tables (no event awaiting reinjection, not a guest page-table walk)
-	 * returns RET_PF_EMULATE: pf_emulate, and the emulator, inside the
-	 * same exit.  tdpsim splits the exit by how it ends: exit_emulated_write
-	 * for an emulated store, exit_pf / exit_ept_violation for a fixed one.
-	 */
-	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
-	if (upper || kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
-		e->stats->pf_taken++;
-		e->stats->pf_emulate++;
-		e->stats->exit_emulated_write++;
-		r = emulate_write(e, vcpu, gpa, val, size);
-		return r ? engine_fail(e, r, "emulated write failed") : 0;
-	}
-	if (sync_leaf) {
-		/* fault on the read-only mapping; the fault unsyncs the page */
-		e->stats->pf_taken++;
-		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
-		if (r) {
-			e->stats->pf_emulate++;
-			e->stats->exit_emulated_write++;
-			r = emulate_write(e, vcpu, gpa, val, size);
-			return r ? engine_fail(e, r, "emulated write failed") : 0;
-		}
-		if (vcpu->tdp_enabled)
-			e->stats->exit_ept_violation++;
-		else
-			e->stats->exit_pf++;
-		e->stats->pf_fixed++;
-	}
-store:
-	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
-	return r ? engine_fail(e, r, "write at 0x%llx failed",
-			       (unsigned long long)gpa) : 0;
 }
 
 /*

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * arch/x86/kvm/vmx/vmx.c and vmx/common.h: what KVM makes of an EPT
- * violation's exit qualification.
+ * violation's exit qualification, and the CR intercepts it programs (the
+ * guest/host masks of CR0 and CR4).
  */
 #include "kvm/kvm.h"
 
@@ -62,4 +63,48 @@ u64 vmx_ept_qual_from_error_code(u64 ec)
 #endif
 	}
 	return q;
+}
+
+/*
+ * kvm_cache_regs.h: the CR0/CR4 bits KVM may let the guest own, and the
+ * CR4 bits whose change needs a TLB flush.
+ */
+#define KVM_POSSIBLE_CR0_GUEST_BITS	(X86_CR0_TS | X86_CR0_WP)
+#define KVM_POSSIBLE_CR4_GUEST_BITS					\
+	(X86_CR4_PVI | X86_CR4_DE | X86_CR4_PCE | X86_CR4_OSFXSR |	\
+	 X86_CR4_OSXMMEXCPT | X86_CR4_PGE | X86_CR4_TSD |		\
+	 X86_CR4_FSGSBASE | X86_CR4_CET)
+#define X86_CR4_TLBFLUSH_BITS	(X86_CR4_PGE | X86_CR4_PCIDE | X86_CR4_PAE | \
+				 X86_CR4_SMEP)
+
+
+/*
+ * vmx_cr_load_exits() - the MOVs to CR0/CR4 that exit (kvm-x86/linux
+ * @042007c262e5): a MOV exits when it changes a bit of the guest/host
+ * mask, i.e. one the guest does not own.  CR0 -- all but
+ * vmx_l1_guest_owned_cr0_bits() (TS, and WP only with EPT); CR4 -- all but
+ * set_cr4_guest_host_mask()'s cr4_guest_owned_bits
+ * (KVM_POSSIBLE_CR4_GUEST_BITS minus the guest's reserved bits, minus
+ * X86_CR4_TLBFLUSH_BITS and X86_CR4_PDPTR_BITS without EPT: CR4.PGE is the
+ * guest's with EPT only).
+ */
+unsigned vmx_cr_load_exits(const struct tdp_engine *e,
+			   const struct kvm_vcpu *vcpu,
+			   const struct tdp_event *ev, unsigned long old_cr0,
+			   unsigned long old_cr4, unsigned long cr0,
+			   unsigned long cr4)
+{
+	const bool tdp = vcpu->tdp_enabled;
+	unsigned long cr0_owned = tdp ? KVM_POSSIBLE_CR0_GUEST_BITS : X86_CR0_TS;
+	unsigned long cr4_owned = KVM_POSSIBLE_CR4_GUEST_BITS &
+				  ~cr4_guest_rsvd_bits(e, vcpu);
+	unsigned exits = 0;
+
+	if (!tdp)
+		cr4_owned &= ~(X86_CR4_TLBFLUSH_BITS | X86_CR4_PDPTR_BITS);
+	if (TDP_HAS(ev, SET, cr0) && ((old_cr0 ^ cr0) & ~cr0_owned))
+		exits |= EXIT_CR0;
+	if (TDP_HAS(ev, SET, cr4) && ((old_cr4 ^ cr4) & ~cr4_owned))
+		exits |= EXIT_CR4;
+	return exits;
 }
