@@ -558,9 +558,11 @@ Test(replay_scenarios, kvm_stats)
 		 * pf_fast 0: with CR0.PG=1 shadow paging faults go to
 		 * FNAME(page_fault), which has no fast path (fast_page_fault()
 		 * is called from direct_page_fault() only; fast-pf*.txt).
-		 * pf_mmio_spte_created: KVM would count 1 at 13 (mmu_set_spte
-		 * -> mark_mmio_spte); the port emulates before FNAME(fetch)
-		 * and creates no MMIO SPTE (issue 12 item 5).
+		 * pf_mmio_spte_created 0: on the simulated host (MAXPHYADDR
+		 * 52, src/mmu/spte.h) no PA bit is reserved, so
+		 * kvm_mmu_reset_all_pte_masks() sets no MMIO value for shadow
+		 * paging and kvm_handle_noslot_fault() emulates 13 without an
+		 * MMIO SPTE (scenarios/mmio-tdp has them, under EPT).
 		 */
 		cr_assert_eq(s->pf_fast, 0);
 		cr_assert_eq(s->pf_mmio_spte_created, 0);
@@ -1233,7 +1235,10 @@ Test(replay_scenarios, fast_page_fault_nonpaging)
  *  - exit_ept_violation 3: 1 (nothing mapped), 3 (MMIO SPTE missing in
  *    the existing PT), 4 (RAM); exit_ept_misconfig 1: 2 hits the MMIO
  *    SPTE of 1 (handle_mmio_page_fault, no walk, no new SPTE);
- *  - pf_fixed 1 (4);
+ *  - pf_fixed 1 (4); pf_mmio_spte_created 2 (mmu_set_spte() before
+ *    mark_mmio_spte() at 1 and 3), pf_emulate 2 (their RET_PF_EMULATE);
+ *    2 goes from handle_mmio_page_fault() straight to the emulator
+ *    ("goto emulate" in kvm_mmu_page_fault()): no pf_taken, no pf_emulate;
  *  - direct pages: root, PDPT, PD (built at 1 for 0x2000000, reused at 4:
  *    index 0 of the root and PDPT, the PD holds both), and the PT for
  *    0x2000000 (kvm_mmu_hugepage_adjust() returns for a noslot pfn, so
@@ -1260,6 +1265,9 @@ Test(replay_scenarios, mmio_spte_under_ept)
 		cr_assert_eq(s->exit_ept_violation, 3, "layout %d", i);
 		cr_assert_eq(s->exit_ept_misconfig, 1, "layout %d", i);
 		cr_assert_eq(s->pf_fixed, 1, "layout %d", i);
+		cr_assert_eq(s->pf_mmio_spte_created, 2, "layout %d", i);
+		cr_assert_eq(s->pf_emulate, 2, "layout %d", i);
+		cr_assert_eq(s->pf_taken, 3, "layout %d", i);
 		for (int l = 0; l < 4; l++) {
 			cr_assert_eq(s->sp_created[l][1], 1, "level %d", l + 1);
 			cr_assert_eq(s->sp_created[l][0], 0, "level %d", l + 1);
@@ -1273,6 +1281,7 @@ Test(replay_scenarios, mmio_spte_under_ept)
 		cr_assert_eq(rr.res->stats.exit_ept_misconfig, 0);
 		cr_assert_eq(rr.res->stats.pf_fixed, 1);
 		cr_assert_eq(rr.res->stats.pf_emulate, 3, "one per MMIO access");
+		cr_assert_eq(rr.res->stats.pf_mmio_spte_created, 0);
 		cr_assert_eq(rr.res->stats.sp_created[0][1], 0, "no PT for MMIO");
 		for (int l = 1; l < 4; l++)
 			cr_assert_eq(rr.res->stats.sp_created[l][1], 1, "level %d", l + 1);

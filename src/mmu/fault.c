@@ -568,7 +568,8 @@ static bool kvm_mmu_unprotect_gfn_and_retry(struct kvm_vcpu *vcpu, gpa_t cr2_or_
  * event matches.  After a successful unprotect the gfn is no longer write-
  * tracked, and nothing in one event re-shadows it, so in traces the
  * guard never fires; a guest loop re-running one instruction over several
- * events would match in KVM and does not here (docs/KNOWN-DIVERGENCES.md).
+ * events would match in KVM and does not here (docs/FIDELITY.md, "What a
+ * trace does not carry").
  *
  * EMULTYPE_ALLOW_RETRY_PF (outside guest mode) lets x86_emulate_instruction
  * unprotect and retry instead of emulating, but only for an instruction
