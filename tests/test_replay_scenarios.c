@@ -1595,3 +1595,40 @@ Test(replay_scenarios, shipped_traces_pf_stats_consistent, .timeout = 300)
 	closedir(d);
 	cr_assert_geq(n, 9, "only %d traces in %s", n, dir);
 }
+
+/*
+ * L1's store to an EPT table KVM shadows (nested-l1-store.txt), counted by
+ * hand from mmu.c / x86.c (6.12+), the same in both layouts:
+ *  - exit_ept_violation 3 (6, 8, 11), pf_taken 3; pf_fixed 1 (6: EPT02
+ *    leaf); pf_emulate 1 (8: RET_PF_WRITE_PROTECTED from mmu_set_spte(),
+ *    emulated by kvm_mmu_write_protect_fault()); 11 is reflected to L1
+ *    (nested_reflected 1) and counts in no pf_* result;
+ *  - mmu_pte_write 1 (8's emulated store, kvm_mmu_track_write()); the PDE
+ *    it clears is dropped, not counted in mmu_pde_zapped (gentry 0), and
+ *    no page is zapped (mmu_page_zap_pte() with no invalid_list);
+ *  - shadow pages: EPT02 levels 4-1 (6), L1's TDP root (loaded by the
+ *    first `write`) and its levels 3-1 for gfn 0x12 (8), one each;
+ *    pf_prefetched 7 (8: direct_pte_prefetch() maps gfns 0x10-0x17 but
+ *    0x12, read-only where tracked); pages_4k 9 = 1 (EPT02 leaf) + 8.
+ */
+Test(replay_scenarios, nested_l1_store_to_shadowed_ept)
+{
+	struct tdp_stats o, n;
+
+	scenario("nested-l1-store", &o, &n);
+	same_counters(&o, &n);
+	cr_assert_eq(n.exit_ept_violation, 3);
+	cr_assert_eq(n.pf_taken, 3);
+	cr_assert_eq(n.pf_fixed, 1);
+	cr_assert_eq(n.pf_emulate, 1);
+	cr_assert_eq(n.nested_reflected, 1);
+	cr_assert_eq(n.mmu_pte_write, 1);
+	cr_assert_eq(n.mmu_pde_zapped, 0);
+	cr_assert_eq(n.mmu_shadow_zapped, 0);
+	for (int l = 0; l < 4; l++) {
+		cr_assert_eq(n.sp_created[l][0], 1, "level %d indirect", l + 1);
+		cr_assert_eq(n.sp_created[l][1], 1, "level %d direct", l + 1);
+	}
+	cr_assert_eq(n.pf_prefetched, 7);
+	cr_assert_eq(n.pages[0], 9);
+}

@@ -67,26 +67,31 @@ void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		deliver_fault(e, vcpu, &exc, out);
 		return;
 	}
-	if ((access & PFERR_WRITE_MASK) &&
-	    kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
-		/*
-		 * The emulated store rewrites the entry it hits, with the
-		 * store's own width: an `access` has none, so it is one gPTE
-		 * of the current mode, 4 bytes without CR4.PAE.  emulator_
-		 * write_phys() -> kvm_page_track_write(gpa, val, bytes) ->
-		 * kvm_mmu_track_write(), where mmu_pte_write_fetch_gpte()
-		 * widens 4 to 8 only if is_pae(); an 8-byte store on 32-bit
-		 * paging would trip detect_write_misaligned() and zap.
-		 */
-		int bytes = (vcpu->arch.cr4 & X86_CR4_PAE) ? 8 : 4;
-		gpa_t at = gpa & ~(gpa_t)(bytes - 1);
-		u64 cur = 0;
-
-		if (!tdp_gmem_read(e->gmem, at, (unsigned int)bytes, &cur))
-			kvm_mmu_track_write(vcpu, at, cur, bytes);
-	}
+	if (access & PFERR_WRITE_MASK)
+		emulated_access_write(e, vcpu, gpa);
 	out->kind = TDP_OUT_OK;
 	out->gpa = gpa;
+}
+
+/*
+ * emulated_access_write() - an emulated `access op=w` (no data) to @gpa:
+ * if the gfn is write-tracked, the store rewrites the entry it hits with
+ * the store's own width: an `access` has none, so it is one gPTE of the
+ * current mode, 4 bytes without CR4.PAE.  emulator_write_phys() ->
+ * kvm_page_track_write(gpa, val, bytes) -> kvm_mmu_track_write(), where
+ * mmu_pte_write_fetch_gpte() widens 4 to 8 only if is_pae(); an 8-byte
+ * store on 32-bit paging would trip detect_write_misaligned() and zap.
+ */
+void emulated_access_write(struct tdp_engine *e, struct kvm_vcpu *vcpu, gpa_t gpa)
+{
+	int bytes = (vcpu->arch.cr4 & X86_CR4_PAE) ? 8 : 4;
+	gpa_t at = gpa & ~(gpa_t)(bytes - 1);
+	u64 cur = 0;
+
+	if (!kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT))
+		return;
+	if (!tdp_gmem_read(e->gmem, at, (unsigned int)bytes, &cur))
+		kvm_mmu_track_write(vcpu, at, cur, bytes);
 }
 
 /*

@@ -151,6 +151,7 @@ static inline bool set_loads_cr(const struct tdp_event *ev)
 #define deliver_fault			KVM_SYM(deliver_fault)
 #define emulate_access			KVM_SYM(emulate_access)
 #define emulate_store			KVM_SYM(emulate_store)
+#define emulated_access_write		KVM_SYM(emulated_access_write)
 #define account_ret_pf			KVM_SYM(account_ret_pf)
 #define take_injected			KVM_SYM(take_injected)
 #define vcpu_run_access			KVM_SYM(vcpu_run_access)
@@ -198,6 +199,7 @@ void deliver_fault(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		   const struct x86_exception *fault, struct tdp_outcome *out);
 void emulate_access(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 		    u64 access, struct tdp_outcome *out);
+void emulated_access_write(struct tdp_engine *e, struct kvm_vcpu *vcpu, gpa_t gpa);
 void emulate_store(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
 		   u64 access, const struct vcpu_store *store,
 		   struct tdp_outcome *out, int *err);

@@ -280,11 +280,27 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		}
 		if (r == RET_PF_EMULATE) {
 			if (vcpu->tdp_enabled && !nested) {
-				/* MMIO: the access completes through emulation */
+				/*
+				 * Direct MMU: x86_emulate_instruction() takes
+				 * the GPA from the exit (ctxt->gpa_available,
+				 * root_role.direct), no guest walk.  MMIO
+				 * completes through emulation; a store to RAM
+				 * (a gfn KVM write-tracks because guest_mmu
+				 * shadows an L1 EPT/NPT table there) is
+				 * emulator_write_phys() -> kvm_page_track_write()
+				 * -> kvm_mmu_track_write().
+				 */
 				out->kind = TDP_OUT_OK;
 				out->gpa = hw.gpa;
-				if (store)
+				if (store) {
 					complete_store(e, store, out, err);
+					if (!*err && tdp_gmem_gfn_in_slot(e->gmem, store->gpa >> PAGE_SHIFT))
+						kvm_mmu_track_write(vcpu, store->gpa, store->val,
+								    (int)store->size);
+				} else if ((access & PFERR_WRITE_MASK) &&
+					   tdp_gmem_gfn_in_slot(e->gmem, hw.gpa >> PAGE_SHIFT)) {
+					emulated_access_write(e, vcpu, hw.gpa);
+				}
 			} else if (store) {
 				if (nested && !vcpu->kvm->masks.ept)
 					svm_cache_pdptrs(vcpu);
