@@ -158,11 +158,26 @@ static int handle_tdp_exit(struct tdp_engine *e, struct kvm_vcpu *vcpu,
  * complete_store() - the CPU's store of a `write gva=` went through at
  * @out->gpa: the value lands there.  A translation to another gpa than
  * the trace claims is bad input (the trace contradicts its own memory).
+ * Under --check: a store that lands without KVM's page tracking seeing it
+ * must not hit a write-tracked gfn -- the CPU cannot store there (KVM
+ * keeps every SPTE of it read-only and flushes), and a store KVM emulates
+ * goes through kvm_page_track_write().  Callers that emulate report the
+ * store to tracking themselves, after this.
  */
-static void complete_store(struct tdp_engine *e, const struct vcpu_store *store,
-			   const struct tdp_outcome *out, int *err)
+static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+			   const struct vcpu_store *store,
+			   const struct tdp_outcome *out, bool emulated, int *err)
 {
+	bool ram = tdp_gmem_gfn_in_slot(e->gmem, store->gpa >> PAGE_SHIFT);
 	int r;
+
+	if (e->check && !emulated &&
+	    kvm_gfn_is_write_tracked(&e->kvm, store->gpa >> PAGE_SHIFT)) {
+		*err = engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: a store at "
+				   "0x%llx landed on a write-tracked gfn unseen by page tracking",
+				   (unsigned long long)store->gpa);
+		return;
+	}
 
 	if (out->gpa != store->gpa) {
 		*err = engine_fail(e, TDP_E_STATE, "write gva=0x%llx: the guest's mapping "
@@ -173,9 +188,14 @@ static void complete_store(struct tdp_engine *e, const struct vcpu_store *store,
 		return;
 	}
 	r = tdp_gmem_write_bytes(e->gmem, store->gpa, &store->val, store->size);
-	if (r)
+	if (r) {
 		*err = engine_fail(e, r, "write at 0x%llx failed",
 				   (unsigned long long)store->gpa);
+		return;
+	}
+	/* emulator_write_phys() -> kvm_page_track_write(); MMIO: no memory */
+	if (emulated && ram)
+		kvm_mmu_track_write(vcpu, store->gpa, store->val, (int)store->size);
 }
 
 /*
@@ -224,7 +244,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->kind = TDP_OUT_OK;
 			out->gpa = t->pa | (acc.addr & (PAGE_SIZE - 1));
 			if (store)
-				complete_store(e, store, out, err);
+				complete_store(e, vcpu, store, out, false, err);
 			return;
 		}
 		hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
@@ -246,7 +266,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 							    hw.w, hw.u, hw.nx, hw.dirty,
 							    hw.global };
 			if (store)
-				complete_store(e, store, out, err);
+				complete_store(e, vcpu, store, out, false, err);
 			return;
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {
@@ -293,10 +313,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				out->kind = TDP_OUT_OK;
 				out->gpa = hw.gpa;
 				if (store) {
-					complete_store(e, store, out, err);
-					if (!*err && tdp_gmem_gfn_in_slot(e->gmem, store->gpa >> PAGE_SHIFT))
-						kvm_mmu_track_write(vcpu, store->gpa, store->val,
-								    (int)store->size);
+					complete_store(e, vcpu, store, out, true, err);
 				} else if ((access & PFERR_WRITE_MASK) &&
 					   tdp_gmem_gfn_in_slot(e->gmem, hw.gpa >> PAGE_SHIFT)) {
 					emulated_access_write(e, vcpu, hw.gpa);
