@@ -357,7 +357,7 @@ final:
 					      HW_S2_WRITE | sup, &h, res))
 				return;
 		}
-		w.val[level - 1] = hw_set_bits(w.ptr[level - 1], esize, need);
+		w.val[level - 1] = hw_set_bits(mem, w.ptr[level - 1], esize, need);
 	}
 
 	res->hpa = hpa;
