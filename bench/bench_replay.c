@@ -4,10 +4,16 @@
  *
  *   bench_replay [--reps N] [--layout old|new] TRACE [LONG_TRACE]
  *   bench_replay [--reps N] --synth-hits EVENTS OUT.zst
+ *   bench_replay [--reps N] --synth-faults FAULTS OUT.zst
  *
  * --synth-hits writes a hit-dominated shadow-paging trace first: a 4-level
  * guest maps 4096 pages once, then reads/writes/fetches them at random
  * (after warm-up every access hits the shadow tables), and benchmarks it.
+ * --synth-faults writes a fault-dominated one: a 4-level guest maps FAULTS
+ * fresh pages, 512 at a time (one guest page table is filled, then each of
+ * its pages is read once), so every access is a shadow page fault that
+ * KVM fixes; the gPTEs have A clear, so KVM prefetches none of the
+ * neighbours (FNAME(prefetch_invalid_gpte)).  It also prints faults/s.
  * Replays TRACE under both ACC layouts, interleaved (old, new, old, new,
  * ...) so that machine drift hits both alike, with walk timing off and no
  * outcome log, and prints events/s per repetition, the median per layout
@@ -17,6 +23,7 @@
  * the trace length.  --layout replays only that layout, for TRACE alone
  * (a trace with mbec=1 or gmet=1 runs under the series' layout only).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +118,77 @@ static int synth_hits(const char *out, uint64_t events)
 	return r;
 }
 
+/*
+ * Guest layout for --synth-faults: PML4 0x1000, PDPT 0x2000, PDs from
+ * 0x10000, PTs from 0x1000000 (4 KiB each), data pages from 1 GiB.  GVA
+ * 1 GiB + i * 4 KiB -> data page i.  All upper levels are written before
+ * the first access, so no store hits a shadowed (write-protected) table;
+ * each PT is filled just before its 512 pages are read.
+ */
+static int synth_faults(const char *out, uint64_t faults)
+{
+	const uint64_t data = 1ull << 30, pts = 0x1000000, pds = 0x10000;
+	uint64_t npt = (faults + 511) / 512, npd = (npt + 511) / 512;
+	struct tdp_config cfg;
+	struct tdp_event ev;
+	char err[TDP_ERRBUF_SIZE];
+	tdp_writer_t *w;
+	int r;
+
+	if (npd > 511 || pts + npt * 4096 > data)
+		return -1;
+	tdp_config_init(&cfg);
+	cfg.mem = (data + npt * 512 * 4096 + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	cfg.present |= 1u << TDP_CFG_mem | 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging;
+	r = tdp_writer_open(&w, out, TDP_FORM_ZST, 0, "bench_replay", err);
+	if (r) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		return r;
+	}
+	r = tdp_writer_config(w, &cfg);
+#define WRITE(g, v) do { memset(&ev, 0, sizeof(ev)); ev.kind = TDP_EV_WRITE; \
+		ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val); \
+		ev.u.write.gpa = (g); ev.u.write.val = (v); ev.u.write.size = 8; \
+		if (!r) r = put(w, &ev); } while (0)
+	WRITE(0x1000, 0x2007);
+	for (uint64_t d = 0; d < npd; d++)		/* PDPT[1..]: from 1 GiB */
+		WRITE(0x2000 + 8 * (d + 1), (pds + 0x1000 * d) | 7);
+	for (uint64_t t = 0; t < npt; t++)
+		WRITE(pds + 8 * t, (pts + 0x1000 * t) | 7);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TDP_EV_SET;
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) |
+		     TDP_KEY_BIT(SET, cr4) | TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = 0x80010001;
+	ev.u.set.cr3 = 0x1000;
+	ev.u.set.cr4 = 0x20;
+	ev.u.set.efer = 0xd00;
+	ev.u.set.cpl = 3;
+	if (!r)
+		r = put(w, &ev);
+	for (uint64_t t = 0; t < npt && !r; t++) {
+		uint64_t n = faults - t * 512 < 512 ? faults - t * 512 : 512;
+
+		for (uint64_t i = 0; i < n; i++)	/* P, W, U; A clear */
+			WRITE(pts + 0x1000 * t + 8 * i, (data + (t * 512 + i) * 4096) | 7);
+		for (uint64_t i = 0; i < n && !r; i++) {
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = TDP_EV_ACCESS;
+			ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op);
+			ev.u.access.gva = data + (t * 512 + i) * 4096;
+			ev.u.access.op = 0;
+			r = put(w, &ev);
+		}
+	}
+#undef WRITE
+	if (!r)
+		r = tdp_writer_close(w);
+	if (r)
+		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
+	tdp_writer_free(w);
+	return r;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -119,7 +197,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static int replay_once(const char *path, const char *layout, double *eps,
-		       uint64_t *events)
+		       uint64_t *events, double *fps)
 {
 	struct tdp_replay_opts o = { .layout = layout, .interval = 1000 };
 	struct tdp_replay_result *res = malloc(sizeof(*res));
@@ -136,6 +214,8 @@ static int replay_once(const char *path, const char *layout, double *eps,
 	}
 	*eps = (double)res->stats.events / res->wall_s;
 	*events = res->stats.events;
+	if (fps)
+		*fps = (double)res->stats.pf_fixed / res->wall_s;
 	free(res);
 	return 0;
 }
@@ -151,7 +231,7 @@ static long child_peak_rss(const char *path, const char *layout)
 		double eps;
 		uint64_t n;
 
-		_exit(replay_once(path, layout, &eps, &n) ? 1 : 0);
+		_exit(replay_once(path, layout, &eps, &n, NULL) ? 1 : 0);
 	}
 	if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
@@ -163,7 +243,8 @@ int main(int argc, char **argv)
 {
 	const char *layouts[2] = { "old", "new" };
 	int reps = 5, ai = 1, nl = 2;
-	double eps[2][64], med[2];
+	double eps[2][64], fps[2][64], med[2];
+	bool faults = false;
 	uint64_t events = 0;
 
 	if (argc > 2 && !strcmp(argv[1], "--reps")) {
@@ -182,24 +263,42 @@ int main(int argc, char **argv)
 			return 1;
 		ai += 2;
 		argc = ai + 1;	/* benchmark just that trace */
+	} else if (ai + 2 < argc && !strcmp(argv[ai], "--synth-faults")) {
+		uint64_t n = strtoull(argv[ai + 1], NULL, 0);
+
+		if (n < 1024 || n > (1ull << 26) || synth_faults(argv[ai + 2], n))
+			return 1;
+		faults = true;
+		ai += 2;
+		argc = ai + 1;
 	}
 	if (ai >= argc || reps < 1 || reps > 64) {
 		fprintf(stderr, "usage: bench_replay [--reps N] [--layout L] TRACE [LONG_TRACE]\n"
-				"       bench_replay [--reps N] --synth-hits EVENTS OUT.zst\n");
+				"       bench_replay [--reps N] --synth-hits EVENTS OUT.zst\n"
+				"       bench_replay [--reps N] --synth-faults FAULTS OUT.zst\n");
 		return 2;
 	}
 	printf("trace %s, %d interleaved repetitions per layout, timing off\n",
 	       argv[ai], reps);
 	for (int r = 0; r < reps; r++)
 		for (int l = 0; l < nl; l++) {
-			if (replay_once(argv[ai], layouts[l], &eps[l][r], &events))
+			if (replay_once(argv[ai], layouts[l], &eps[l][r], &events,
+					&fps[l][r]))
 				return 1;
-			printf("  rep %d %-3s %8.2f M events/s\n", r, layouts[l],
+			printf("  rep %d %-3s %8.2f M events/s", r, layouts[l],
 			       eps[l][r] / 1e6);
+			if (faults)
+				printf(", %6.3f M faults/s fixed", fps[l][r] / 1e6);
+			printf("\n");
 		}
 	for (int l = 0; l < nl; l++) {
 		qsort(eps[l], reps, sizeof(double), cmp_double);
+		qsort(fps[l], reps, sizeof(double), cmp_double);
 		med[l] = eps[l][reps / 2];
+		if (faults)
+			printf("median %s %.3f M faults/s fixed, spread %.1f%%\n",
+			       layouts[l], fps[l][reps / 2] / 1e6,
+			       100 * (fps[l][reps - 1] - fps[l][0]) / fps[l][reps / 2]);
 	}
 	printf("events %llu\n", (unsigned long long)events);
 	if (nl == 1) {

@@ -5,8 +5,17 @@
 #  1. a hit-dominated trace (4096 mapped pages, random accesses) of 4M events,
 #  2. the shipped Linux-like trace (fault-heavy),
 #  3. peak RSS of the hit-dominated workload at 400k vs 4M events (same
-#     working set, 10x the events).
-# Both layouts are interleaved in one run; pinned to CPU 1 when taskset exists.
+#     working set, 10x the events),
+#  4. issue 15's four goal workloads, new layout: hit-dominated (4M events),
+#     Linux-like (`gen --workload linux`, 3M events), nested and HVCI (`gen`,
+#     1M events each, and the shipped 30k-event traces), fault-dominated
+#     (`bench_replay --synth-faults 1000000`: every access a shadow fault
+#     KVM fixes), the last also as faults/s of the whole `tdpsim replay -q
+#     -T` process.  With BASE=DIR (a build directory of an older tree with
+#     bench_replay and tdpsim built as here), each repetition runs the old
+#     build and then this one, interleaved, on the same traces.
+# Both layouts are interleaved in 1-3; pinned to CPU 1 when taskset exists.
+# GOALS_ONLY=1 skips 1-3.
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build-bench}
@@ -16,14 +25,63 @@ mkdir -p "$TMP"
 trap 'rm -rf "$TMP"' EXIT
 
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DTDPSIM_NATIVE=ON -DTDPSIM_TESTS=OFF >/dev/null
-cmake --build "$B" -j"$(nproc)" --target bench_replay >/dev/null
+cmake --build "$B" -j"$(nproc)" --target bench_replay tdpsim >/dev/null
 PIN=""
 command -v taskset >/dev/null && PIN="taskset -c 1"
 
-echo "== hit-dominated, 4M events"
-$PIN "$B/bench/bench_replay" --reps "$REPS" --synth-hits 4000000 "$TMP/hits-4m.zst"
-echo "== traces/linux-small.zst"
-$PIN "$B/bench/bench_replay" --reps "$REPS" traces/linux-small.zst
-echo "== peak RSS, same working set, 400k vs 4M events"
-"$B/bench/bench_replay" --reps 1 --synth-hits 400000 "$TMP/hits-400k.zst" >/dev/null
-$PIN "$B/bench/bench_replay" --reps 1 "$TMP/hits-400k.zst" "$TMP/hits-4m.zst" | tail -1
+if [ -z "${GOALS_ONLY:-}" ]; then
+	echo "== hit-dominated, 4M events"
+	$PIN "$B/bench/bench_replay" --reps "$REPS" --synth-hits 4000000 "$TMP/hits-4m.zst"
+	echo "== traces/linux-small.zst"
+	$PIN "$B/bench/bench_replay" --reps "$REPS" traces/linux-small.zst
+	echo "== peak RSS, same working set, 400k vs 4M events"
+	"$B/bench/bench_replay" --reps 1 --synth-hits 400000 "$TMP/hits-400k.zst" >/dev/null
+	$PIN "$B/bench/bench_replay" --reps 1 "$TMP/hits-400k.zst" "$TMP/hits-4m.zst" | tail -1
+fi
+
+echo "== issue 15 goal workloads (new layout, median of $REPS${BASE:+, BASE=$BASE interleaved})"
+"$B/bench/bench_replay" --reps 1 --layout new --synth-hits 4000000 "$TMP/hits-4m.zst" >/dev/null
+"$B/bench/bench_replay" --reps 1 --layout new --synth-faults 1000000 "$TMP/faults-1m.zst" >/dev/null
+"$B/tdpsim" gen --workload linux --seed 1 --events 3000000 -o "$TMP/linux-3m.zst" 2>/dev/null
+"$B/tdpsim" gen --workload nested --seed 1 --events 1000000 -o "$TMP/nested-1m.zst" 2>/dev/null
+"$B/tdpsim" gen --workload hvci --seed 1 --events 1000000 -o "$TMP/hvci-1m.zst" 2>/dev/null
+
+# median of the M events/s figures on stdin
+median() {
+	sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f (min %.2f, max %.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
+}
+
+for t in hits-4m linux-3m nested-1m hvci-1m faults-1m traces/nested-intel traces/hvci-amd traces/hvci-intel; do
+	case $t in traces/*) f=$t.zst ;; *) f=$TMP/$t.zst ;; esac
+	for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/eps.$(echo "$d" | tr / _)"; done
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		for d in ${BASE:+"$BASE"} "$B"; do
+			$PIN "$d/bench/bench_replay" --reps 1 --layout new "$f" |
+				awk '/^median/ { print $3 }' >>"$TMP/eps.$(echo "$d" | tr / _)"
+		done
+		r=$((r + 1))
+	done
+	for d in ${BASE:+"$BASE"} "$B"; do
+		printf '%-20s %-28s M events/s %s\n' "$t" "$d" \
+			"$(median <"$TMP/eps.$(echo "$d" | tr / _)")"
+	done
+done
+
+# whole process: faults fixed / wall time of `tdpsim replay -q -T`
+for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/fps.$(echo "$d" | tr / _)"; done
+r=0
+while [ $r -lt "$REPS" ]; do
+	for d in ${BASE:+"$BASE"} "$B"; do
+		t0=$(date +%s%N)
+		$PIN "$d/tdpsim" replay -q -T "$TMP/faults-1m.zst"
+		t1=$(date +%s%N)
+		echo "1000000 $t0 $t1" | awk '{ printf "%.3f\n", $1 / (($3 - $2) / 1e9) / 1e6 }' \
+			>>"$TMP/fps.$(echo "$d" | tr / _)"
+	done
+	r=$((r + 1))
+done
+for d in ${BASE:+"$BASE"} "$B"; do
+	printf '%-20s %-28s M faults/s, whole process %s\n' "faults-1m" "$d" \
+		"$(median <"$TMP/fps.$(echo "$d" | tr / _)")"
+done

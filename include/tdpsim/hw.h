@@ -55,6 +55,15 @@ struct hw_mem {
 	uint64_t **const *flat;
 	const uint32_t *nr_flat;
 	unsigned host_maxphyaddr;	/* reserved bits of host tables (EPT/NPT/shadow) */
+	/*
+	 * Optional (NULL: unused), for a memo of translations
+	 * (include/tdpsim/hw_memo.h): *gen is bumped by every store of the
+	 * model (A/D flags); the guest frames a walk reads are appended to
+	 * rd[] while *nrd < 8 (*nrd counts on past 8: rd[] overflowed).
+	 */
+	uint64_t *gen;
+	uint64_t *rd;
+	unsigned *nrd;
 };
 
 /* Paging registers of the context being walked (stage 1). */

@@ -115,9 +115,9 @@ bool hw_ept_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	    (!(rights & HW_EPT_A) || ((acc & HW_S2_WRITE) && !(e & HW_EPT_D)))) {
 		for (int l = top; l > level; l--)
 			if (!(hw_load(path[l - 1], 8) & HW_EPT_A))
-				hw_set_bits(path[l - 1], 8, HW_EPT_A);
+				hw_set_bits(mem, path[l - 1], 8, HW_EPT_A);
 		if ((e & (HW_EPT_A | HW_EPT_D)) != (HW_EPT_A | HW_EPT_D))
-			hw_set_bits(path[level - 1], 8, HW_EPT_A |
+			hw_set_bits(mem, path[level - 1], 8, HW_EPT_A |
 				    (acc & HW_S2_WRITE ? HW_EPT_D : 0));
 	}
 	return true;

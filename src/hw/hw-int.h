@@ -158,6 +158,11 @@ static inline uint8_t *hw_mem_ptr(const struct hw_mem *mem, uint64_t hpa)
 	} else if (pfn >= mem->guest_pfn_base) {
 		uint64_t gfn = pfn - mem->guest_pfn_base;
 
+		if (mem->nrd) {
+			if (*mem->nrd < 8)
+				mem->rd[*mem->nrd] = gfn;
+			++*mem->nrd;
+		}
 		if (!mem->gmem || !tdp_gmem_gfn_in_slot(mem->gmem, gfn))
 			return NULL;
 		page = tdp_gmem_page_lookup(mem->gmem, gfn);
@@ -177,12 +182,18 @@ static inline uint64_t hw_load(const uint8_t *p, unsigned size)
 	return v;
 }
 
-/* Set @bits in the entry at @p (A/D updates: a locked OR on the CPU). */
-static inline uint64_t hw_set_bits(uint8_t *p, unsigned size, uint64_t bits)
+/*
+ * Set @bits in the entry at @p (A/D updates: a locked OR on the CPU).
+ * Memory changes, so every memoised translation is stale (mem->gen).
+ */
+static inline uint64_t hw_set_bits(const struct hw_mem *mem, uint8_t *p,
+				   unsigned size, uint64_t bits)
 {
 	uint64_t v = hw_load(p, size) | bits;
 
 	memcpy(p, &v, size);
+	if (mem->gen)
+		++*mem->gen;
 	return v;
 }
 

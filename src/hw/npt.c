@@ -94,9 +94,9 @@ bool hw_npt_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	/* A on every entry used, D on the leaf for writes (APM §5.4.2) */
 	for (int l = top; l > level; l--)
 		if (!(hw_load(path[l - 1], 8) & HW_PTE_A))
-			hw_set_bits(path[l - 1], 8, HW_PTE_A);
+			hw_set_bits(mem, path[l - 1], 8, HW_PTE_A);
 	if (!(e & HW_PTE_A) || (write && !(e & HW_PTE_D)))
-		hw_set_bits(path[level - 1], 8, HW_PTE_A | (write ? HW_PTE_D : 0));
+		hw_set_bits(mem, path[level - 1], 8, HW_PTE_A | (write ? HW_PTE_D : 0));
 	return true;
 
 reserved:

@@ -220,7 +220,7 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	gpa_t gpa = ev->u.write.gpa;
 	unsigned size = ev->u.write.size;
 	u64 val = ev->u.write.val;
-	bool upper, sync_leaf;
+	bool upper, sync_leaf, quiet;
 	int r;
 
 	if (!tdp_gmem_gfn_in_slot(e->gmem, gpa >> PAGE_SHIFT) ||
@@ -228,8 +228,15 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		return engine_fail(e, TDP_E_RANGE,
 				   "write at 0x%llx is outside guest memory",
 				   (unsigned long long)gpa);
+	/*
+	 * Memoised walks (include/tdpsim/hw_memo.h) stay valid only if KVM
+	 * does nothing here and the store lands in no frame a walk read.
+	 */
+	quiet = vcpu_entry_quiet(vcpu);
 	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
 	r = vcpu_enter_guest(e, vcpu);
+	if (!quiet)
+		hw_memo_bump(e->memo);
 	if (r)
 		return engine_fail(e, r, "cannot load the MMU root");
 	if (size < 8)
@@ -254,6 +261,7 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	 */
 	gfn_shadowed(&e->kvm, gpa >> PAGE_SHIFT, &upper, &sync_leaf);
 	if (upper || kvm_gfn_is_write_tracked(&e->kvm, gpa >> PAGE_SHIFT)) {
+		hw_memo_bump(e->memo);
 		e->stats->pf_taken++;
 		e->stats->pf_emulate++;
 		e->stats->exit_emulated_write++;
@@ -264,6 +272,7 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		/* fault on the read-only mapping; the fault unsyncs the page */
 		e->stats->pf_taken++;
 		r = mmu_try_to_unsync_pages(&e->kvm, gpa >> PAGE_SHIFT, true, false);
+		hw_memo_bump(e->memo);
 		if (r) {
 			e->stats->pf_emulate++;
 			e->stats->exit_emulated_write++;
@@ -278,6 +287,9 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 store:
 	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
+	if (hw_memo_gfn_walked(e->memo, gpa >> PAGE_SHIFT) ||
+	    hw_memo_gfn_walked(e->memo, (gpa + size - 1) >> PAGE_SHIFT))
+		hw_memo_bump(e->memo);
 	return r ? engine_fail(e, r, "write at 0x%llx failed",
 			       (unsigned long long)gpa) : 0;
 }

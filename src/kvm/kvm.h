@@ -35,6 +35,7 @@
 #include <tdpsim/errors.h>
 #include <tdpsim/gmem.h>
 #include <tdpsim/hw.h>
+#include <tdpsim/hw_memo.h>
 #include <tdpsim/hw_tlb.h>
 #include <tdpsim/replay.h>
 #include <tdpsim/trace.h>
@@ -58,6 +59,7 @@ struct tdp_engine {
 	struct kvm_vcpu *vcpus;
 	struct hw_tlb_entry *tlb;	/* nr_vcpus * HW_TLB_ENTRIES, or NULL */
 	struct hw_mem hwmem;		/* memory as the CPU model sees it */
+	struct hw_memo *memo;		/* translations memoised for speed */
 	char errmsg[256];
 };
 
@@ -77,6 +79,21 @@ static inline struct hw_tlb_entry *vcpu_tlb(struct tdp_engine *e,
 					     struct kvm_vcpu *vcpu)
 {
 	return e->tlb ? &e->tlb[vcpu->vcpu_id * HW_TLB_ENTRIES] : NULL;
+}
+
+/*
+ * Would vcpu_enter_guest() leave what the CPU walks as it is?  Only the
+ * TLB-flush requests may be pending (they count a stat and empty the
+ * modelled TLB, but change no table, memory or register) and the root is
+ * loaded.  For the walk memo (include/tdpsim/hw_memo.h).
+ */
+static inline bool vcpu_entry_quiet(const struct kvm_vcpu *vcpu)
+{
+	const u64 tlb_only = (1ull << KVM_REQ_TLB_FLUSH) |
+			     (1ull << KVM_REQ_TLB_FLUSH_CURRENT) |
+			     (1ull << KVM_REQ_LOAD_MMU_PGD);
+
+	return !(vcpu->requests & ~tlb_only) && VALID_PAGE(vcpu->arch.mmu->root.hpa);
 }
 
 static inline bool is_paging(const struct kvm_vcpu *vcpu)

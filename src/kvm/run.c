@@ -63,7 +63,8 @@ static u64 construct_eptp(struct kvm_vcpu *vcpu, struct kvm_mmu *mmu)
  * hw_context() - the registers and stage 2 the CPU runs the current
  * context with, as KVM programmed them for this VM entry.
  */
-static void hw_context(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+static inline __attribute__((always_inline))
+void hw_context(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		       struct hw_regs *regs, struct hw_stage2 *s2)
 {
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
@@ -198,6 +199,13 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		kvm_mmu_track_write(vcpu, store->gpa, store->val, (int)store->size);
 }
 
+/* Does a store of @store leave every memoised walk as it is? */
+static bool store_unwalked(const struct tdp_engine *e, const struct vcpu_store *store)
+{
+	return !hw_memo_gfn_walked(e->memo, store->gpa >> PAGE_SHIFT) &&
+	       !hw_memo_gfn_walked(e->memo, (store->gpa + store->size - 1) >> PAGE_SHIFT);
+}
+
 /*
  * vcpu_run_access() - one access by the current context: the CPU
  * translates; a #PF under TDP is the guest's (delivered without an exit,
@@ -206,11 +214,15 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
  * in PFERR_* terms, for KVM's own emulation of it.  @store (a `write
  * gva=`, else NULL) is the data of a store access: it lands when the
  * access completes, by the CPU or by KVM's emulator, and not on a fault.
+ * run_access() says whether every memoised walk (include/tdpsim/hw_memo.h)
+ * is still what a walk would return: true when the access translated
+ * without passing through KVM and stored, if at all, in no guest frame a
+ * memoised walk read.
  */
-void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		     const struct hw_access *hacc, u64 access,
-		     const struct vcpu_store *store,
-		     struct tdp_outcome *out, int *err)
+static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		       const struct hw_access *hacc, u64 access,
+		       const struct vcpu_store *store,
+		       struct tdp_outcome *out, int *err)
 {
 	const bool nested = vcpu->arch.guest_mode;
 	const int max_tries = nested ? NESTED_ACCESS_MAX_TRIES : ACCESS_MAX_TRIES;
@@ -227,13 +239,21 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		e->stats->l2_accesses++;
 	vcpu->exit_cpl = cpl;
 	for (int tries = 0; tries < max_tries; tries++) {
+		/* KVM ran since the last walk, or is about to at VM entry */
+		bool quiet = !tries && vcpu_entry_quiet(vcpu);
+		bool have_ctx = false;
 		int r = vcpu_enter_guest(e, vcpu);
 
+		if (!quiet)
+			hw_memo_bump(e->memo);
 		if (r) {
 			*err = engine_fail(e, r, "cannot load the MMU root");
-			return;
+			return false;
 		}
-		hw_context(e, vcpu, &regs, &s2);
+		if (t) {
+			hw_context(e, vcpu, &regs, &s2);
+			have_ctx = true;
+		}
 		if (t && t->tag == tag &&
 		    (acc.op != TDP_OP_WRITE || t->dirty) &&
 		    !hw_rights_deny(acc.op, access & PFERR_USER_MASK, acc.ac,
@@ -245,9 +265,28 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = t->pa | (acc.addr & (PAGE_SIZE - 1));
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return;
+			return !store || store_unwalked(e, store);
 		}
-		hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+		/*
+		 * No memo for L2: its walks read L2's tables, which L2 keeps
+		 * storing to (9 in 10 walks missed on the nested traces, and
+		 * the misses cost more time than the hits saved).
+		 */
+		if (nested) {
+			if (!have_ctx)
+				hw_context(e, vcpu, &regs, &s2);
+			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+		} else if (!hw_memo_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw)) {
+			u64 gen = e->memo->gen;
+
+			if (!have_ctx)
+				hw_context(e, vcpu, &regs, &s2);
+			e->memo->nrd = 0;
+			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+			/* a walk that set A/D flags bumped the generation */
+			if (hw.kind == HW_OK && gen == e->memo->gen && e->memo->nrd <= 8)
+				hw_memo_add(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw);
+		}
 		/*
 		 * A non-canonical address: #GP(0) from the CPU, before any
 		 * walk.  KVM intercepts #GP only for its own reasons (VMware
@@ -256,7 +295,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		if (hw.kind == HW_GP) {
 			e->stats->gp_noncanonical++;
 			out->kind = TDP_OUT_GP;
-			return;
+			return true;
 		}
 		if (hw.kind == HW_OK) {
 			out->kind = TDP_OUT_OK;
@@ -267,14 +306,14 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 							    hw.global };
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return;
+			return !store || store_unwalked(e, store);
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {
 			struct x86_exception pf = { .vector = PF_VECTOR,
 						    .error_code = hw.error_code };
 
 			deliver_fault(e, vcpu, &pf, out);
-			return;
+			return true;	/* the guest's #PF: nothing in KVM changed */
 		}
 		if (hw.kind == HW_PF) {
 			/*
@@ -292,11 +331,11 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			r = handle_tdp_exit(e, vcpu, &hw);
 		}
 		if (take_injected(e, vcpu, out))
-			return;
+			return false;
 		r = account_ret_pf(e, r);
 		if (r < 0) {
 			*err = r;
-			return;
+			return false;
 		}
 		if (r == RET_PF_EMULATE) {
 			if (vcpu->tdp_enabled && !nested) {
@@ -327,7 +366,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 					svm_cache_pdptrs(vcpu);
 				emulate_access(e, vcpu, acc.addr, access, out);
 			}
-			return;
+			return false;
 		}
 	}
 	e->stats->pf_livelock++;
@@ -335,12 +374,23 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		*err = engine_fail(e, TDP_E_INTERNAL, "%s access at 0x%llx not resolved",
 				   nested ? "L2" : "TDP",
 				   (unsigned long long)acc.addr);
-		return;
+		return false;
 	}
 	/* KVM kept "fixing" a fault the hardware kept raising */
 	out->kind = TDP_OUT_PF;
 	out->ec = hw.error_code & 0xffff;
 	count_injected(e->stats, out->ec);
+	return false;
+}
+
+void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		     const struct hw_access *hacc, u64 access,
+		     const struct vcpu_store *store,
+		     struct tdp_outcome *out, int *err)
+{
+	/* KVM ran, or the guest stored where a memoised walk read */
+	if (!run_access(e, vcpu, hacc, access, store, out, err))
+		hw_memo_bump(e->memo);
 }
 
 /*
@@ -419,5 +469,8 @@ void vcpu_hw_init(struct tdp_engine *e)
 		.flat = &e->kvm.host_tables,
 		.nr_flat = &e->kvm.nr_host_tables,
 		.host_maxphyaddr = 52,
+		.gen = &e->memo->gen,
+		.rd = e->memo->rd,
+		.nrd = &e->memo->nrd,
 	};
 }

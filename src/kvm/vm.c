@@ -27,6 +27,7 @@ static void engine_destroy(struct tdp_engine *e)
 		return;
 	kvm_mmu_uninit_vm(&e->kvm);
 	free(e->tlb);
+	free(e->memo);
 	free(e->vcpus);
 	tdp_gmem_destroy(e->gmem);
 	free(e);
@@ -66,6 +67,13 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 			 (unsigned long long)cfg->mem);
 		goto out_free;
 	}
+	e->memo = calloc(1, sizeof(*e->memo));
+	if (!e->memo) {
+		r = TDP_E_NOMEM;
+		snprintf(errbuf, errlen, "out of memory");
+		goto out_free;
+	}
+	e->memo->gen = 1;	/* generation 0 would match the zeroed entries */
 	vcpu_hw_init(e);
 	r = kvm_mmu_init_vm(&e->kvm, cfg->mem >> PAGE_SHIFT);
 	if (!r && opts->check)

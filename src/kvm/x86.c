@@ -808,6 +808,14 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 	default:
 		return engine_fail(e, TDP_E_EVENT, "unknown event kind %u", ev->kind);
 	}
+	/*
+	 * Any other event may have changed memory, registers or KVM's tables;
+	 * accesses and stores say so themselves (vcpu_run_access(),
+	 * handle_write()), marks and peeks change nothing.
+	 */
+	if (ev->kind != TDP_EV_ACCESS && ev->kind != TDP_EV_WRITE &&
+	    ev->kind != TDP_EV_MARK && ev->kind != TDP_EV_PEEK)
+		hw_memo_bump(e->memo);
 	if (err)
 		return err;
 	e->stats->sp_live = e->kvm.stats.sp_live_total;
