@@ -54,6 +54,83 @@ static int put(tdp_writer_t *w, struct tdp_event *ev)
 	return r;
 }
 
+/* The synthetic traces' shared steps; each is a no-op once *@r is set. */
+static void put_write(tdp_writer_t *w, int *r, uint64_t gpa, uint64_t val)
+{
+	struct tdp_event ev = { .kind = TDP_EV_WRITE };
+
+	if (*r)
+		return;
+	ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val);
+	ev.u.write.gpa = gpa;
+	ev.u.write.val = val;
+	ev.u.write.size = 8;
+	*r = put(w, &ev);
+}
+
+static void put_access(tdp_writer_t *w, int *r, uint64_t gva, unsigned op)
+{
+	struct tdp_event ev = { .kind = TDP_EV_ACCESS };
+
+	if (*r)
+		return;
+	ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op);
+	ev.u.access.gva = gva;
+	ev.u.access.op = op;
+	*r = put(w, &ev);
+}
+
+/* 4-level long mode, CR3 0x1000, NXE, user mode: both workloads' guest. */
+static void put_long_mode(tdp_writer_t *w, int *r)
+{
+	struct tdp_event ev = { .kind = TDP_EV_SET };
+
+	if (*r)
+		return;
+	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) |
+		     TDP_KEY_BIT(SET, cr4) | TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
+	ev.u.set.cr0 = 0x80010001;
+	ev.u.set.cr3 = 0x1000;
+	ev.u.set.cr4 = 0x20;
+	ev.u.set.efer = 0xd00;
+	ev.u.set.cpl = 3;
+	*r = put(w, &ev);
+}
+
+/* A zstd trace writer for @out with @mem bytes of guest memory. */
+static int synth_open(const char *out, uint64_t mem, tdp_writer_t **w)
+{
+	struct tdp_config cfg;
+	char err[TDP_ERRBUF_SIZE];
+	int r;
+
+	tdp_config_init(&cfg);
+	cfg.mem = mem;
+	cfg.present |= 1u << TDP_CFG_mem | 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging;
+	r = tdp_writer_open(w, out, TDP_FORM_ZST, 0, "bench_replay", err);
+	if (r) {
+		fprintf(stderr, "bench_replay: %s\n", err);
+		return r;
+	}
+	r = tdp_writer_config(*w, &cfg);
+	if (r) {
+		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(*w));
+		tdp_writer_free(*w);
+	}
+	return r;
+}
+
+/* Close (if all went well) and free; the first error wins. */
+static int synth_close(tdp_writer_t *w, int r)
+{
+	if (!r)
+		r = tdp_writer_close(w);
+	if (r)
+		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
+	tdp_writer_free(w);
+	return r;
+}
+
 /*
  * Guest layout: PML4 0x1000, PDPT 0x2000, PD 0x3000, PTs at 0x10000 +
  * 4 KiB each (8 of them: 4096 pages), data pages from 0x100000.  GVA
@@ -62,60 +139,26 @@ static int put(tdp_writer_t *w, struct tdp_event *ev)
 static int synth_hits(const char *out, uint64_t events)
 {
 	enum { NPAGES = 4096, NPT = NPAGES / 512 };
-	struct tdp_config cfg;
-	struct tdp_event ev;
-	char err[TDP_ERRBUF_SIZE];
-	tdp_writer_t *w;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	int r;
+	tdp_writer_t *w;
+	int r = synth_open(out, 64ull << 20, &w);
 
-	tdp_config_init(&cfg);
-	cfg.mem = 64ull << 20;
-	cfg.present |= 1u << TDP_CFG_mem | 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging;
-	r = tdp_writer_open(&w, out, TDP_FORM_ZST, 0, "bench_replay", err);
-	if (r) {
-		fprintf(stderr, "bench_replay: %s\n", err);
+	if (r)
 		return r;
-	}
-	r = tdp_writer_config(w, &cfg);
-#define WRITE(g, v) do { memset(&ev, 0, sizeof(ev)); ev.kind = TDP_EV_WRITE; \
-		ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val); \
-		ev.u.write.gpa = (g); ev.u.write.val = (v); ev.u.write.size = 8; \
-		if (!r) r = put(w, &ev); } while (0)
-	WRITE(0x1000, 0x2007);
-	WRITE(0x2000 + 8, 0x3007);			/* PDPT[1]: 1 GiB */
+	put_write(w, &r, 0x1000, 0x2007);
+	put_write(w, &r, 0x2000 + 8, 0x3007);		/* PDPT[1]: 1 GiB */
 	for (int i = 0; i < NPT; i++)
-		WRITE(0x3000 + 8 * i, (0x10000 + 0x1000ull * i) | 7);
+		put_write(w, &r, 0x3000 + 8 * i, (0x10000 + 0x1000ull * i) | 7);
 	for (int i = 0; i < NPAGES; i++)
-		WRITE(0x10000 + 8ull * i, (0x100000 + 0x1000ull * i) | 7);
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = TDP_EV_SET;
-	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) |
-		     TDP_KEY_BIT(SET, cr4) | TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
-	ev.u.set.cr0 = 0x80010001;
-	ev.u.set.cr3 = 0x1000;
-	ev.u.set.cr4 = 0x20;
-	ev.u.set.efer = 0xd00;
-	ev.u.set.cpl = 3;
-	if (!r)
-		r = put(w, &ev);
+		put_write(w, &r, 0x10000 + 8ull * i, (0x100000 + 0x1000ull * i) | 7);
+	put_long_mode(w, &r);
 	for (uint64_t n = NPAGES + NPT + 3; n < events && !r; n++) {
 		uint64_t x = rng_next(&seed);
 
-		memset(&ev, 0, sizeof(ev));
-		ev.kind = TDP_EV_ACCESS;
-		ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op);
-		ev.u.access.gva = 0x40000000ull + (x % NPAGES) * 4096 + ((x >> 32) & 0xff8);
-		ev.u.access.op = (x >> 48) % 3;
-		r = put(w, &ev);
+		put_access(w, &r, 0x40000000ull + (x % NPAGES) * 4096 + ((x >> 32) & 0xff8),
+			   (unsigned)((x >> 48) % 3));
 	}
-#undef WRITE
-	if (!r)
-		r = tdp_writer_close(w);
-	if (r)
-		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
-	tdp_writer_free(w);
-	return r;
+	return synth_close(w, r);
 }
 
 /*
@@ -129,64 +172,31 @@ static int synth_faults(const char *out, uint64_t faults)
 {
 	const uint64_t data = 1ull << 30, pts = 0x1000000, pds = 0x10000;
 	uint64_t npt = (faults + 511) / 512, npd = (npt + 511) / 512;
-	struct tdp_config cfg;
-	struct tdp_event ev;
-	char err[TDP_ERRBUF_SIZE];
 	tdp_writer_t *w;
 	int r;
 
 	if (npd > 511 || pts + npt * 4096 > data)
 		return -1;
-	tdp_config_init(&cfg);
-	cfg.mem = (data + npt * 512 * 4096 + (2ull << 20) - 1) & ~((2ull << 20) - 1);
-	cfg.present |= 1u << TDP_CFG_mem | 1u << TDP_CFG_vendor | 1u << TDP_CFG_paging;
-	r = tdp_writer_open(&w, out, TDP_FORM_ZST, 0, "bench_replay", err);
-	if (r) {
-		fprintf(stderr, "bench_replay: %s\n", err);
+	r = synth_open(out, (data + npt * 512 * 4096 + (2ull << 20) - 1) & ~((2ull << 20) - 1),
+		       &w);
+	if (r)
 		return r;
-	}
-	r = tdp_writer_config(w, &cfg);
-#define WRITE(g, v) do { memset(&ev, 0, sizeof(ev)); ev.kind = TDP_EV_WRITE; \
-		ev.present = TDP_KEY_BIT(WRITE, gpa) | TDP_KEY_BIT(WRITE, val); \
-		ev.u.write.gpa = (g); ev.u.write.val = (v); ev.u.write.size = 8; \
-		if (!r) r = put(w, &ev); } while (0)
-	WRITE(0x1000, 0x2007);
+	put_write(w, &r, 0x1000, 0x2007);
 	for (uint64_t d = 0; d < npd; d++)		/* PDPT[1..]: from 1 GiB */
-		WRITE(0x2000 + 8 * (d + 1), (pds + 0x1000 * d) | 7);
+		put_write(w, &r, 0x2000 + 8 * (d + 1), (pds + 0x1000 * d) | 7);
 	for (uint64_t t = 0; t < npt; t++)
-		WRITE(pds + 8 * t, (pts + 0x1000 * t) | 7);
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = TDP_EV_SET;
-	ev.present = TDP_KEY_BIT(SET, cr0) | TDP_KEY_BIT(SET, cr3) |
-		     TDP_KEY_BIT(SET, cr4) | TDP_KEY_BIT(SET, efer) | TDP_KEY_BIT(SET, cpl);
-	ev.u.set.cr0 = 0x80010001;
-	ev.u.set.cr3 = 0x1000;
-	ev.u.set.cr4 = 0x20;
-	ev.u.set.efer = 0xd00;
-	ev.u.set.cpl = 3;
-	if (!r)
-		r = put(w, &ev);
+		put_write(w, &r, pds + 8 * t, (pts + 0x1000 * t) | 7);
+	put_long_mode(w, &r);
 	for (uint64_t t = 0; t < npt && !r; t++) {
 		uint64_t n = faults - t * 512 < 512 ? faults - t * 512 : 512;
 
 		for (uint64_t i = 0; i < n; i++)	/* P, W, U; A clear */
-			WRITE(pts + 0x1000 * t + 8 * i, (data + (t * 512 + i) * 4096) | 7);
-		for (uint64_t i = 0; i < n && !r; i++) {
-			memset(&ev, 0, sizeof(ev));
-			ev.kind = TDP_EV_ACCESS;
-			ev.present = TDP_KEY_BIT(ACCESS, gva) | TDP_KEY_BIT(ACCESS, op);
-			ev.u.access.gva = data + (t * 512 + i) * 4096;
-			ev.u.access.op = 0;
-			r = put(w, &ev);
-		}
+			put_write(w, &r, pts + 0x1000 * t + 8 * i,
+				  (data + (t * 512 + i) * 4096) | 7);
+		for (uint64_t i = 0; i < n; i++)
+			put_access(w, &r, data + (t * 512 + i) * 4096, TDP_OP_READ);
 	}
-#undef WRITE
-	if (!r)
-		r = tdp_writer_close(w);
-	if (r)
-		fprintf(stderr, "bench_replay: %s\n", tdp_writer_errmsg(w));
-	tdp_writer_free(w);
-	return r;
+	return synth_close(w, r);
 }
 
 static int cmp_double(const void *a, const void *b)
