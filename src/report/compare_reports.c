@@ -29,6 +29,8 @@
 #include <tdpsim/report.h>
 #include <tdpsim/util.h>
 
+#include "report/timed.h"
+
 #define COLS		72
 #define NAME_W		20
 #define VAL_W		10
@@ -63,6 +65,7 @@ struct metric {
 #define K(n, m, c)	{ n, M_TIMING, offsetof(struct tdp_report_timing, m), 1, 1, \
 			  false, 1 + offsetof(struct tdp_report, c) }
 
+#define TIMED_ROW(o, w, i, m, c, cl, pl) K(cl "." w " mean (ns)", m##_mean[i], c[i]),
 static const struct metric metrics[] = {
 	C("events", events_total),
 	C("exits", exits.total),
@@ -142,22 +145,14 @@ static const struct metric metrics[] = {
 	N("nested.sp_live", sp_live, true),
 	T("walk p50 (ns)", walk_p50, 1),
 	T("walk p99 (ns)", walk_p99, 1),
-	K("walk.1d mean (ns)", kind_mean[TDP_WALK_1D], walk_kind_count[TDP_WALK_1D]),
-	K("walk.ept mean (ns)", kind_mean[TDP_WALK_EPT], walk_kind_count[TDP_WALK_EPT]),
-	K("walk.npt mean (ns)", kind_mean[TDP_WALK_NPT], walk_kind_count[TDP_WALK_NPT]),
-	K("walk.2d mean (ns)", kind_mean[TDP_WALK_2D], walk_kind_count[TDP_WALK_2D]),
-	K("pf.shadow mean (ns)", fpath_mean[TDP_FPATH_SHADOW],
-	  fault_path_count[TDP_FPATH_SHADOW]),
-	K("pf.direct mean (ns)", fpath_mean[TDP_FPATH_DIRECT],
-	  fault_path_count[TDP_FPATH_DIRECT]),
-	K("pf.nested mean (ns)", fpath_mean[TDP_FPATH_NESTED],
-	  fault_path_count[TDP_FPATH_NESTED]),
+	FOR_EACH_TIMED(TIMED_ROW)
 	T("ns/perm check", perm_mean_ns, 2),
 	T("events/s", events_per_s, 0),
 };
 #undef C
 #undef N
 #undef T
+#undef TIMED_ROW
 #undef K
 
 static uint64_t count_of(const struct tdp_report *r, const struct metric *m)

@@ -29,6 +29,8 @@
 #include <tdpsim/report.h>
 #include <tdpsim/util.h>
 
+#include "report/timed.h"
+
 static const char *const kind_names[] = {
 	[TDP_PLOT_SHADOW_PAGES] = "shadow-pages",
 	[TDP_PLOT_EXITS] = "exits",
@@ -288,19 +290,12 @@ struct lat_metric {
 
 #define LM(n, m, c) { n, offsetof(struct tdp_report_timing, m), \
 		      offsetof(struct tdp_report, c) }
+#define LAT_BAR(o, w, i, m, c, cl, pl) LM(pl, m##_mean[i], c[i]),
 static const struct lat_metric lat_metrics[] = {
-	LM("1-D walk", kind_mean[TDP_WALK_1D], walk_kind_count[TDP_WALK_1D]),
-	LM("EPT walk", kind_mean[TDP_WALK_EPT], walk_kind_count[TDP_WALK_EPT]),
-	LM("NPT walk", kind_mean[TDP_WALK_NPT], walk_kind_count[TDP_WALK_NPT]),
-	LM("2-D walk", kind_mean[TDP_WALK_2D], walk_kind_count[TDP_WALK_2D]),
-	LM("shadow\\n#PF exit", fpath_mean[TDP_FPATH_SHADOW],
-	   fault_path_count[TDP_FPATH_SHADOW]),
-	LM("direct\\nfault exit", fpath_mean[TDP_FPATH_DIRECT],
-	   fault_path_count[TDP_FPATH_DIRECT]),
-	LM("nested\\nfault exit", fpath_mean[TDP_FPATH_NESTED],
-	   fault_path_count[TDP_FPATH_NESTED]),
+	FOR_EACH_TIMED(LAT_BAR)
 };
 #undef LM
+#undef LAT_BAR
 
 static bool lat_shown(const struct tdp_report *reps, size_t n, size_t m)
 {

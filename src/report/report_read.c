@@ -24,6 +24,8 @@
 #include <tdpsim/report.h>
 #include <tdpsim/util.h>
 
+#include "report/timed.h"
+
 
 enum field_kind { F_U64, F_DOUBLE, F_STR, F_BOOL };
 
@@ -96,17 +98,8 @@ static const struct field report_fields[] = {
  * kinds_json()): X(object, name, index, timing fields' prefix, count
  * array) for each.
  */
-#define FOR_EACH_TIMED(X) \
-	X("walks.by_kind", "1d", TDP_WALK_1D, kind, walk_kind_count) \
-	X("walks.by_kind", "ept", TDP_WALK_EPT, kind, walk_kind_count) \
-	X("walks.by_kind", "npt", TDP_WALK_NPT, kind, walk_kind_count) \
-	X("walks.by_kind", "2d", TDP_WALK_2D, kind, walk_kind_count) \
-	X("fault_paths", "shadow", TDP_FPATH_SHADOW, fpath, fault_path_count) \
-	X("fault_paths", "direct", TDP_FPATH_DIRECT, fpath, fault_path_count) \
-	X("fault_paths", "nested", TDP_FPATH_NESTED, fpath, fault_path_count)
-
 /* count, mean and median of each */
-#define TIMED_FIELDS(o, w, i, m, c) \
+#define TIMED_FIELDS(o, w, i, m, c, cl, pl) \
 	U(o "." w ".count", c[i]), \
 	D(o "." w ".mean_ns", t.m##_mean[i]), D(o "." w ".p50_ns", t.m##_p50[i]),
 
@@ -119,7 +112,7 @@ static const struct field optional_fields[] = {
 
 /* The timing fields, as found under "spread" (all optional there). */
 #define T(p, m)  { p, F_DOUBLE, offsetof(struct tdp_report_timing, m) }
-#define TIMED_SPREAD(o, w, i, m, c) \
+#define TIMED_SPREAD(o, w, i, m, c, cl, pl) \
 	T(o "." w ".mean_ns", m##_mean[i]), T(o "." w ".p50_ns", m##_p50[i]),
 static const struct field spread_fields[] = {
 	T("walks.latency_ns.p50", walk_p50), T("walks.latency_ns.p90", walk_p90),
