@@ -51,37 +51,38 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f (min %.2f, max %.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
-for t in hits-4m linux-3m nested-1m hvci-1m faults-1m traces/nested-intel traces/hvci-amd traces/hvci-intel; do
-	case $t in traces/*) f=$t.zst ;; *) f=$TMP/$t.zst ;; esac
-	for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/eps.$(echo "$d" | tr / _)"; done
+# interleave NAME UNIT MEASURE: $REPS rounds of "MEASURE DIR" for $BASE (if
+# set) then $B, one number per call; prints the median per build.
+interleave() {
+	for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/m.$(echo "$d" | tr / _)"; done
 	r=0
 	while [ $r -lt "$REPS" ]; do
 		for d in ${BASE:+"$BASE"} "$B"; do
-			$PIN "$d/bench/bench_replay" --reps 1 --layout new "$f" |
-				awk '/^median/ { print $3 }' >>"$TMP/eps.$(echo "$d" | tr / _)"
+			$3 "$d" >>"$TMP/m.$(echo "$d" | tr / _)"
 		done
 		r=$((r + 1))
 	done
 	for d in ${BASE:+"$BASE"} "$B"; do
-		printf '%-20s %-28s M events/s %s\n' "$t" "$d" \
-			"$(median <"$TMP/eps.$(echo "$d" | tr / _)")"
+		printf '%-20s %-28s %s %s\n' "$1" "$d" "$2" \
+			"$(median <"$TMP/m.$(echo "$d" | tr / _)")"
 	done
-done
+}
+
+# M events/s of one replay of $F inside bench_replay
+events_per_s() {
+	$PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }'
+}
 
 # whole process: faults fixed / wall time of `tdpsim replay -q -T`
-for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/fps.$(echo "$d" | tr / _)"; done
-r=0
-while [ $r -lt "$REPS" ]; do
-	for d in ${BASE:+"$BASE"} "$B"; do
-		t0=$(date +%s%N)
-		$PIN "$d/tdpsim" replay -q -T "$TMP/faults-1m.zst"
-		t1=$(date +%s%N)
-		echo "1000000 $t0 $t1" | awk '{ printf "%.3f\n", $1 / (($3 - $2) / 1e9) / 1e6 }' \
-			>>"$TMP/fps.$(echo "$d" | tr / _)"
-	done
-	r=$((r + 1))
+faults_per_s() {
+	t0=$(date +%s%N)
+	$PIN "$1/tdpsim" replay -q -T "$TMP/faults-1m.zst"
+	t1=$(date +%s%N)
+	echo "1000000 $t0 $t1" | awk '{ printf "%.3f\n", $1 / (($3 - $2) / 1e9) / 1e6 }'
+}
+
+for t in hits-4m linux-3m nested-1m hvci-1m faults-1m traces/nested-intel traces/hvci-amd traces/hvci-intel; do
+	case $t in traces/*) F=$t.zst ;; *) F=$TMP/$t.zst ;; esac
+	interleave "$t" "M events/s" events_per_s
 done
-for d in ${BASE:+"$BASE"} "$B"; do
-	printf '%-20s %-28s M faults/s, whole process %s\n' "faults-1m" "$d" \
-		"$(median <"$TMP/fps.$(echo "$d" | tr / _)")"
-done
+interleave faults-1m "M faults/s, whole process" faults_per_s
