@@ -17,7 +17,14 @@
 # timeout or out-of-memory makes the run exit 1; the input is saved as
 # build-fuzz/artifacts/HARNESS-crash-* (make it a regression test: a text
 # trace in tests/fuzz/regress/, which test_hostile replays).  Per-harness
-# logs: build-fuzz/logs/.
+# logs: build-fuzz/logs/; on a failure the end of the log and, for a trace
+# harness, the input as text and what `tdpsim replay --check` says of it
+# are printed, so a CI log alone shows what broke.
+#
+# FUZZ_SEED=N fixes libFuzzer's seed (tools/test.sh, and so CI, uses 1):
+# the same seeds, harness and N give the same inputs in the same order,
+# so a CI failure reproduces with 'FUZZ_SEED=1 tools/fuzz.sh 120' from an
+# empty build-fuzz/corpus.  Unset: a random seed each run (campaigns).
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -66,6 +73,31 @@ $B/tdpsim replay -q --json "$S/json/replay.json" tests/scenarios/evict.txt 2>/de
 $B/tdpsim compare -r 1 --json "$S/json/compare.json" tests/scenarios/flood.txt \
 	>/dev/null 2>&1 || true
 
+# report_failure HARNESS LOG - what a reader of the CI log needs: the
+# sanitizer's or libFuzzer's report, the input, and for a trace the
+# replay's own error (the harness runs with stderr closed).
+report_failure() {
+	echo "---- $1: end of $2 ----" >&2
+	grep -v -E '^#[0-9]+[[:space:]]+(NEW|REDUCE|pulse|RELOAD)' "$2" | tail -40 >&2
+	for a in $(find $B/artifacts -name "$1-*" -newer "$B/logs/$1.start"); do
+		case $1 in
+		fuzz_replay|fuzz_trace_text|fuzz_trace_binary)
+			echo "---- $a as text ----" >&2
+			$B/tdpsim dump "$a" 2>&1 | head -80 >&2 || true
+			if [ "$1" = fuzz_replay ]; then
+				for l in new old; do
+					echo "---- tdpsim replay -q --check -L $l: ----" >&2
+					$B/tdpsim replay -q --check -L $l "$a" >&2 2>&1 || true
+				done
+			fi ;;
+		*)
+			echo "---- $a (base64) ----" >&2
+			base64 "$a" | head -40 >&2 ;;
+		esac
+	done
+	echo "---- end of $1 ----" >&2
+}
+
 status=0
 passed=0
 failed=0
@@ -79,10 +111,12 @@ for h in $harnesses; do
 	esac
 	mkdir -p $B/corpus/$h
 	log=$B/logs/$h.log
+	touch $B/logs/$h.start	# report_failure(): this run's artifacts only
 	# -close_fd_mask=2: the library's own error messages on stderr are
 	# expected for bad input; libFuzzer's reports still go to the log.
 	if $B/tests/fuzz/$h -max_total_time="$per" -timeout=20 -rss_limit_mb=2048 \
 		-max_len=65536 -print_final_stats=1 -close_fd_mask=2 \
+		${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
 		-artifact_prefix=$B/artifacts/$h- \
 		$B/corpus/$h "$seeds" >"$log" 2>&1; then
 		result=ok
@@ -91,6 +125,7 @@ for h in $harnesses; do
 		result="FAILED (see $log)"
 		status=1
 		failed=$((failed + 1))
+		report_failure "$h" "$log"
 	fi
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	corpus=$(find $B/corpus/$h -type f | wc -l)

@@ -13,9 +13,10 @@ cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DTDPSIM_SANITIZE=ON \
 	-DTDPSIM_WERROR=ON -DTDPSIM_BENCH=OFF >/dev/null
 cmake --build build-test -j"$(nproc)"
 (cd build-test && ctest --output-on-failure -j"$(nproc)" "$@")
-# A short libFuzzer run of every harness (30 s each, docs/RELIABILITY.md);
+# A short libFuzzer run of every harness (30 s each, docs/RELIABILITY.md)
+# with a fixed seed, so that a failure here reproduces (tools/fuzz.sh);
 # TDPSIM_FUZZ_SECONDS=0 skips it for a quick local run.
 fuzz=${TDPSIM_FUZZ_SECONDS:-120}
 if [ "$fuzz" -gt 0 ]; then
-	tools/fuzz.sh "$fuzz"
+	FUZZ_SEED=${FUZZ_SEED:-1} tools/fuzz.sh "$fuzz"
 fi

@@ -172,14 +172,6 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	bool ram = tdp_gmem_gfn_in_slot(e->gmem, store->gpa >> PAGE_SHIFT);
 	int r;
 
-	if (e->check && !emulated &&
-	    kvm_gfn_is_write_tracked(&e->kvm, store->gpa >> PAGE_SHIFT)) {
-		*err = engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: a store at "
-				   "0x%llx landed on a write-tracked gfn unseen by page tracking",
-				   (unsigned long long)store->gpa);
-		return;
-	}
-
 	if (out->gpa != store->gpa) {
 		*err = engine_fail(e, TDP_E_STATE, "write gva=0x%llx: the guest's mapping "
 				   "leads to gpa 0x%llx, not gpa=0x%llx",
@@ -188,6 +180,18 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				   (unsigned long long)store->gpa);
 		return;
 	}
+	/*
+	 * Only now, with the trace's gpa known to be where the CPU stored:
+	 * a self-contradicting trace is bad input, not a broken MMU.
+	 */
+	if (e->check && !emulated &&
+	    kvm_gfn_is_write_tracked(&e->kvm, store->gpa >> PAGE_SHIFT)) {
+		*err = engine_fail(e, TDP_E_INTERNAL, "MMU invariant broken: a store at "
+				   "0x%llx landed on a write-tracked gfn unseen by page tracking",
+				   (unsigned long long)store->gpa);
+		return;
+	}
+
 	r = tdp_gmem_write_bytes(e->gmem, store->gpa, &store->val, store->size);
 	if (r) {
 		*err = engine_fail(e, r, "write at 0x%llx failed",
