@@ -96,8 +96,44 @@ struct hw_access {
 
 enum hw_stage2_kind { HW_S2_NONE, HW_S2_EPT, HW_S2_NPT };
 
+/*
+ * A memo of stage-2 walks, for replay speed only (src/hw/s2memo.c): what
+ * an EPT/NPT walk of one guest-physical page under one root returned, and
+ * for which kinds of access it translated without storing anything (no
+ * A/D flag to set).  A hit is exactly what the walk would return now
+ * because
+ *  - the owner bumps @gen whenever the stage-2 tables may have changed
+ *    other than by the CPU's own A/D updates: after every pass through
+ *    KVM, and every event that is not a guest access or store;
+ *  - A/D updates only ever set flags, so a walk that stored nothing
+ *    still stores nothing after more flags are set;
+ *  - a walk that read a guest frame (stage-2 tables are KVM's and live
+ *    below guest_pfn_base) is not memoised: guest stores do not bump.
+ * Stage-1 tables are read on every walk, hit or not: under nested TDP L2
+ * keeps storing to them, which leaves this memo valid.
+ */
+#define HW_S2_MEMO_ENTRIES	2048	/* 80 KiB */
+
+struct hw_s2_memo_entry {
+	uint64_t gpa;		/* guest-physical page */
+	uint64_t root;		/* EPTP / nCR3 and the configuration: hw_s2_root() */
+	uint64_t gen;		/* == hw_s2_memo.gen, else stale */
+	uint64_t hpa;		/* host page */
+	uint32_t ok;		/* access classes (hw_s2_class()) walked store-free */
+};
+
+struct hw_s2_memo {
+	uint64_t gen;		/* never 0: zeroed entries are stale */
+	struct hw_s2_memo_entry e[HW_S2_MEMO_ENTRIES];
+};
+
 struct hw_stage2 {
 	enum hw_stage2_kind kind;
+	/*
+	 * Optional (NULL: walk every time).  Needs hw_mem.gen and .nrd, which
+	 * tell a walk that stored or read guest memory.
+	 */
+	struct hw_s2_memo *memo;
 	/* EPT: the EPTP (root, page-walk length, A/D enable bit 6) */
 	uint64_t eptp;
 	bool mbec;			/* EPT: mode-based execute control */

@@ -21,6 +21,12 @@
  * the access types it is known to allow.
  *
  * Direct mapped; a miss costs the walk the replay made anyway.
+ *
+ * The memo of stage-2 walks (struct hw_s2_memo, include/tdpsim/hw.h) lives
+ * here too, with a generation of its own: it survives the stage-1-only
+ * bumps (a guest store to a walked frame, the CPU's A/D updates), so a
+ * nested 2D walk, which this memo does not keep, still finds its EPT02 /
+ * NPT02 translations while L2 stores to its own page tables.
  */
 #ifndef TDPSIM_HW_MEMO_H
 #define TDPSIM_HW_MEMO_H
@@ -56,6 +62,7 @@ struct hw_memo {
 	/* the guest frames the current walk read (hw_mem.rd), at most 8 */
 	uint64_t rd[8];
 	unsigned nrd;
+	struct hw_s2_memo s2;	/* stage-2 walks: hw_context() hands it to the CPU */
 };
 
 static inline uint64_t hw_memo_key(const struct hw_access *acc)
@@ -70,8 +77,19 @@ static inline struct hw_memo_entry *hw_memo_slot(struct hw_memo *m,
 	return &m->e[((addr >> 12) ^ ((uint64_t)vcpu * 0x9e3779b1u)) % HW_MEMO_ENTRIES];
 }
 
-/* Everything memoised may be stale from now on. */
+/* Everything memoised may be stale from now on (KVM ran, an event came). */
 static inline void hw_memo_bump(struct hw_memo *m)
+{
+	m->gen++;
+	m->s2.gen++;
+}
+
+/*
+ * A guest store landed in a frame a memoised walk read: the stage-1 walks
+ * may be stale, the stage-2 ones cannot be (KVM's tables are not in guest
+ * memory).
+ */
+static inline void hw_memo_bump_stage1(struct hw_memo *m)
 {
 	m->gen++;
 }

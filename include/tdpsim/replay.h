@@ -235,6 +235,12 @@ struct tdp_engine_opts {
 	 */
 	uint64_t check_every;
 	bool tlb;		/* model a TLB in the hardware (shadow paging) */
+	/*
+	 * Walk every time: no memo of the CPU model's translations
+	 * (include/tdpsim/hw_memo.h).  Slower, same results -- which
+	 * tests/test_replay_memo.c holds the memos to.
+	 */
+	bool no_memo;
 };
 
 /*

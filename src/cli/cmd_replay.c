@@ -23,6 +23,7 @@ int cmd_replay(int argc, char **argv)
 		{ "no-timing", no_argument, NULL, 'T' },
 		{ "check", optional_argument, NULL, 'c' },
 		{ "tlb", no_argument, NULL, 't' },
+		{ "no-memo", no_argument, NULL, 'M' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "progress", no_argument, NULL, 'P' },
@@ -93,6 +94,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 't':
 			opts.engine.tlb = true;
+			break;
+		case 'M':
+			opts.engine.no_memo = true;
 			break;
 		case 'q':
 			quiet = true;

@@ -102,6 +102,8 @@ static const struct tdp_cmd commands[] = {
 	  "                          after every event (slow)\n"
 	  "  -t, --tlb               model a TLB in the hardware (shadow paging;\n"
 	  "                          off by default: every access walks)\n"
+	  "      --no-memo           walk every time: no memo of the CPU model's\n"
+	  "                          translations (slower; same results)\n"
 	  "  -q, --quiet             no text report\n"
 	  "  -e, --expect FILE       also print KVM's counts recorded by\n"
 	  "                          'tdpsim import --expect FILE' beside the\n"

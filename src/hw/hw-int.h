@@ -209,12 +209,65 @@ bool hw_npt_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		      uint64_t gpa, uint64_t acc, uint64_t *hpa,
 		      struct hw_result *res);
 
-static inline bool hw_s2_translate(const struct hw_mem *mem,
-				   const struct hw_stage2 *s2, uint64_t gpa,
-				   uint64_t acc, uint64_t *hpa,
-				   struct hw_result *res)
+/*
+ * The stage-2 memo (struct hw_s2_memo).  An access class is what decides
+ * whether a walk that reached a leaf translates and whether it stores:
+ * read/write/fetch (bits 0-2), U/S of the linear address (bit 9: XU or XS
+ * under MBEC) and CPL < 3 (bit 16: GMET).  Linear/final and the advanced
+ * bits only shape a violation's qualification, and a violation is never
+ * memoised.
+ */
+static inline unsigned hw_s2_class(uint64_t acc)
+{
+	return (unsigned)((acc & (HW_S2_READ | HW_S2_WRITE | HW_S2_FETCH)) |
+			  ((acc & HW_S2_US) ? 8 : 0) | ((acc & HW_S2_SUP) ? 16 : 0));
+}
+
+/* The tables' identity and what else decides a walk (the kind included). */
+static inline uint64_t hw_s2_root(const struct hw_stage2 *s2)
 {
 	if (s2->kind == HW_S2_EPT)
+		return s2->eptp ^ (s2->mbec ? HW_BIT(62) : 0) ^
+		       (s2->execonly ? HW_BIT(63) : 0);
+	return (s2->ncr3 & HW_PTE_ADDR) | HW_BIT(63) | (uint64_t)(s2->npt_levels & 7) |
+	       (s2->gmet ? 8 : 0);
+}
+
+static inline struct hw_s2_memo_entry *hw_s2_slot(struct hw_s2_memo *m,
+						  uint64_t gpa, uint64_t root)
+{
+	return &m->e[((gpa >> 12) ^ ((root >> 12) * 0x9e3779b1u)) % HW_S2_MEMO_ENTRIES];
+}
+
+/* The walk of a memo miss, memoised if it translated store-free (s2memo.c). */
+bool hw_s2_memo_walk(const struct hw_mem *mem, const struct hw_stage2 *s2,
+		     uint64_t gpa, uint64_t acc, uint64_t *hpa,
+		     struct hw_result *res);
+
+/*
+ * hw_s2_translate() - the stage-2 translation of @gpa for the access @acc
+ * by the walker of @kind (a constant where the caller has one), through
+ * the memo when there is one.
+ */
+static inline __attribute__((always_inline))
+bool hw_s2_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
+		     const enum hw_stage2_kind kind, uint64_t gpa, uint64_t acc,
+		     uint64_t *hpa, struct hw_result *res)
+{
+	struct hw_s2_memo *m = s2->memo;
+
+	if (m) {
+		const uint64_t root = hw_s2_root(s2);
+		const struct hw_s2_memo_entry *s = hw_s2_slot(m, gpa, root);
+
+		if (s->gen == m->gen && s->gpa == (gpa & ~0xfffull) && s->root == root &&
+		    ((s->ok >> hw_s2_class(acc)) & 1)) {
+			*hpa = s->hpa | (gpa & 0xfff);
+			return true;
+		}
+		return hw_s2_memo_walk(mem, s2, gpa, acc, hpa, res);
+	}
+	if (kind == HW_S2_EPT)
 		return hw_ept_translate(mem, s2, gpa, acc, hpa, res);
 	return hw_npt_translate(mem, s2, gpa, acc, hpa, res);
 }

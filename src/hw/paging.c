@@ -39,9 +39,7 @@ bool s1_read(const struct hw_mem *mem, const struct hw_stage2 *s2,
 {
 	uint64_t hpa = pa;
 
-	if (kind == HW_S2_EPT && !hw_ept_translate(mem, s2, pa, s2acc, &hpa, res))
-		return false;
-	if (kind == HW_S2_NPT && !hw_npt_translate(mem, s2, pa, s2acc, &hpa, res))
+	if (kind != HW_S2_NONE && !hw_s2_translate(mem, s2, kind, pa, s2acc, &hpa, res))
 		return false;
 	*ptr = hw_mem_ptr(mem, hpa);
 	*val = hw_load(*ptr, size);
@@ -328,8 +326,7 @@ final:
 			     (U ? HW_S2_US : 0) | (W ? HW_S2_RW : 0) |
 			     (XD ? HW_S2_XD : 0);
 
-		if (kind == HW_S2_EPT ? !hw_ept_translate(mem, s2, out, a, &hpa, res) :
-		    !hw_npt_translate(mem, s2, out, a, &hpa, res))
+		if (!hw_s2_translate(mem, s2, kind, out, a, &hpa, res))
 			return;
 	}
 
@@ -354,9 +351,9 @@ final:
 		if (kind == HW_S2_EPT && !(s2->eptp & HW_EPTP_AD)) {
 			uint64_t h;
 
-			if (!hw_ept_translate(mem, s2, w.pa[level - 1],
-					      HW_S2_LINEAR | HW_S2_READ |
-					      HW_S2_WRITE | sup, &h, res))
+			if (!hw_s2_translate(mem, s2, HW_S2_EPT, w.pa[level - 1],
+					     HW_S2_LINEAR | HW_S2_READ |
+					     HW_S2_WRITE | sup, &h, res))
 				return;
 		}
 		w.val[level - 1] = hw_set_bits(mem, w.ptr[level - 1], esize, need);
@@ -433,7 +430,7 @@ bool hw_load_pdptes_exit(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		uint64_t a = s2->kind == HW_S2_EPT ? HW_S2_READ :
 			     HW_S2_LINEAR | HW_S2_READ | HW_S2_WRITE;
 
-		if (!hw_s2_translate(mem, s2, pa, a, &hpa, res))
+		if (!hw_s2_translate(mem, s2, s2->kind, pa, a, &hpa, res))
 			return false;
 	}
 	if (!hw_mem_exists(mem, hpa))

@@ -289,7 +289,7 @@ store:
 	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
 	if (hw_memo_gfn_walked(e->memo, gpa >> PAGE_SHIFT) ||
 	    hw_memo_gfn_walked(e->memo, (gpa + size - 1) >> PAGE_SHIFT))
-		hw_memo_bump(e->memo);
+		hw_memo_bump_stage1(e->memo);
 	return r ? engine_fail(e, r, "write at 0x%llx failed",
 			       (unsigned long long)gpa) : 0;
 }

@@ -55,6 +55,7 @@ struct tdp_engine {
 	struct tdp_stats *stats;
 	struct tdp_config cfg;
 	bool check;
+	bool no_memo;			/* tdp_engine_opts.no_memo */
 	unsigned nr_vcpus;
 	struct kvm_vcpu *vcpus;
 	struct hw_tlb_entry *tlb;	/* nr_vcpus * HW_TLB_ENTRIES, or NULL */

@@ -70,7 +70,8 @@ void hw_context(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	const struct kvm_vcpu_arch *a = &vcpu->arch;
 	struct kvm_mmu *mmu = a->mmu;
 
-	*s2 = (struct hw_stage2){ .kind = HW_S2_NONE };
+	*s2 = (struct hw_stage2){ .kind = HW_S2_NONE,
+				  .memo = e->no_memo ? NULL : &e->memo->s2 };
 	if (!vcpu->tdp_enabled) {
 		int level = mmu->root_role.level;
 		bool paging = is_paging(vcpu);
@@ -203,11 +204,18 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		kvm_mmu_track_write(vcpu, store->gpa, store->val, (int)store->size);
 }
 
-/* Does a store of @store leave every memoised walk as it is? */
-static bool store_unwalked(const struct tdp_engine *e, const struct vcpu_store *store)
+/*
+ * The CPU's store of @store (if any) went through: if it landed in a frame
+ * a memoised stage-1 walk read, those walks may be stale.  Returns true:
+ * KVM did not run.
+ */
+static bool store_memo_update(const struct tdp_engine *e, const struct vcpu_store *store)
 {
-	return !hw_memo_gfn_walked(e->memo, store->gpa >> PAGE_SHIFT) &&
-	       !hw_memo_gfn_walked(e->memo, (store->gpa + store->size - 1) >> PAGE_SHIFT);
+	if (store &&
+	    (hw_memo_gfn_walked(e->memo, store->gpa >> PAGE_SHIFT) ||
+	     hw_memo_gfn_walked(e->memo, (store->gpa + store->size - 1) >> PAGE_SHIFT)))
+		hw_memo_bump_stage1(e->memo);
+	return true;
 }
 
 /*
@@ -219,9 +227,9 @@ static bool store_unwalked(const struct tdp_engine *e, const struct vcpu_store *
  * gva=`, else NULL) is the data of a store access: it lands when the
  * access completes, by the CPU or by KVM's emulator, and not on a fault.
  * run_access() says whether every memoised walk (include/tdpsim/hw_memo.h)
- * is still what a walk would return: true when the access translated
- * without passing through KVM and stored, if at all, in no guest frame a
- * memoised walk read.
+ * may still be what a walk would return: true when the access translated
+ * without passing through KVM (a store into a frame a memoised walk read
+ * bumps the stage-1 generation itself).
  */
 static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		       const struct hw_access *hacc, u64 access,
@@ -269,7 +277,7 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = t->pa | (acc.addr & (PAGE_SIZE - 1));
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return !store || store_unwalked(e, store);
+			return store_memo_update(e, store);
 		}
 		/*
 		 * No memo for L2: its walks read L2's tables, which L2 keeps
@@ -280,7 +288,8 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			if (!have_ctx)
 				hw_context(e, vcpu, &regs, &s2);
 			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
-		} else if (!hw_memo_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw)) {
+		} else if (e->no_memo ||
+			   !hw_memo_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw)) {
 			u64 gen = e->memo->gen;
 
 			if (!have_ctx)
@@ -288,7 +297,8 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			e->memo->nrd = 0;
 			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
 			/* a walk that set A/D flags bumped the generation */
-			if (hw.kind == HW_OK && gen == e->memo->gen && e->memo->nrd <= 8)
+			if (hw.kind == HW_OK && gen == e->memo->gen && e->memo->nrd <= 8 &&
+			    !e->no_memo)
 				hw_memo_add(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw);
 		}
 		/*
@@ -310,7 +320,7 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 							    hw.global };
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return !store || store_unwalked(e, store);
+			return store_memo_update(e, store);
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {
 			struct x86_exception pf = { .vector = PF_VECTOR,
@@ -392,7 +402,7 @@ void vcpu_run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 		     const struct vcpu_store *store,
 		     struct tdp_outcome *out, int *err)
 {
-	/* KVM ran, or the guest stored where a memoised walk read */
+	/* KVM ran */
 	if (!run_access(e, vcpu, hacc, access, store, out, err))
 		hw_memo_bump(e->memo);
 }

@@ -61,6 +61,7 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 	e->cfg = *cfg;
 	e->stats = stats;
 	e->check = opts->check;
+	e->no_memo = opts->no_memo;
 	r = tdp_gmem_create(&e->gmem, cfg->mem);
 	if (r) {
 		snprintf(errbuf, errlen, "cannot create %llu bytes of guest memory",
@@ -74,6 +75,7 @@ static int engine_create(struct tdp_engine **out, const struct tdp_config *cfg,
 		goto out_free;
 	}
 	e->memo->gen = 1;	/* generation 0 would match the zeroed entries */
+	e->memo->s2.gen = 1;
 	vcpu_hw_init(e);
 	r = kvm_mmu_init_vm(&e->kvm, cfg->mem >> PAGE_SHIFT);
 	if (!r && opts->check)

@@ -519,8 +519,16 @@ static u64 access_to_pfec(const struct kvm_vcpu *vcpu, enum tdp_access_op op,
  * INVLPG.  With shadow paging it is intercepted: handle_invlpg() (vmx.c) /
  * invlpg_interception() (svm.c) -> kvm_mmu_invlpg().  With TDP it is not.
  */
-static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
+/*
+ * INVLPG: with TDP KVM does not intercept it (the CPU flushes its TLB);
+ * with shadow paging it exits to kvm_mmu_invlpg().  *@memo_kept: neither
+ * KVM nor memory changed (TDP, nothing pending at VM entry), so every
+ * memoised walk stays what a walk returns -- the memo is not a TLB.
+ */
+static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva,
+			 bool *memo_kept)
 {
+	bool quiet = vcpu_entry_quiet(vcpu);
 	int r = vcpu_enter_guest(e, vcpu);
 
 	if (r)
@@ -530,6 +538,7 @@ static int handle_invlpg(struct tdp_engine *e, struct kvm_vcpu *vcpu, u64 gva)
 		e->stats->exit_invlpg++;
 		kvm_mmu_invlpg(vcpu, gva);
 	}
+	*memo_kept = quiet && vcpu->tdp_enabled;
 	return 0;
 }
 
@@ -729,7 +738,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 			struct tdp_outcome *out)
 {
 	struct kvm_vcpu *vcpu;
-	bool entry;
+	bool entry, memo_kept = false;
 	int err = 0;
 
 	out->kind = TDP_OUT_NONE;
@@ -769,7 +778,7 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		break;
 	}
 	case TDP_EV_INVLPG:
-		err = handle_invlpg(e, vcpu, ev->u.invlpg.gva);
+		err = handle_invlpg(e, vcpu, ev->u.invlpg.gva, &memo_kept);
 		break;
 	case TDP_EV_FLUSH:
 		err = handle_flush(e, vcpu, ev->u.flush.kind, out);
@@ -811,10 +820,11 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 	/*
 	 * Any other event may have changed memory, registers or KVM's tables;
 	 * accesses and stores say so themselves (vcpu_run_access(),
-	 * handle_write()), marks and peeks change nothing.
+	 * handle_write()), marks and peeks change nothing, nor does an INVLPG
+	 * that KVM does not see.
 	 */
 	if (ev->kind != TDP_EV_ACCESS && ev->kind != TDP_EV_WRITE &&
-	    ev->kind != TDP_EV_MARK && ev->kind != TDP_EV_PEEK)
+	    ev->kind != TDP_EV_MARK && ev->kind != TDP_EV_PEEK && !memo_kept)
 		hw_memo_bump(e->memo);
 	if (err)
 		return err;
