@@ -40,6 +40,22 @@
 
 struct tdp_gmem;
 
+/*
+ * The stage-1 entries one walk read through a stage 2 (guest page tables,
+ * which stay at the same host location for the memory's life), in the
+ * order read: for a memo that re-reads them instead of watching every
+ * store (include/tdpsim/hw_memo.h).  @n counts on past HW_S1_LOG_MAX (the
+ * log is then incomplete).
+ */
+#define HW_S1_LOG_MAX	5
+
+struct hw_s1_log {
+	unsigned n;
+	const uint8_t *ptr[HW_S1_LOG_MAX];
+	uint64_t val[HW_S1_LOG_MAX];
+	unsigned size;			/* entry size of the walk: 4 or 8 */
+};
+
 struct hw_mem {
 	struct tdp_gmem *gmem;		/* guest-physical memory (L1 GPAs) */
 	uint64_t guest_pfn_base;	/* host pfn of guest frame 0 */
@@ -56,14 +72,14 @@ struct hw_mem {
 	const uint32_t *nr_flat;
 	unsigned host_maxphyaddr;	/* reserved bits of host tables (EPT/NPT/shadow) */
 	/*
-	 * Optional (NULL: unused), for a memo of translations
+	 * Optional (NULL: unused), for the memos of translations
 	 * (include/tdpsim/hw_memo.h): *gen is bumped by every store of the
-	 * model (A/D flags); the guest frames a walk reads are appended to
-	 * rd[] while *nrd < 8 (*nrd counts on past 8: rd[] overflowed).
+	 * model (A/D flags); *nguest by every read of a guest frame.
 	 */
 	uint64_t *gen;
-	uint64_t *rd;
-	unsigned *nrd;
+	unsigned *nguest;
+	/* optional: the stage-1 entries read under a stage 2 are logged here */
+	struct hw_s1_log *s1log;
 };
 
 /* Paging registers of the context being walked (stage 1). */
@@ -130,8 +146,8 @@ struct hw_s2_memo {
 struct hw_stage2 {
 	enum hw_stage2_kind kind;
 	/*
-	 * Optional (NULL: walk every time).  Needs hw_mem.gen and .nrd, which
-	 * tell a walk that stored or read guest memory.
+	 * Optional (NULL: walk every time).  Needs hw_mem.gen and .nguest,
+	 * which tell a walk that stored or read guest memory.
 	 */
 	struct hw_s2_memo *memo;
 	/* EPT: the EPTP (root, page-walk length, A/D enable bit 6) */

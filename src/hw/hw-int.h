@@ -158,11 +158,8 @@ static inline uint8_t *hw_mem_ptr(const struct hw_mem *mem, uint64_t hpa)
 	} else if (pfn >= mem->guest_pfn_base) {
 		uint64_t gfn = pfn - mem->guest_pfn_base;
 
-		if (mem->nrd) {
-			if (*mem->nrd < 8)
-				mem->rd[*mem->nrd] = gfn;
-			++*mem->nrd;
-		}
+		if (mem->nguest)
+			++*mem->nguest;
 		if (!mem->gmem || !tdp_gmem_gfn_in_slot(mem->gmem, gfn))
 			return NULL;
 		page = tdp_gmem_page_lookup(mem->gmem, gfn);

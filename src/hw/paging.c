@@ -43,6 +43,16 @@ bool s1_read(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		return false;
 	*ptr = hw_mem_ptr(mem, hpa);
 	*val = hw_load(*ptr, size);
+	if (kind != HW_S2_NONE && mem->s1log) {
+		struct hw_s1_log *l = mem->s1log;
+
+		if (l->n < HW_S1_LOG_MAX) {
+			l->ptr[l->n] = *ptr;
+			l->val[l->n] = *val;
+		}
+		l->n++;
+		l->size = size;
+	}
 	return true;
 }
 

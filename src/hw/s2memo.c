@@ -11,7 +11,7 @@ bool hw_s2_memo_walk(const struct hw_mem *mem, const struct hw_stage2 *s2,
 {
 	struct hw_s2_memo *m = s2->memo;
 	const uint64_t gen = mem->gen ? *mem->gen : 0;
-	const unsigned nrd = mem->nrd ? *mem->nrd : 0;
+	const unsigned nguest = mem->nguest ? *mem->nguest : 0;
 	struct hw_s2_memo_entry *s;
 	uint64_t root, bit;
 	bool ok;
@@ -20,9 +20,10 @@ bool hw_s2_memo_walk(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	     hw_npt_translate(mem, s2, gpa, acc, hpa, res);
 	/*
 	 * Only a translation that set no A/D flag (*mem->gen unchanged) and
-	 * read no guest frame (*mem->nrd unchanged): see struct hw_s2_memo.
+	 * read no guest frame (*mem->nguest unchanged): see struct hw_s2_memo.
 	 */
-	if (!ok || !mem->gen || !mem->nrd || *mem->gen != gen || *mem->nrd != nrd)
+	if (!ok || !mem->gen || !mem->nguest || *mem->gen != gen ||
+	    *mem->nguest != nguest)
 		return ok;
 	root = hw_s2_root(s2);
 	s = hw_s2_slot(m, gpa, root);

@@ -230,7 +230,8 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				   (unsigned long long)gpa);
 	/*
 	 * Memoised walks (include/tdpsim/hw_memo.h) stay valid only if KVM
-	 * does nothing here and the store lands in no frame a walk read.
+	 * does nothing here (the TDP memo re-reads the guest entries it
+	 * used; a shadow walk reads none).
 	 */
 	quiet = vcpu_entry_quiet(vcpu);
 	/* the store is a guest instruction: it runs after vcpu_enter_guest() */
@@ -287,9 +288,6 @@ int handle_write(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 	}
 store:
 	r = tdp_gmem_write_bytes(e->gmem, gpa, &val, size);
-	if (hw_memo_gfn_walked(e->memo, gpa >> PAGE_SHIFT) ||
-	    hw_memo_gfn_walked(e->memo, (gpa + size - 1) >> PAGE_SHIFT))
-		hw_memo_bump_stage1(e->memo);
 	return r ? engine_fail(e, r, "write at 0x%llx failed",
 			       (unsigned long long)gpa) : 0;
 }

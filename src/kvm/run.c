@@ -205,20 +205,6 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
- * The CPU's store of @store (if any) went through: if it landed in a frame
- * a memoised stage-1 walk read, those walks may be stale.  Returns true:
- * KVM did not run.
- */
-static bool store_memo_update(const struct tdp_engine *e, const struct vcpu_store *store)
-{
-	if (store &&
-	    (hw_memo_gfn_walked(e->memo, store->gpa >> PAGE_SHIFT) ||
-	     hw_memo_gfn_walked(e->memo, (store->gpa + store->size - 1) >> PAGE_SHIFT)))
-		hw_memo_bump_stage1(e->memo);
-	return true;
-}
-
-/*
  * vcpu_run_access() - one access by the current context: the CPU
  * translates; a #PF under TDP is the guest's (delivered without an exit,
  * as the CPU does when KVM does not intercept #PF); a #PF under shadow
@@ -228,13 +214,13 @@ static bool store_memo_update(const struct tdp_engine *e, const struct vcpu_stor
  * access completes, by the CPU or by KVM's emulator, and not on a fault.
  * run_access() says whether every memoised walk (include/tdpsim/hw_memo.h)
  * may still be what a walk would return: true when the access translated
- * without passing through KVM (a store into a frame a memoised walk read
- * bumps the stage-1 generation itself).
+ * without passing through KVM.
  */
-static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		       const struct hw_access *hacc, u64 access,
-		       const struct vcpu_store *store,
-		       struct tdp_outcome *out, int *err)
+static inline __attribute__((always_inline))
+bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
+		const struct hw_access *hacc, u64 access,
+		const struct vcpu_store *store,
+		struct tdp_outcome *out, int *err)
 {
 	const bool nested = vcpu->arch.guest_mode;
 	const int max_tries = nested ? NESTED_ACCESS_MAX_TRIES : ACCESS_MAX_TRIES;
@@ -277,28 +263,43 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 			out->gpa = t->pa | (acc.addr & (PAGE_SIZE - 1));
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return store_memo_update(e, store);
+			return true;
 		}
 		/*
-		 * No memo for L2: its walks read L2's tables, which L2 keeps
-		 * storing to (9 in 10 walks missed on the nested traces, and
-		 * the misses cost more time than the hits saved).
+		 * Under TDP the walk reads the guest's tables, which the guest
+		 * keeps storing to: the TDP memo re-reads the entries instead
+		 * of watching the stores.
 		 */
-		if (nested) {
-			if (!have_ctx)
-				hw_context(e, vcpu, &regs, &s2);
-			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+		if (vcpu->tdp_enabled) {
+			const struct kvm_vcpu_arch *a = &vcpu->arch;
+			/* what hw_context() passes, hw_memo_tdp_find()'s @ctx */
+			const u64 ctx[HW_MEMO_CTX_WORDS] = {
+				a->cr0, a->cr3, a->cr4, a->efer, a->pkru,
+			};
+
+			if (e->no_memo ||
+			    !hw_memo_tdp_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, ctx,
+					      &hw)) {
+				u64 gen = e->memo->gen;
+
+				if (!have_ctx)
+					hw_context(e, vcpu, &regs, &s2);
+				e->memo->log.n = 0;
+				hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
+				/* a walk that set A/D flags bumped the generation */
+				if (hw.kind == HW_OK && gen == e->memo->gen && !e->no_memo)
+					hw_memo_tdp_add(e->memo, &acc, (unsigned)vcpu->vcpu_id,
+							ctx, &hw);
+			}
 		} else if (e->no_memo ||
 			   !hw_memo_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw)) {
 			u64 gen = e->memo->gen;
 
 			if (!have_ctx)
 				hw_context(e, vcpu, &regs, &s2);
-			e->memo->nrd = 0;
 			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
 			/* a walk that set A/D flags bumped the generation */
-			if (hw.kind == HW_OK && gen == e->memo->gen && e->memo->nrd <= 8 &&
-			    !e->no_memo)
+			if (hw.kind == HW_OK && gen == e->memo->gen && !e->no_memo)
 				hw_memo_add(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw);
 		}
 		/*
@@ -320,7 +321,7 @@ static bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 							    hw.global };
 			if (store)
 				complete_store(e, vcpu, store, out, false, err);
-			return store_memo_update(e, store);
+			return true;
 		}
 		if (hw.kind == HW_PF && vcpu->tdp_enabled) {
 			struct x86_exception pf = { .vector = PF_VECTOR,
@@ -484,7 +485,7 @@ void vcpu_hw_init(struct tdp_engine *e)
 		.nr_flat = &e->kvm.nr_host_tables,
 		.host_maxphyaddr = 52,
 		.gen = &e->memo->gen,
-		.rd = e->memo->rd,
-		.nrd = &e->memo->nrd,
+		.nguest = &e->memo->nguest,
+		.s1log = &e->memo->log,
 	};
 }

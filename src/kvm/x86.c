@@ -758,9 +758,29 @@ int engine_event(struct tdp_engine *e, const struct tdp_event *ev,
 		else
 			err = handle_write(e, vcpu, ev);
 		break;
-	case TDP_EV_SET:
+	case TDP_EV_SET: {
+		/*
+		 * Under TDP a MOV to CR that KVM does not intercept changes
+		 * only registers, which the TDP memo keys on: no bump.  Known
+		 * from the outside, so that no path of handle_set() is missed:
+		 * nothing pending at entry, not the VM entry that loads L2's
+		 * registers (kvm_init_mmu), no exit counted, the same MMU and
+		 * root after, nothing requested, no #GP, and no PAE paging
+		 * before or after (PDPTE loads: load_pdptrs(), or the CPU's
+		 * through EPT02, which may exit).
+		 */
+		const struct kvm_mmu *mmu = vcpu->arch.mmu;
+		const hpa_t root = mmu->root.hpa;
+		const u64 exits = tdp_stats_exits(e->stats);
+		const bool quiet = vcpu->tdp_enabled && !entry && vcpu_entry_quiet(vcpu) &&
+				   !is_pae_paging(vcpu);
+
 		err = handle_set(e, vcpu, ev, entry, out);
+		memo_kept = quiet && !err && out->kind == TDP_OUT_NONE &&
+			    tdp_stats_exits(e->stats) == exits && vcpu->arch.mmu == mmu &&
+			    mmu->root.hpa == root && !vcpu->requests && !is_pae_paging(vcpu);
 		break;
+	}
 	case TDP_EV_ACCESS: {
 		unsigned cpl = TDP_HAS(ev, ACCESS, cpl) ? ev->u.access.cpl :
 			       (unsigned)vcpu->arch.cpl;
