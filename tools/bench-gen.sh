@@ -17,11 +17,13 @@ trap 'rm -rf "$TMP"' EXIT
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$B" -j"$(nproc)" --target tdpsim >/dev/null
 printf '%-16s %10s %9s %9s %9s\n' workload events best_s median_s MB
-for wl in $("$B/tdpsim" gen --list | awk 'NR > 1 { print $1 }'); do
+# `gen --list`: "  NAME  description" lines, descriptions continued below
+for wl in $("$B/tdpsim" gen --list | awk '/^  [^ ]/ { print $1 }'); do
 	times=""
 	for r in $(seq "$REPS"); do
 		s=$(date +%s.%N)
-		"$B/tdpsim" gen --workload "$wl" --events "$EVENTS" -o "$TMP/t.zst" 2>"$TMP/err"
+		"$B/tdpsim" gen --workload "$wl" --events "$EVENTS" -o "$TMP/t.zst" 2>"$TMP/err" ||
+			{ cat "$TMP/err" >&2; echo "bench-gen: gen --workload $wl failed" >&2; exit 1; }
 		e=$(date +%s.%N)
 		times="$times $(awk -v s="$s" -v e="$e" 'BEGIN { print e - s }')"
 	done
