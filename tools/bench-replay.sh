@@ -70,7 +70,9 @@ interleave() {
 
 # M events/s of one replay of $F inside bench_replay
 events_per_s() {
-	$PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }'
+	v=$($PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }')
+	[ -n "$v" ] || { echo "bench-replay: bench_replay failed on $F ($1)" >&2; exit 1; }
+	echo "$v"
 }
 
 # whole process: faults fixed / wall time of `tdpsim replay -q -T`
