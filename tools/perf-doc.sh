@@ -15,9 +15,11 @@
 # renamed when complete, so a failed or interrupted run leaves the previous
 # one in place.
 #
-# A full run takes ~15 minutes on the reference machine (2 vCPUs): ~3 of
-# them callgrind (tools/series-cost.sh, with its own portable build in
-# $BUILD_IR), ~2 three fresh builds of the tdpsim binary ("First build").
+# A full run took 8 minutes on the reference machine (2 vCPUs, load ~3)
+# with $BUILD and $BUILD_IR already built; count ~3 more from a clean
+# checkout (the two builds).  Of the 8: ~3.5 for three fresh builds of the
+# tdpsim binary ("First build"), ~1 for tools/series-cost.sh's callgrind
+# runs, ~1 for permission_fault, ~1 for `tdpsim gen` at 10 M events.
 #
 #   tools/perf-doc.sh                   full run, writes docs/PERFORMANCE.md
 #   QUICK=1 tools/perf-doc.sh           tiny sizes, 1-2 repetitions, no
