@@ -3,23 +3,29 @@
 #
 # permission_fault() benchmark, both ACC layouts in one run: builds a Release
 # -march=native tree in ${BUILD:-build-bench-perm}, runs the old and new
-# benchmarks alternately ${N:-5} times pinned to CPU ${CPU:-1}, and prints the
-# best ns/call and TSC ticks/call per variant, with the new/old and
-# naive/table ratios.  $1: calls per run in millions (default 2).
+# benchmarks alternately ${N:-5} times pinned to CPU ${CPU:-1} (when taskset
+# exists), and prints the best ns/call and TSC ticks/call per variant, with
+# the new/old and naive/table ratios.  $1: calls per run in millions
+# (default 2).
+# RAW=FILE also writes every invocation's output there (one "layout variant
+# ns/call ticks/call" line per variant and run, '#' comments as printed).
 set -eu
 build=${BUILD:-build-bench-perm}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DTDPSIM_NATIVE=ON \
 	-DTDPSIM_TESTS=OFF >/dev/null
 cmake --build "$build" -j2 --target bench_perm_layout_old bench_perm_layout_new >/dev/null
+PIN=""
+command -v taskset >/dev/null && PIN="taskset -c ${CPU:-1}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 i=0
 while [ "$i" -lt "${N:-5}" ]; do
 	for l in old new; do
-		taskset -c "${CPU:-1}" "$build/bench/bench_perm_layout_$l" "${1:-2}" >>"$out"
+		$PIN "$build/bench/bench_perm_layout_$l" "${1:-2}" >>"$out"
 	done
 	i=$((i + 1))
 done
+[ -z "${RAW:-}" ] || cp "$out" "$RAW"
 grep -m1 '^# layout' "$out" | sed 's/layout old, //'
 awk '!/^#/ { k = $1 " " $2; if (!(k in ns) || $3 < ns[k]) { ns[k] = $3; t[k] = $4 } }
 END {

@@ -15,7 +15,9 @@
 #     bench_replay and tdpsim built as here), each repetition runs the old
 #     build and then this one, interleaved, on the same traces.
 # Both layouts are interleaved in 1-3; pinned to CPU 1 when taskset exists.
-# GOALS_ONLY=1 skips 1-3.
+# GOALS_ONLY=1 skips 1-3.  KEEP=DIR writes the generated traces (hits-4m,
+# faults-1m, linux-3m, nested-1m, hvci-1m; hits-400k without GOALS_ONLY)
+# to DIR and keeps them (tools/perf-doc.sh replays them again).
 set -eu
 cd "$(dirname "$0")/.."
 B=${BUILD:-build-bench}
@@ -23,6 +25,11 @@ REPS=${REPS:-5}
 TMP=${TMPDIR:-/tmp}/tdpsim-bench-replay.$$
 mkdir -p "$TMP"
 trap 'rm -rf "$TMP"' EXIT
+TR=$TMP
+if [ -n "${KEEP:-}" ]; then
+	mkdir -p "$KEEP"
+	TR=$KEEP
+fi
 
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=Release -DTDPSIM_NATIVE=ON -DTDPSIM_TESTS=OFF >/dev/null
 cmake --build "$B" -j"$(nproc)" --target bench_replay tdpsim >/dev/null
@@ -31,20 +38,20 @@ command -v taskset >/dev/null && PIN="taskset -c 1"
 
 if [ -z "${GOALS_ONLY:-}" ]; then
 	echo "== hit-dominated, 4M events"
-	$PIN "$B/bench/bench_replay" --reps "$REPS" --synth-hits 4000000 "$TMP/hits-4m.zst"
+	$PIN "$B/bench/bench_replay" --reps "$REPS" --synth-hits 4000000 "$TR/hits-4m.zst"
 	echo "== traces/linux-small.zst"
 	$PIN "$B/bench/bench_replay" --reps "$REPS" traces/linux-small.zst
 	echo "== peak RSS, same working set, 400k vs 4M events"
-	"$B/bench/bench_replay" --reps 1 --synth-hits 400000 "$TMP/hits-400k.zst" >/dev/null
-	$PIN "$B/bench/bench_replay" --reps 1 "$TMP/hits-400k.zst" "$TMP/hits-4m.zst" | tail -1
+	"$B/bench/bench_replay" --reps 1 --synth-hits 400000 "$TR/hits-400k.zst" >/dev/null
+	$PIN "$B/bench/bench_replay" --reps 1 "$TR/hits-400k.zst" "$TR/hits-4m.zst" | tail -1
 fi
 
 echo "== issue 15 goal workloads (new layout, median of $REPS${BASE:+, BASE=$BASE interleaved})"
-"$B/bench/bench_replay" --reps 1 --layout new --synth-hits 4000000 "$TMP/hits-4m.zst" >/dev/null
-"$B/bench/bench_replay" --reps 1 --layout new --synth-faults 1000000 "$TMP/faults-1m.zst" >/dev/null
-"$B/tdpsim" gen --workload linux --seed 1 --events 3000000 -o "$TMP/linux-3m.zst" 2>/dev/null
-"$B/tdpsim" gen --workload nested --seed 1 --events 1000000 -o "$TMP/nested-1m.zst" 2>/dev/null
-"$B/tdpsim" gen --workload hvci --seed 1 --events 1000000 -o "$TMP/hvci-1m.zst" 2>/dev/null
+"$B/bench/bench_replay" --reps 1 --layout new --synth-hits 4000000 "$TR/hits-4m.zst" >/dev/null
+"$B/bench/bench_replay" --reps 1 --layout new --synth-faults 1000000 "$TR/faults-1m.zst" >/dev/null
+"$B/tdpsim" gen --workload linux --seed 1 --events 3000000 -o "$TR/linux-3m.zst" 2>/dev/null
+"$B/tdpsim" gen --workload nested --seed 1 --events 1000000 -o "$TR/nested-1m.zst" 2>/dev/null
+"$B/tdpsim" gen --workload hvci --seed 1 --events 1000000 -o "$TR/hvci-1m.zst" 2>/dev/null
 
 # median of the M events/s figures on stdin
 median() {
@@ -70,19 +77,21 @@ interleave() {
 
 # M events/s of one replay of $F inside bench_replay
 events_per_s() {
-	$PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }'
+	v=$($PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }')
+	[ -n "$v" ] || { echo "bench-replay: bench_replay failed on $F ($1)" >&2; exit 1; }
+	echo "$v"
 }
 
 # whole process: faults fixed / wall time of `tdpsim replay -q -T`
 faults_per_s() {
 	t0=$(date +%s%N)
-	$PIN "$1/tdpsim" replay -q -T "$TMP/faults-1m.zst"
+	$PIN "$1/tdpsim" replay -q -T "$TR/faults-1m.zst"
 	t1=$(date +%s%N)
 	echo "1000000 $t0 $t1" | awk '{ printf "%.3f\n", $1 / (($3 - $2) / 1e9) / 1e6 }'
 }
 
 for t in hits-4m linux-3m nested-1m hvci-1m faults-1m traces/nested-intel traces/hvci-amd traces/hvci-intel; do
-	case $t in traces/*) F=$t.zst ;; *) F=$TMP/$t.zst ;; esac
+	case $t in traces/*) F=$t.zst ;; *) F=$TR/$t.zst ;; esac
 	interleave "$t" "M events/s" events_per_s
 done
 interleave faults-1m "M faults/s, whole process" faults_per_s
