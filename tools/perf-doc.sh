@@ -129,7 +129,7 @@ desc_start=$(git describe --always --dirty 2>/dev/null || echo unknown)
 dirty_files=$(git status --porcelain 2>/dev/null | grep -v ' docs/PERFORMANCE.md$' || true)
 
 step=0
-nsteps=13
+nsteps=14
 progress() {
 	step=$((step + 1))
 	echo "perf-doc: [$step/$nsteps] $* ($(($(date +%s) - t_start)) s)" >&2
@@ -319,6 +319,20 @@ if [ -z "$cg_skip" ]; then
 	sed -n '/^== summary/,$p' "$T/cg" | awk 'NF == 5 && $1 != "measurement"' >"$T/cg.sum"
 	[ -s "$T/cg.sum" ] || die "tools/series-cost.sh printed no summary table"
 	valgrind_v=$(valgrind --version)
+fi
+
+progress "where replay's instructions go (callgrind)"
+if [ -z "$cg_skip" ]; then
+	# the goal workloads at a tenth of their size (callgrind is ~50x slower)
+	run split-gen "$T/sg" "$B/tdpsim" gen --workload linux --seed 1 --events 300000 -o "$T/tr/linux-300k.zst"
+	run split-gen "$T/sg" "$B/tdpsim" gen --workload nested --seed 1 --events 100000 -o "$T/tr/nested-100k.zst"
+	run split-gen "$T/sg" "$B/tdpsim" gen --workload hvci --seed 1 --events 100000 -o "$T/tr/hvci-100k.zst"
+	run split-gen "$T/sg" "$B/bench/bench_replay" --reps 1 --synth-faults 200000 "$T/tr/faults-200k.zst"
+	for n in hits-400k linux-300k nested-100k hvci-100k faults-200k; do
+		run split "$T/sp.$n.run" valgrind --tool=callgrind --callgrind-out-file="$T/cgs.$n" \
+			"$BIR/tdpsim" replay -q -T "$T/tr/$n.zst"
+		run split "$T/sp.$n" tools/cg-split.sh "$T/cgs.$n"
+	done
 fi
 
 progress "first build (README command 1)"
@@ -610,6 +624,66 @@ $(cmds goals goals-info)
 tools/bench-replay.sh runs \`bench_replay --reps 1 --layout new TRACE\` per workload and round,
 and \`tdpsim replay -q -T\` of the fault-dominated trace for the faults/s row; \`tdpsim info\`
 counts the events.
+
+### Where replay's instructions go
+
+The goals are for the whole simulator, but a share of every replay is KVM's own code (the port
+in src/mmu), which tdpsim must not make cheaper than the kernel is: it is what tdpsim measures.
+Instructions per event of a whole \`tdpsim replay -q -T\` (callgrind, the portable \`-O2 -g\`
+build of [Instructions](#instructions-callgrind)) of each goal workload at a tenth of its size,
+split by where the code is (tools/cg-split.sh: a function's own instructions, inlined code
+where its source file is): **port** src/mmu; **CPU model** src/hw and its memos; **vCPU side**
+src/kvm (exits, emulation, nested transitions); **decode** src/trace and zstd; **sim** the
+replay loop and guest memory (src/sim); **other** libc and start-up.
+EOF
+	if [ -n "$cg_skip" ]; then
+		printf '\n**Not measured in this run (%s).**\n\n' "$cg_skip"
+	else
+		cat <<EOF
+
+| workload | events | Ir/event | port | CPU model | vCPU side | decode | sim | other | the goal leaves besides the port (now) |
+|---|---|---|---|---|---|---|---|---|---|
+EOF
+		split_row() { # LABEL TRACE GOAL-KEY GOAL
+			ev=$(events split-info "$T/tr/$2.zst")
+			g=$(gmed "$3")
+			awk -v ev="$ev" -v lab="$1" -v g="$g" -v goal="$4" '
+				{ v[$1] = $2 }
+				END {
+					t = v["total"] / ev; p = v["port"] / ev
+					if (goal == "") {
+						need = "—"
+					} else {
+						n = t * g / goal - p
+						need = n > 0 ? sprintf("%.0f (%.0f)", n, t - p) :
+						       sprintf("none: the port alone is over (%.0f)", t - p)
+					}
+					printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+						lab, ev, t, p, v["cpu"] / ev, v["vcpu"] / ev, v["decode"] / ev,
+						v["sim"] / ev, v["other"] / ev, need
+				}' "$T/sp.$2"
+		}
+		split_row "hit-dominated" hits-400k hits-4m 35
+		split_row "Linux-like" linux-300k linux-3m 16
+		split_row "nested" nested-100k nested-1m 15
+		split_row "HVCI" hvci-100k hvci-1m 15
+		split_row "fault-dominated" faults-200k faults-1m ""
+		cat <<EOF
+
+- Per event of each trace (the fault-dominated trace has 2 events per fault); exact counts,
+  one run each.
+- Last column: if time follows instructions at the rate each workload ran in the table above
+  (its median M events/s at these Ir/event), the instructions per event its goal leaves to
+  everything but the port, and in parentheses what they are now. The fault-dominated goal is per
+  fault of the whole process: see its faults/s row; the port's share here is its bound.
+
+Commands:
+
+$(cmds split-gen split split-info)
+
+EOF
+	fi
+	cat <<EOF
 
 ### Old vs new layout, shipped traces
 
