@@ -651,13 +651,13 @@ EOF
 				{ v[$1] = $2 }
 				END {
 					t = v["total"] / ev; p = v["port"] / ev
-					if (goal == "") {
+					n = goal == "" ? 0 : t * g / goal - p
+					if (goal == "")
 						need = "—"
-					} else {
-						n = t * g / goal - p
-						need = n > 0 ? sprintf("%.0f (%.0f)", n, t - p) :
-						       sprintf("none: the port alone is over (%.0f)", t - p)
-					}
+					else if (n > 0)
+						need = sprintf("%.0f (%.0f)", n, t - p)
+					else
+						need = sprintf("none: the port alone is over (%.0f)", t - p)
 					printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
 						lab, ev, t, p, v["cpu"] / ev, v["vcpu"] / ev, v["decode"] / ev,
 						v["sim"] / ev, v["other"] / ev, need
