@@ -163,7 +163,9 @@ void kvm_service_requests(struct tdp_engine *e, struct kvm_vcpu *vcpu)
  */
 int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 {
-	kvm_service_requests(e, vcpu);
+	/* as vcpu_enter_guest() does: if (kvm_request_pending(vcpu)) { ... } */
+	if (vcpu->requests)
+		kvm_service_requests(e, vcpu);
 	if (!VALID_PAGE(vcpu->arch.mmu->root.hpa)) {
 		int r = kvm_mmu_load(vcpu);
 
@@ -177,6 +179,8 @@ int vcpu_enter_guest(struct tdp_engine *e, struct kvm_vcpu *vcpu)
 	 * serviced on KVM's next pass through vcpu_enter_guest(): counted
 	 * (kvm_vcpu_flush_tlb_all()).
 	 */
+	if (!vcpu->requests)
+		return 0;
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_vcpu_flush_tlb_all(e, vcpu);
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH_CURRENT, vcpu))
