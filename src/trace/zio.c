@@ -214,7 +214,8 @@ FILE *tdp__zstd_writer(FILE *raw, int level, char *errbuf, size_t errlen)
 	 * Raw literals: our blocks are already entropy-poor varints, and
 	 * Huffman-decoding their literals was a third of the read time;
 	 * measured 4.40 -> 4.82 bytes/event, ~17 % faster decode
-	 * (docs/PERFORMANCE.md).  Best effort, see the include above.
+	 * (docs/trace-format.md, "Why this shape").  Best effort, see the
+	 * include above.
 	 */
 	ZSTD_CCtx_setParameter(z->c, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
 	fp = fopencookie(z, "w", io);
