@@ -16,14 +16,14 @@
  *  - stage-2 walks (struct hw_s2_memo, include/tdpsim/hw.h), used by the
  *    CPU model inside every TDP walk that misses.
  *
- * Shadow paging: validity is one generation number, bumped after anything that may change
- * what a walk reads or the registers it runs with: every store of the CPU
- * model itself (A/D flags, through hw_mem.gen), every pass through KVM
- * (exits, requests serviced at VM entry, trapped or emulated stores), and
- * every trace event other than an access or a plain store (the walk reads
- * only KVM's tables, so a store the guest makes without KVM seeing it
- * cannot change it).  An entry counts only if it carries
- * the current generation, so a bump drops all entries at once.  Only a walk
+ * Shadow paging: validity is one generation number, bumped after anything
+ * that may change what a walk reads or the registers it runs with: every
+ * store of the CPU model itself (A/D flags, through hw_mem.gen), every
+ * pass through KVM (exits, requests serviced at VM entry, trapped or
+ * emulated stores), and every trace event other than an access or a plain
+ * store (the walk reads only KVM's tables, so a store the guest makes
+ * without KVM seeing it cannot change it).  An entry counts only if it
+ * carries the current generation, so a bump drops all entries at once.  Only a walk
  * that translated and stored nothing is memoised.  For one generation the
  * translation of a page is the same for every access type (a walk that
  * would set D bumps it), so an entry keeps one translation and a mask of
@@ -63,9 +63,8 @@ struct hw_memo_entry {
  * guest keeps storing to; instead of dropping everything on such a store,
  * an entry keeps where the walk read each stage-1 entry and what it read
  * (guest frames do not move), and is current while those entries still
- * hold the same values and the stage-2 memo's generation is unchanged
- * (no pass through KVM, no event other than an access or store: registers
- * and stage-2 tables as they were).
+ * hold the same values, the registers match and the stage-2 memo's
+ * generation is unchanged (stage-2 tables as they were).
  */
 #define HW_MEMO_TDP_ENTRIES	1024	/* 168 KiB */
 #define HW_MEMO_CTX_WORDS	5	/* CR0, CR3, CR4, EFER, PKRU */
@@ -73,7 +72,7 @@ struct hw_memo_entry {
 struct hw_memo_tdp_entry {
 	struct hw_memo_entry t;	/* gen: hw_s2_memo.gen << 16 | vCPU */
 	/*
-	 * The paging registers the walk ran with (hw_memo_tdp_ctx()): a guest
+	 * The paging registers the walk ran with (src/kvm/run.c): a guest
 	 * MOV to CR3/CR0/CR4 that KVM does not see keeps every entry, and a
 	 * return to an earlier CR3 finds its translations again.
 	 */

@@ -205,6 +205,50 @@ static void complete_store(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 }
 
 /*
+ * The memos of the CPU's walks (include/tdpsim/hw_memo.h).  Under TDP the
+ * walk reads the guest's tables, which the guest keeps storing to: the TDP
+ * memo re-reads the entries it used and is keyed on the registers
+ * hw_context() passes (@ctx); under shadow paging the walk reads only
+ * KVM's tables and one generation covers them.
+ */
+static inline void tdp_memo_ctx(const struct kvm_vcpu *vcpu, u64 *ctx)
+{
+	const struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	ctx[0] = a->cr0;
+	ctx[1] = a->cr3;
+	ctx[2] = a->cr4;
+	ctx[3] = a->efer;
+	ctx[4] = a->pkru;
+}
+
+static inline __attribute__((always_inline))
+bool memo_find(struct tdp_engine *e, const struct kvm_vcpu *vcpu,
+	       const struct hw_access *acc, struct hw_result *hw)
+{
+	u64 ctx[HW_MEMO_CTX_WORDS];
+
+	if (!vcpu->tdp_enabled)
+		return hw_memo_find(e->memo, acc, (unsigned)vcpu->vcpu_id, hw);
+	tdp_memo_ctx(vcpu, ctx);
+	return hw_memo_tdp_find(e->memo, acc, (unsigned)vcpu->vcpu_id, ctx, hw);
+}
+
+/* Memoise @hw, the CPU's translation of @acc that stored nothing. */
+static inline void memo_add(struct tdp_engine *e, const struct kvm_vcpu *vcpu,
+			    const struct hw_access *acc, const struct hw_result *hw)
+{
+	u64 ctx[HW_MEMO_CTX_WORDS];
+
+	if (!vcpu->tdp_enabled) {
+		hw_memo_add(e->memo, acc, (unsigned)vcpu->vcpu_id, hw);
+		return;
+	}
+	tdp_memo_ctx(vcpu, ctx);
+	hw_memo_tdp_add(e->memo, acc, (unsigned)vcpu->vcpu_id, ctx, hw);
+}
+
+/*
  * vcpu_run_access() - one access by the current context: the CPU
  * translates; a #PF under TDP is the guest's (delivered without an exit,
  * as the CPU does when KVM does not intercept #PF); a #PF under shadow
@@ -265,42 +309,16 @@ bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
 				complete_store(e, vcpu, store, out, false, err);
 			return true;
 		}
-		/*
-		 * Under TDP the walk reads the guest's tables, which the guest
-		 * keeps storing to: the TDP memo re-reads the entries instead
-		 * of watching the stores.
-		 */
-		if (vcpu->tdp_enabled) {
-			const struct kvm_vcpu_arch *a = &vcpu->arch;
-			/* what hw_context() passes, hw_memo_tdp_find()'s @ctx */
-			const u64 ctx[HW_MEMO_CTX_WORDS] = {
-				a->cr0, a->cr3, a->cr4, a->efer, a->pkru,
-			};
-
-			if (e->no_memo ||
-			    !hw_memo_tdp_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, ctx,
-					      &hw)) {
-				u64 gen = e->memo->gen;
-
-				if (!have_ctx)
-					hw_context(e, vcpu, &regs, &s2);
-				e->memo->log.n = 0;
-				hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
-				/* a walk that set A/D flags bumped the generation */
-				if (hw.kind == HW_OK && gen == e->memo->gen && !e->no_memo)
-					hw_memo_tdp_add(e->memo, &acc, (unsigned)vcpu->vcpu_id,
-							ctx, &hw);
-			}
-		} else if (e->no_memo ||
-			   !hw_memo_find(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw)) {
-			u64 gen = e->memo->gen;
+		if (e->no_memo || !memo_find(e, vcpu, &acc, &hw)) {
+			const u64 stores = e->memo->gen;
 
 			if (!have_ctx)
 				hw_context(e, vcpu, &regs, &s2);
+			e->memo->log.n = 0;
 			hw_translate(&e->hwmem, &regs, &s2, &acc, &hw);
 			/* a walk that set A/D flags bumped the generation */
-			if (hw.kind == HW_OK && gen == e->memo->gen && !e->no_memo)
-				hw_memo_add(e->memo, &acc, (unsigned)vcpu->vcpu_id, &hw);
+			if (hw.kind == HW_OK && stores == e->memo->gen && !e->no_memo)
+				memo_add(e, vcpu, &acc, &hw);
 		}
 		/*
 		 * A non-canonical address: #GP(0) from the CPU, before any
