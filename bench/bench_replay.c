@@ -2,7 +2,7 @@
 /*
  * Replay throughput and memory.
  *
- *   bench_replay [--reps N] [--layout old|new] TRACE [LONG_TRACE]
+ *   bench_replay [--reps N] [--no-read-ahead] [--layout old|new] TRACE [LONG_TRACE]
  *   bench_replay [--reps N] --synth-hits EVENTS OUT.zst
  *   bench_replay [--reps N] --synth-faults FAULTS OUT.zst
  *
@@ -22,6 +22,8 @@
  * child's peak RSS is compared: memory must follow the working set, not
  * the trace length.  --layout replays only that layout, for TRACE alone
  * (a trace with mbec=1 or gmet=1 runs under the series' layout only).
+ * --no-read-ahead reads and decodes on the replay's thread
+ * (tdp_replay_opts.no_read_ahead), as `tdpsim replay --no-read-ahead`.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -206,10 +208,13 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static bool no_read_ahead;	/* --no-read-ahead */
+
 static int replay_once(const char *path, const char *layout, double *eps,
 		       uint64_t *events, double *fps)
 {
-	struct tdp_replay_opts o = { .layout = layout, .interval = 1000 };
+	struct tdp_replay_opts o = { .layout = layout, .interval = 1000,
+				     .no_read_ahead = no_read_ahead };
 	struct tdp_replay_result *res = malloc(sizeof(*res));
 	char err[512];
 	int r;
@@ -261,6 +266,10 @@ int main(int argc, char **argv)
 		reps = atoi(argv[2]);
 		ai = 3;
 	}
+	if (ai < argc && !strcmp(argv[ai], "--no-read-ahead")) {
+		no_read_ahead = true;
+		ai++;
+	}
 	if (ai + 1 < argc && !strcmp(argv[ai], "--layout")) {
 		layouts[0] = argv[ai + 1];
 		nl = 1;
@@ -283,7 +292,7 @@ int main(int argc, char **argv)
 		argc = ai + 1;
 	}
 	if (ai >= argc || reps < 1 || reps > 64) {
-		fprintf(stderr, "usage: bench_replay [--reps N] [--layout L] TRACE [LONG_TRACE]\n"
+		fprintf(stderr, "usage: bench_replay [--reps N] [--no-read-ahead] [--layout L] TRACE [LONG_TRACE]\n"
 				"       bench_replay [--reps N] --synth-hits EVENTS OUT.zst\n"
 				"       bench_replay [--reps N] --synth-faults FAULTS OUT.zst\n");
 		return 2;

@@ -5,6 +5,7 @@
  * in all three forms, and libpcap reading what the writer produces.
  */
 #include <criterion/criterion.h>
+#include <sched.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -582,6 +583,105 @@ Test(trace_reader, many_blocks_round_trip)
 	cr_expect_eq(i, n);
 	cr_expect_gt(tdp_trace_position(t), 2, "more than one block record");
 	tdp_trace_close(t);
+	free(evs);
+}
+
+/*
+ * Read-ahead (tdp_trace_read_ahead()) hands out what reading in line does:
+ * the same events, the same position after each, the same end -- also for
+ * a trace that breaks off or goes bad part-way (the error, its message and
+ * the events before it).
+ */
+/* @want_error: 1 or 0, or -1 for either (a text trace cut mid-line) */
+static void same_with_read_ahead(const char *path, int want_error)
+{
+	char errbuf[TDP_ERRBUF_SIZE];
+	const struct tdp_event *ea, *eb;
+	tdp_trace_t *ta, *tb;
+	cpu_set_t cpus;
+	uint64_t n = 0;
+	int ra, rb;
+
+	cr_assert_eq(tdp_trace_open(&ta, path, errbuf), 0, "%s", errbuf);
+	cr_assert_eq(tdp_trace_open(&tb, path, errbuf), 0, "%s", errbuf);
+	cr_assert_eq(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	cr_expect_eq(tdp_trace_read_ahead(tb), CPU_COUNT(&cpus) >= 2,
+		     "the thread runs where there are 2 CPUs");
+	cr_expect_eq(tdp_trace_read_ahead(tb), 0, "started once only");
+	do {
+		ra = tdp_trace_next(ta, &ea);
+		rb = tdp_trace_next(tb, &eb);
+		cr_assert_eq(ra, rb, "%s: event %llu: %d vs %d", path,
+			     (unsigned long long)n, ra, rb);
+		if (ra == 1)
+			cr_assert(!memcmp(ea, eb, sizeof(*ea)), "%s: event %llu", path,
+				  (unsigned long long)n);
+		cr_assert_eq(tdp_trace_position(ta), tdp_trace_position(tb),
+			     "%s: position after event %llu", path, (unsigned long long)n);
+		n++;
+	} while (ra == 1);
+	if (want_error >= 0)
+		cr_expect_eq(ra < 0, want_error, "%s: ends with %d", path, ra);
+	cr_expect_str_eq(tdp_trace_errmsg(ta), tdp_trace_errmsg(tb));
+	cr_expect_eq(tdp_trace_raw_bytes(ta), tdp_trace_raw_bytes(tb));
+	cr_expect_eq(tdp_trace_next(tb, &eb), ra, "the end is sticky");
+	tdp_trace_close(ta);
+	tdp_trace_close(tb);
+}
+
+/* The first @keep bytes of @src into @dst. */
+static void truncate_copy(const char *src, const char *dst, long keep)
+{
+	FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	int c;
+
+	cr_assert(in && out);
+	for (long i = 0; i < keep && (c = getc(in)) != EOF; i++)
+		putc(c, out);
+	fclose(in);
+	cr_assert_eq(fclose(out), 0);
+}
+
+Test(trace_reader, read_ahead_hands_out_the_same)
+{
+	static const struct { enum tdp_trace_form form; const char *name; } outs[] = {
+		{ TDP_FORM_TEXT, "ra.txt" }, { TDP_FORM_PCAP, "ra.pcap" }, { TDP_FORM_ZST, "ra.zst" },
+	};
+	struct tdp_config cfg = intel_nested();
+	const size_t n = 50000;
+	struct tdp_event *evs = calloc(n, sizeof(*evs));
+	char cut[512];
+	FILE *fp;
+
+	cr_assert_not_null(evs);
+	snprintf(cut, sizeof(cut), "%s", test_path("ra-cut"));
+	for (size_t j = 0; j < n; j++)
+		fill_random(&evs[j], rnd() % TDP_EV__COUNT, rnd(), &cfg);
+	for (size_t o = 0; o < ARRAY_SIZE(outs); o++) {
+		const char *path = test_path(outs[o].name);
+		long size;
+
+		write_all(path, outs[o].form, &cfg, evs, n);
+		same_with_read_ahead(path, 0);
+		/* broken off at 60 %: a truncated record, or a text trace cut mid-line */
+		fp = fopen(path, "rb");
+		cr_assert_not_null(fp);
+		fseek(fp, 0, SEEK_END);
+		size = ftell(fp);
+		fclose(fp);
+		truncate_copy(path, cut, size * 3 / 5);
+		same_with_read_ahead(cut, outs[o].form != TDP_FORM_TEXT ? 1 : -1);
+		unlink(cut);
+		unlink(path);
+	}
+	/* a bad line part-way through a text trace */
+	write_all(test_path("ra.txt"), TDP_FORM_TEXT, &cfg, evs, n);
+	fp = fopen(test_path("ra.txt"), "a");
+	cr_assert_not_null(fp);
+	fputs("access gva=0x1000 op=sing\n", fp);
+	cr_assert_eq(fclose(fp), 0);
+	same_with_read_ahead(test_path("ra.txt"), 1);
+	unlink(test_path("ra.txt"));
 	free(evs);
 }
 

@@ -297,6 +297,11 @@ struct tdp_replay_opts {
 	struct tdp_engine_opts engine;
 	uint64_t interval;		/* first timeline interval (events) */
 	bool progress;			/* heartbeat on stderr */
+	/*
+	 * Read and decode in line: no read-ahead thread (tdp_trace_read_ahead()),
+	 * so the replay's one thread does all the work.  Same results.
+	 */
+	bool no_read_ahead;
 };
 
 struct tdp_replay_result {

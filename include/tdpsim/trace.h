@@ -220,6 +220,15 @@ int tdp_trace_next(tdp_trace_t *t, const struct tdp_event **ev);
  * Return: the number of events (> 0) in *@evs, 0 at the end, or TDP_E_*.
  */
 int tdp_trace_next_batch(tdp_trace_t *t, const struct tdp_event **evs);
+/*
+ * tdp_trace_read_ahead() - read and decode on a second thread from now on,
+ * a ring of batches ahead of the caller.  What next() and the position,
+ * progress and error calls return is unchanged; an event pointer stays
+ * valid until the next call, as before.  Call it before the first next();
+ * it does nothing for stdin or with fewer than 2 CPUs to run on.
+ * Return: 1 if the thread runs, 0 if reading stays in line.
+ */
+int tdp_trace_read_ahead(tdp_trace_t *t);
 const char *tdp_trace_errmsg(const tdp_trace_t *t);
 
 /*

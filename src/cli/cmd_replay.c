@@ -24,6 +24,7 @@ int cmd_replay(int argc, char **argv)
 		{ "check", optional_argument, NULL, 'c' },
 		{ "tlb", no_argument, NULL, 't' },
 		{ "no-memo", no_argument, NULL, 'M' },
+		{ "no-read-ahead", no_argument, NULL, 'R' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "expect", required_argument, NULL, 'e' },
 		{ "progress", no_argument, NULL, 'P' },
@@ -97,6 +98,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case 'M':
 			opts.engine.no_memo = true;
+			break;
+		case 'R':
+			opts.no_read_ahead = true;
 			break;
 		case 'q':
 			quiet = true;

@@ -8,13 +8,26 @@
  * pcap_next_ex (see docs/trace-format.md); the files stay standard pcap
  * that libpcap and tshark read (tests/test_trace.c checks libpcap).
  *
+ * Read-ahead (tdp_trace_read_ahead()): a second thread runs the same batch
+ * readers into a ring of RA_SLOTS batches while the caller replays.  Reading
+ * and decoding are the simulator's, not the port's: moving them to the other
+ * core takes ~180-410 instructions per event off the replay thread.  Events,
+ * errors and positions handed out are the same with and without it
+ * (tests/test_trace.c compares them on good and damaged traces).
+ *
  * Invariants:
  *  - Every event handed out passed the same checks as the text parser
  *    (ranges, vendor keys, vcpu < vcpus), so consumers need not re-check.
  *  - Errors are sticky: after one, next() keeps returning it.
  *  - A binary trace is complete only with its trailer, whose count matches.
+ *  - Ownership: the fields above "consumer" are the producer's (the read-
+ *    ahead thread's, while it runs); the consumer sees them only through a
+ *    struct rbatch it was handed under ra_lock, which orders the producer's
+ *    writes (t->err included) before its reads.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +36,27 @@
 #include <tdpsim/errors.h>
 
 #include "trace-int.h"
+
+/* Events ahead of the one handed out that tdp_trace_next() prefetches. */
+#define RA_PREFETCH 8
+
+/*
+ * One batch as handed out, with what the consumer may ask about it: the
+ * position and progress snapshots are taken when it was read, so that they
+ * stay right while the producer is already further on.
+ */
+struct rbatch {
+	int n;			/* events (> 0), 0 at the end, or TDP_E_* */
+	uint64_t pos;		/* tdp_trace_position() with no event taken */
+	uint64_t file_pos;	/* tdp_trace_file_pos() snapshot */
+	uint64_t raw_bytes;	/* tdp_trace_raw_bytes() snapshot */
+	uint64_t line[TDP_TRACE_BATCH];	/* text: each event's line */
+	/* + RA_PREFETCH: tdp_trace_next()'s prefetch stays inside the array */
+	struct tdp_event ev[TDP_TRACE_BATCH + RA_PREFETCH];
+};
+
+/* Batches in flight: ~256 KiB, a few hundred microseconds of replay. */
+#define RA_SLOTS 16
 
 struct tdp_trace {
 	char *name;		/* for messages: a copy of the path, or "<stdin>" */
@@ -43,7 +77,6 @@ struct tdp_trace {
 	/* text */
 	char *line;		/* TDP_TEXT_LINE_MAX + 2 bytes, allocated once */
 	uint64_t lineno;
-	uint64_t ev_line[TDP_TRACE_BATCH];
 
 	/* binary */
 	uint8_t *rec;		/* TDP_RECORD_MAX + TDP_DECODE_SLACK bytes */
@@ -54,12 +87,26 @@ struct tdp_trace {
 	struct tdp_decoder dec;	/* the current block */
 	uint64_t events;	/* events decoded so far */
 
-	/* hand-out */
-	struct tdp_event batch[TDP_TRACE_BATCH];
-	unsigned int bi, bn;
-
+	uint64_t nbatch;	/* batches read, for the file_pos snapshots */
+	uint64_t file_pos;	/* last ftello() of t->file */
 	char err[TDP_ERRBUF_SIZE];
 	char zerr[256];		/* set by the zstd cookie */
+
+	/* consumer */
+	struct rbatch *ring;	/* 1 batch, or RA_SLOTS with read-ahead */
+	struct rbatch *cur;	/* the batch events are handed out of; NULL before the first */
+	unsigned int bi, bn;
+	bool ended;		/* cur->n <= 0 was seen: sticky */
+
+	/* read-ahead: ra_w and ra_r count batches published and released */
+	bool ra_on;
+	bool ra_stop;		/* under ra_lock: the consumer closes */
+	uint64_t ra_w, ra_r;	/* under ra_lock */
+	bool ra_pwait;		/* under ra_lock: the producer sleeps (ring full) */
+	pthread_t ra_thread;
+	pthread_mutex_t ra_lock;
+	pthread_cond_t ra_cv;	/* either side waits on it for the other */
+	struct rbatch *ra_before;	/* snapshots for before the first batch */
 };
 
 /*
@@ -216,7 +263,7 @@ static int text_open(tdp_trace_t *t)
 	return 0;
 }
 
-static int text_batch(tdp_trace_t *t)
+static int text_batch(tdp_trace_t *t, struct rbatch *b)
 {
 	char why[256];
 	unsigned int n = 0;
@@ -230,10 +277,10 @@ static int text_batch(tdp_trace_t *t)
 		end = s + strcspn(s, " \t\r\n");
 		if (end - s == 6 && !memcmp(s, "config", 6))
 			return fail_line(t, TDP_E_CONFIG, "second config line");
-		ret = tdp_event_parse(&t->batch[n], s, &t->cfg, why, sizeof(why));
+		ret = tdp_event_parse(&b->ev[n], s, &t->cfg, why, sizeof(why));
 		if (ret)
 			return fail_line(t, ret, "%s", why);
-		t->ev_line[n++] = t->lineno;
+		b->line[n++] = t->lineno;
 	}
 	if (t->error)
 		return t->error;
@@ -343,7 +390,7 @@ static int binary_header(tdp_trace_t *t)
 	return 0;
 }
 
-static int binary_batch(tdp_trace_t *t)
+static int binary_batch(tdp_trace_t *t, struct rbatch *b)
 {
 	int n;
 
@@ -386,7 +433,7 @@ static int binary_batch(tdp_trace_t *t)
 		t->dec.pos = t->rec + TDP_BLOCK_HDR;
 		t->dec.end = t->rec + len;
 	}
-	n = tdp__decode_batch(&t->dec, t->batch, TDP_TRACE_BATCH);
+	n = tdp__decode_batch(&t->dec, b->ev, TDP_TRACE_BATCH);
 	if (n < 0)
 		return fail_rec(t, n, "event %llu at byte %ld: %s",
 				(unsigned long long)(t->events + t->dec.nok),
@@ -412,53 +459,180 @@ static bool looks_like_text(const uint8_t *m, size_t n)
 	return true;
 }
 
-int tdp_trace_next_batch(tdp_trace_t *t, const struct tdp_event **evs)
+/*
+ * fill() - read the next batch into @b, with its snapshots (producer side).
+ * b->n is sticky through t->error and t->done like the readers themselves.
+ */
+static void fill(tdp_trace_t *t, struct rbatch *b)
 {
 	int n;
 
 	if (t->error)
-		return t->error;
-	if (t->done)
-		return 0;
-	n = t->form == TDP_FORM_TEXT ? text_batch(t) : binary_batch(t);
-	if (n <= 0) {
-		if (!n)
-			t->done = true;
-		return n;
+		n = t->error;
+	else if (t->done)
+		n = 0;
+	else
+		n = t->form == TDP_FORM_TEXT ? text_batch(t, b) : binary_batch(t, b);
+	if (!n)
+		t->done = true;	/* binary_batch() returns 0 only after the trailer */
+	b->n = n;
+	b->pos = t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
+	/* ftello() is a system call: a fresh figure every 64 batches is enough for a progress bar */
+	if (t->file_size && !(t->nbatch++ & 63)) {
+		off_t pos = ftello(t->file);
+
+		t->file_pos = pos < 0 ? 0 : (uint64_t)pos;
 	}
-	t->bi = n;
-	t->bn = n;
-	*evs = t->batch;
+	b->file_pos = t->file_size ? t->file_pos : t->raw_bytes;
+	b->raw_bytes = t->raw_bytes;
+}
+
+static void *ra_main(void *arg)
+{
+	tdp_trace_t *t = arg;
+	struct rbatch *b;
+	bool last;
+
+	do {
+		pthread_mutex_lock(&t->ra_lock);
+		if (t->ra_w - t->ra_r == RA_SLOTS) {
+			/*
+			 * Full: sleep until half of it is free, so that the
+			 * two threads trade one wake-up per RA_SLOTS / 2
+			 * batches rather than one per batch.
+			 */
+			t->ra_pwait = true;
+			while (t->ra_w - t->ra_r > RA_SLOTS / 2 && !t->ra_stop)
+				pthread_cond_wait(&t->ra_cv, &t->ra_lock);
+			t->ra_pwait = false;
+		}
+		if (t->ra_stop) {
+			pthread_mutex_unlock(&t->ra_lock);
+			break;
+		}
+		b = &t->ring[t->ra_w % RA_SLOTS];
+		pthread_mutex_unlock(&t->ra_lock);
+
+		fill(t, b);
+		last = b->n <= 0;
+
+		pthread_mutex_lock(&t->ra_lock);
+		if (t->ra_w++ == t->ra_r)	/* the ring was empty: the consumer may wait */
+			pthread_cond_signal(&t->ra_cv);
+		pthread_mutex_unlock(&t->ra_lock);
+	} while (!last);
+	return NULL;
+}
+
+/*
+ * The next batch into t->cur; its n.  With read-ahead, the batch held so far
+ * is released first (its events' pointers die here, as documented).
+ */
+static int next_batch(tdp_trace_t *t)
+{
+	if (t->ended)
+		return t->cur->n;
+	if (!t->ra_on) {
+		t->cur = t->ring;
+		fill(t, t->cur);
+	} else {
+		pthread_mutex_lock(&t->ra_lock);
+		if (t->cur && t->ra_w - ++t->ra_r == RA_SLOTS / 2 && t->ra_pwait)
+			pthread_cond_signal(&t->ra_cv);
+		while (t->ra_w == t->ra_r)
+			pthread_cond_wait(&t->ra_cv, &t->ra_lock);
+		t->cur = &t->ring[t->ra_r % RA_SLOTS];
+		pthread_mutex_unlock(&t->ra_lock);
+	}
+	t->bi = 0;
+	t->bn = t->cur->n > 0 ? t->cur->n : 0;
+	t->ended = t->cur->n <= 0;
+	return t->cur->n;
+}
+
+int tdp_trace_read_ahead(tdp_trace_t *t)
+{
+	struct rbatch *ring, *one = t->ring;
+	cpu_set_t cpus;
+
+	/*
+	 * Not for stdin (closing early would wait for a pipe), not once
+	 * started or read from, and not with one CPU to run on: there the
+	 * second thread would only take turns with the replay.
+	 */
+	if (t->ra_on || t->cur || t->is_stdin)
+		return 0;
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) || CPU_COUNT(&cpus) < 2)
+		return 0;
+	ring = malloc(RA_SLOTS * sizeof(*ring));
+	if (!ring)
+		return 0;	/* reading in line is still right */
+	if (pthread_mutex_init(&t->ra_lock, NULL))
+		goto out_free;
+	if (pthread_cond_init(&t->ra_cv, NULL))
+		goto out_mutex;
+	/* what the consumer may ask before its first batch, from now on */
+	one->n = 0;
+	one->pos = t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
+	one->file_pos = 0;
+	one->raw_bytes = t->raw_bytes;
+	t->ring = ring;
+	t->ra_on = true;
+	if (pthread_create(&t->ra_thread, NULL, ra_main, t))
+		goto out_undo;
+	t->ra_before = one;
+	return 1;
+
+out_undo:
+	t->ring = one;
+	t->ra_on = false;
+	pthread_cond_destroy(&t->ra_cv);
+out_mutex:
+	pthread_mutex_destroy(&t->ra_lock);
+out_free:
+	free(ring);
+	return 0;
+}
+
+static void ra_stop(tdp_trace_t *t)
+{
+	if (!t->ra_on)
+		return;
+	pthread_mutex_lock(&t->ra_lock);
+	t->ra_stop = true;
+	pthread_cond_broadcast(&t->ra_cv);
+	pthread_mutex_unlock(&t->ra_lock);
+	pthread_join(t->ra_thread, NULL);
+	pthread_cond_destroy(&t->ra_cv);
+	pthread_mutex_destroy(&t->ra_lock);
+	t->ra_on = false;
+}
+
+int tdp_trace_next_batch(tdp_trace_t *t, const struct tdp_event **evs)
+{
+	int n = next_batch(t);
+
+	if (n > 0) {
+		t->bi = n;
+		*evs = t->cur->ev;
+	}
 	return n;
 }
 
 int tdp_trace_next(tdp_trace_t *t, const struct tdp_event **ev)
 {
-	const struct tdp_event *evs;
+	int n;
 
-	if (t->bi < t->bn) {
-		*ev = &t->batch[t->bi++];
+	if (__builtin_expect(t->bi < t->bn, 1)) {
+		/* the batch was written on the other core: ask for it early */
+		__builtin_prefetch(&t->cur->ev[t->bi + RA_PREFETCH]);
+		*ev = &t->cur->ev[t->bi++];
 		return 1;
 	}
-	t->bn = 0;
-	t->bi = 0;
-	if (t->error)
-		return t->error;
-	if (t->done)
-		return 0;
-	{
-		int n = t->form == TDP_FORM_TEXT ? text_batch(t) : binary_batch(t);
-
-		if (n <= 0) {
-			/* binary_batch() returns 0 only after the trailer */
-			if (!n)
-				t->done = true;
-			return n;
-		}
-		t->bn = n;
-	}
-	evs = t->batch;
-	*ev = &evs[0];
+	n = next_batch(t);
+	if (n <= 0)
+		return n;
+	*ev = &t->cur->ev[0];
 	t->bi = 1;
 	return 1;
 }
@@ -554,6 +728,11 @@ int tdp_trace_open(tdp_trace_t **tp, const char *path, char errbuf[TDP_ERRBUF_SI
 	}
 	if (ret)
 		goto out_close;
+	t->ring = malloc(sizeof(*t->ring));
+	if (!t->ring) {
+		ret = fail(t, TDP_E_NOMEM, "out of memory");
+		goto out_close;
+	}
 	tdp__decoder_init(&t->dec, &t->cfg);
 	*tp = t;
 	return 0;
@@ -575,6 +754,9 @@ void tdp_trace_close(tdp_trace_t *t)
 {
 	if (!t)
 		return;
+	ra_stop(t);
+	free(t->ring);
+	free(t->ra_before);
 	if (!t->is_stdin || t->form == TDP_FORM_ZST)
 		fclose(t->fp);
 	free(t->rec);
@@ -611,9 +793,13 @@ const char *tdp_trace_errmsg(const tdp_trace_t *t)
 
 uint64_t tdp_trace_position(const tdp_trace_t *t)
 {
-	if (t->form == TDP_FORM_TEXT)
-		return t->bi ? t->ev_line[t->bi - 1] : t->lineno;
-	return t->recno;
+	if (!t->cur && t->ra_before)
+		return t->ra_before->pos;
+	if (!t->cur)	/* nothing read yet, and no producer running */
+		return t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
+	if (t->form == TDP_FORM_TEXT && t->bi)
+		return t->cur->line[t->bi - 1];
+	return t->cur->pos;
 }
 
 uint64_t tdp_trace_file_bytes(const tdp_trace_t *t)
@@ -624,12 +810,12 @@ uint64_t tdp_trace_file_bytes(const tdp_trace_t *t)
 uint64_t tdp_trace_file_pos(const tdp_trace_t *t)
 {
 	/* ftello runs ahead by stdio's buffer: close enough for a progress bar */
-	off_t pos = t->file_size ? ftello(t->file) : -1;
-
-	return pos < 0 ? t->raw_bytes : (uint64_t)pos;
+	return t->cur ? t->cur->file_pos : 0;
 }
 
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t)
 {
-	return t->raw_bytes;
+	if (!t->cur && t->ra_before)
+		return t->ra_before->raw_bytes;
+	return t->cur ? t->cur->raw_bytes : t->raw_bytes;
 }
