@@ -245,6 +245,13 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	int r;
 
 	/*
+	 * tdpsim's walk_mem_refs below: FNAME(walk_addr_generic) sets
+	 * max_level only past a PAE PDPTE register (a walk that stops at a
+	 * non-present PDPTE leaves it as it was, as in the kernel), so it
+	 * starts at 0, "no table read".
+	 */
+	walker.max_level = 0;
+	/*
 	 * Look up the guest pte for the faulting address.  If PFEC.RSVD is
 	 * set, this is a shadow page fault; clear it before walking.
 	 */
@@ -255,7 +262,8 @@ int FNAME(page_fault)(struct kvm_vcpu *vcpu, struct kvm_page_fault *fault)
 	 * One guest table read per level visited; a walk that got to the
 	 * leaf (or failed there on rights) ran permission_fault().
 	 */
-	vcpu->tdp_stats->walk_mem_refs += walker.max_level - walker.level + 1;
+	if (walker.max_level)
+		vcpu->tdp_stats->walk_mem_refs += walker.max_level - walker.level + 1;
 	if (r || ((walker.fault.error_code & PFERR_PRESENT_MASK) &&
 		  !(walker.fault.error_code & PFERR_RSVD_MASK)))
 		vcpu->tdp_stats->perm_checks++;
