@@ -52,6 +52,7 @@ enum pg_level {
 #define PT32_ROOT_LEVEL		2
 #define PT64_ROOT_MAX_LEVEL	PT64_ROOT_5LEVEL
 #define KVM_MAX_HUGEPAGE_LEVEL	PG_LEVEL_1G
+#define KVM_NR_PAGE_SIZES	(KVM_MAX_HUGEPAGE_LEVEL - PG_LEVEL_4K + 1)
 
 /* ---- guest PTE bits (arch/x86/kvm/mmu.h) ---- */
 #define PT_PRESENT_SHIFT	0

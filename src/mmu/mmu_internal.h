@@ -243,8 +243,12 @@ struct kvm_check_log {
 /*
  * struct kvm - the VM-wide MMU state (kvm->arch in KVM).  Memslots are one
  * flat slot of n_memslot_pages guest pages; its per-level rmap arrays,
- * gfn_write_track and lpage_info are an open-addressed hash keyed by
- * (gfn, level), grown by doubling (memory follows touched gfns).
+ * gfn_write_track and lpage_info are struct kvm_gfn_info records in one
+ * array per level, indexed as the kernel indexes slot->arch.rmap[] and
+ * lpage_info[] (gfn_to_index()): address space reserved for the whole
+ * slot, memory committed as gfns are touched.  A gfn outside the slot, or
+ * a slot too big to reserve, goes to an open-addressed hash keyed by
+ * (gfn, level), grown by doubling.
  */
 struct kvm {
 	struct {
@@ -278,7 +282,12 @@ struct kvm {
 	u64 *special[TDP_SPECIAL_SLOTS];
 	u32 nr_special;
 
-	struct kvm_gfn_info *gfn_info;
+	/* per level (index level - 1): NULL if the reservation failed */
+	struct kvm_gfn_info *gfn_arr[KVM_NR_PAGE_SIZES];
+	u64 gfn_arr_n[KVM_NR_PAGE_SIZES];	/* records */
+	/* bit i: records [i * GFN_ARR_CHUNK, +GFN_ARR_CHUNK) were ever written */
+	u64 *gfn_arr_touched[KVM_NR_PAGE_SIZES];
+	struct kvm_gfn_info *gfn_info;	/* the hash */
 	u64 gfn_info_mask;		/* capacity - 1 */
 	u64 gfn_info_used;
 

@@ -10,6 +10,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <tdpsim/errors.h>
 #include <tdpsim/gmem.h>
@@ -44,11 +45,68 @@ static u64 gfn_info_hash(u64 key)
 	return (key * GOLDEN_RATIO_64) >> 20;
 }
 
+/*
+ * The slot's arrays (struct kvm): gfn_to_index() with base_gfn 0.  Records
+ * never written read as zero (empty rmap, not tracked, lpage allowed),
+ * which is what the kernel's zeroed arrays hold.
+ */
+#define GFN_ARR_CHUNK	128	/* records per bit of gfn_arr_touched */
+
+static inline struct kvm_gfn_info *gfn_arr_slot(struct kvm *kvm, gfn_t gfn, int level)
+{
+	/* the rmaps KVM has: 4K, 2M, 1G (the checker also asks at other levels) */
+	if (level > KVM_NR_PAGE_SIZES || gfn >= kvm->n_memslot_pages ||
+	    !kvm->gfn_arr[level - 1])
+		return NULL;
+	return &kvm->gfn_arr[level - 1][gfn >> ((level - 1) * 9)];
+}
+
+static int gfn_arr_init(struct kvm *kvm)
+{
+	for (int l = 0; l < KVM_NR_PAGE_SIZES; l++) {
+		u64 n = kvm->n_memslot_pages ?
+			((kvm->n_memslot_pages - 1) >> (l * 9)) + 1 : 0;
+		void *a;
+
+		if (!n)
+			return 0;
+		/* address space only, as gmem: a page is committed by its first store */
+		a = mmap(NULL, n * sizeof(struct kvm_gfn_info), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (a == MAP_FAILED)
+			return 0;	/* that level uses the hash */
+		kvm->gfn_arr_touched[l] = calloc((n + GFN_ARR_CHUNK * 64 - 1) /
+						 (GFN_ARR_CHUNK * 64), sizeof(u64));
+		if (!kvm->gfn_arr_touched[l]) {
+			munmap(a, n * sizeof(struct kvm_gfn_info));
+			return TDP_E_NOMEM;
+		}
+		kvm->gfn_arr[l] = a;
+		kvm->gfn_arr_n[l] = n;
+	}
+	return 0;
+}
+
+static void gfn_arr_free(struct kvm *kvm)
+{
+	for (int l = 0; l < KVM_NR_PAGE_SIZES; l++) {
+		if (kvm->gfn_arr[l])
+			munmap(kvm->gfn_arr[l], kvm->gfn_arr_n[l] * sizeof(struct kvm_gfn_info));
+		free(kvm->gfn_arr_touched[l]);
+		kvm->gfn_arr[l] = NULL;
+		kvm->gfn_arr_touched[l] = NULL;
+		kvm->gfn_arr_n[l] = 0;
+	}
+}
+
 static struct kvm_gfn_info *gfn_info_lookup(struct kvm *kvm, gfn_t gfn,
 					    int level)
 {
+	struct kvm_gfn_info *a = gfn_arr_slot(kvm, gfn, level);
 	u64 key = gfn_info_key(gfn, level), i;
 
+	if (a)
+		return a;
 	if (!kvm->gfn_info)
 		return NULL;
 	for (i = gfn_info_hash(key) & kvm->gfn_info_mask;;
@@ -97,9 +155,18 @@ static int gfn_info_grow(struct kvm *kvm)
 /* Lookup or insert; NULL only when out of memory. */
 static struct kvm_gfn_info *gfn_info_get(struct kvm *kvm, gfn_t gfn, int level)
 {
-	struct kvm_gfn_info *e = gfn_info_lookup(kvm, gfn, level);
+	struct kvm_gfn_info *e = gfn_arr_slot(kvm, gfn, level);
 	u64 key = gfn_info_key(gfn, level), i;
 
+	if (e) {
+		u64 idx = (u64)(e - kvm->gfn_arr[level - 1]) / GFN_ARR_CHUNK;
+
+		/* for the full check's walk over the records (check_gfn_infos()) */
+		kvm->gfn_arr_touched[level - 1][idx / 64] |= 1ull << (idx % 64);
+		e->key = key;
+		return e;
+	}
+	e = gfn_info_lookup(kvm, gfn, level);
 	if (e)
 		return e;
 	if (!kvm->gfn_info || (kvm->gfn_info_used + 1) * 2 > kvm->gfn_info_mask + 1)
@@ -2299,7 +2366,7 @@ int kvm_mmu_init_vm(struct kvm *kvm, u64 n_memslot_pages)
 	kvm_mmu_reset_all_pte_masks(&kvm->masks);
 	kvm->n_memslot_pages = n_memslot_pages;
 	kvm->arch.n_max_mmu_pages = kvm_mmu_calculate_default_mmu_pages(kvm);
-	return 0;
+	return gfn_arr_init(kvm);
 }
 
 static void kvm_mmu_init_roots(struct kvm_mmu *mmu)
@@ -2350,6 +2417,7 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 		free(kvm->desc_chunks[i]);
 	free(kvm->desc_chunks);
 	free(kvm->gfn_info);
+	gfn_arr_free(kvm);
 	free(kvm->chk);
 	kvm->chk = NULL;
 	for (i = 0; i < (u32)kvm->nr_vcpus; i++) {
@@ -2370,6 +2438,44 @@ void kvm_mmu_uninit_vm(struct kvm *kvm)
 static bool sp_is_live(const struct kvm_mmu_page *sp)
 {
 	return !sp->on_free_list;
+}
+
+/*
+ * One (gfn, level) record for kvm_mmu_check_invariants(): its rmap entries
+ * are present SPTEs, counted into @rmaps and @rmap_pages, and the core
+ * shadow-paging rule holds for the writable ones.
+ */
+static const char *check_gfn_info(struct kvm *kvm, const struct kvm_gfn_info *e,
+				  u64 *rmaps, int64_t *rmap_pages)
+{
+	struct pte_list_desc *desc;
+	u64 *sptep;
+	u32 k;
+
+	*rmaps += pte_list_count(&e->rmap);
+	if ((e->key & 3) < 3)
+		rmap_pages[e->key & 3] += pte_list_count(&e->rmap);
+	if (e->disallow_lpage < 0)
+		return "negative disallow_lpage";
+	for_each_rmap_spte(&e->rmap, desc, k, sptep) {
+		struct kvm_mmu_page *sp = sptep_to_sp(sptep);
+
+		if (!sp_is_live(sp) || !is_shadow_present_pte(*sptep))
+			return "rmap entry is not a present SPTE";
+		/* The core shadow-paging rule: shadowed gfns are RO. */
+		if (is_writable_pte(*sptep) && (e->key & 3) == 0) {
+			gfn_t gfn = e->key >> 2;
+			struct hlist_node *node;
+			struct kvm_mmu_page *s;
+
+			if (e->write_track)
+				return "writable SPTE maps a write-tracked gfn";
+			for_each_gfn_valid_sp_with_gptes(kvm, s, node, gfn)
+				if (!s->unsync)
+					return "writable SPTE maps a synced shadowed gfn";
+		}
+	}
+	return NULL;
 }
 
 const char *kvm_mmu_check_invariants(struct kvm *kvm)
@@ -2509,43 +2615,25 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 	}
 	for (i = 0; kvm->gfn_info && i <= kvm->gfn_info_mask; i++) {
 		struct kvm_gfn_info *e = &kvm->gfn_info[i];
-		struct pte_list_desc *desc;
-		u64 *sptep;
-		u32 k;
 
 		if (e->key == GFN_INFO_EMPTY)
 			continue;
-		rmaps += pte_list_count(&e->rmap);
-		if ((e->key & 3) < 3)
-			rmap_pages[e->key & 3] += pte_list_count(&e->rmap);
-		if (e->disallow_lpage < 0) {
-			err = "negative disallow_lpage";
+		err = check_gfn_info(kvm, e, &rmaps, rmap_pages);
+		if (err)
 			goto out_free;
-		}
-		for_each_rmap_spte(&e->rmap, desc, k, sptep) {
-			struct kvm_mmu_page *sp = sptep_to_sp(sptep);
-
-			if (!sp_is_live(sp) || !is_shadow_present_pte(*sptep)) {
-				err = "rmap entry is not a present SPTE";
+	}
+	/* the slot's arrays: the chunks ever written (a record never written is empty) */
+	for (int l = 0; l < KVM_NR_PAGE_SIZES; l++) {
+		for (i = 0; kvm->gfn_arr[l] && i < kvm->gfn_arr_n[l]; i++) {
+			if (!(i % GFN_ARR_CHUNK) &&
+			    !(kvm->gfn_arr_touched[l][i / GFN_ARR_CHUNK / 64] &
+			      (1ull << (i / GFN_ARR_CHUNK % 64)))) {
+				i += GFN_ARR_CHUNK - 1;
+				continue;
+			}
+			err = check_gfn_info(kvm, &kvm->gfn_arr[l][i], &rmaps, rmap_pages);
+			if (err)
 				goto out_free;
-			}
-			/* The core shadow-paging rule: shadowed gfns are RO. */
-			if (is_writable_pte(*sptep) && (e->key & 3) == 0) {
-				gfn_t gfn = e->key >> 2;
-				struct hlist_node *node;
-				struct kvm_mmu_page *s;
-
-				if (e->write_track) {
-					err = "writable SPTE maps a write-tracked gfn";
-					goto out_free;
-				}
-				for_each_gfn_valid_sp_with_gptes(kvm, s, node, gfn) {
-					if (!s->unsync) {
-						err = "writable SPTE maps a synced shadowed gfn";
-						goto out_free;
-					}
-				}
-			}
 		}
 	}
 	if (rmaps != leaves) {
