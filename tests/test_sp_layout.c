@@ -1194,6 +1194,16 @@ Test(sp, invariant_checker_catches_corruption)
 	cr_assert_not_null(kvm_mmu_check_invariants(kvm));
 	c.data->spt[2] &= ~PT_WRITABLE_MASK;
 	CHECK();
+
+	/*
+	 * gfn 0x40's rmap record lives in the slot's level-1 array: the
+	 * checker finds it there (the count mismatch would only come later)
+	 */
+	saved = c.data->spt[2];
+	c.data->spt[2] = 0;
+	cr_assert_str_eq(kvm_mmu_check_invariants(kvm), "rmap entry is not a present SPTE");
+	c.data->spt[2] = saved;
+	CHECK();
 }
 
 /* ---- replay --check between full checks (src/mmu/check.c) ---- */
