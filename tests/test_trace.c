@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <tdpsim/errors.h>
+#include <tdpsim/replay.h>
 #include <tdpsim/trace.h>
 
 #include "helpers/run.h"
@@ -683,6 +684,35 @@ Test(trace_reader, read_ahead_hands_out_the_same)
 	same_with_read_ahead(test_path("ra.txt"), 1);
 	unlink(test_path("ra.txt"));
 	free(evs);
+}
+
+/*
+ * Replay reads ahead by default (where 2 CPUs are free) and says so in its
+ * result; --no-read-ahead does not; the counts are the same either way.
+ */
+Test(trace_reader, replay_reads_ahead_by_default)
+{
+	struct tdp_replay_result *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct tdp_replay_opts o = { .layout = "new" };
+	char err[TDP_ERRBUF_SIZE];
+	cpu_set_t cpus;
+
+	cr_assert(a && b);
+	cr_assert_eq(sched_getaffinity(0, sizeof(cpus), &cpus), 0);
+	cr_assert_eq(tdp_replay_run("traces/linux-small.zst", &o, NULL, a, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect_eq(a->read_ahead, CPU_COUNT(&cpus) >= 2);
+	o.no_read_ahead = true;
+	cr_assert_eq(tdp_replay_run("traces/linux-small.zst", &o, NULL, b, err, sizeof(err)),
+		     0, "%s", err);
+	cr_expect(!b->read_ahead);
+	cr_expect_eq(a->stats.events, b->stats.events);
+	cr_expect_gt(a->stats.events, 0);
+	cr_expect_eq(a->stats.pf_fixed, b->stats.pf_fixed);
+	cr_expect_eq(tdp_stats_exits(&a->stats), tdp_stats_exits(&b->stats));
+	cr_expect_eq(a->stats.sp_live, b->stats.sp_live);
+	free(a);
+	free(b);
 }
 
 /* The container is standard: libpcap reads it, from a file and through zstd. */

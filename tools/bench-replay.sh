@@ -14,7 +14,12 @@
 #     -T` process.  With BASE=DIR (a build directory of an older tree with
 #     bench_replay and tdpsim built as here), each repetition runs the old
 #     build and then this one, interleaved, on the same traces.
-# Both layouts are interleaved in 1-3; pinned to CPU 1 when taskset exists.
+# Both layouts are interleaved in 1-3; pinned to CPU 1 when taskset exists
+# (one CPU: the trace reader's read-ahead thread stays off).  The goal
+# workloads (4) run two ways in each round: "2cpu", as `tdpsim replay` runs
+# by default (not pinned; the read-ahead thread reads and decodes on the
+# other CPU), and "1cpu" (pinned to CPU 1 when taskset exists, and
+# --no-read-ahead: one thread does everything), printed as NAME/1cpu.
 # GOALS_ONLY=1 skips 1-3.  KEEP=DIR writes the generated traces (hits-4m,
 # faults-1m, linux-3m, nested-1m, hvci-1m; hits-400k without GOALS_ONLY)
 # to DIR and keeps them (tools/perf-doc.sh replays them again).
@@ -58,26 +63,41 @@ median() {
 	sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f (min %.2f, max %.2f)", v[int((NR + 1) / 2)], v[1], v[NR] }'
 }
 
-# interleave NAME UNIT MEASURE: $REPS rounds of "MEASURE DIR" for $BASE (if
-# set) then $B, one number per call; prints the median per build.
+# the two ways of running (above): the pinning and the replay option
+mode_pin() { if [ "$1" = 1cpu ]; then echo "$PIN"; fi; }
+mode_opt() { if [ "$1" = 1cpu ]; then echo "--no-read-ahead"; fi; }
+
+# interleave NAME UNIT MEASURE: $REPS rounds of "MEASURE DIR MODE" for $BASE
+# (if set) then $B, each in both modes, one number per call; prints the
+# median per build and mode (NAME, NAME/1cpu).
 interleave() {
-	for d in ${BASE:+"$BASE"} "$B"; do : >"$TMP/m.$(echo "$d" | tr / _)"; done
+	for d in ${BASE:+"$BASE"} "$B"; do
+		for m in 2cpu 1cpu; do : >"$TMP/m.$(echo "$d" | tr / _).$m"; done
+	done
 	r=0
 	while [ $r -lt "$REPS" ]; do
 		for d in ${BASE:+"$BASE"} "$B"; do
-			$3 "$d" >>"$TMP/m.$(echo "$d" | tr / _)"
+			for m in 2cpu 1cpu; do
+				$3 "$d" "$m" >>"$TMP/m.$(echo "$d" | tr / _).$m"
+			done
 		done
 		r=$((r + 1))
 	done
 	for d in ${BASE:+"$BASE"} "$B"; do
-		printf '%-20s %-28s %s %s\n' "$1" "$d" "$2" \
-			"$(median <"$TMP/m.$(echo "$d" | tr / _)")"
+		for m in 2cpu 1cpu; do
+			n=$1
+			[ $m = 2cpu ] || n=$1/1cpu
+			printf '%-25s %-28s %s %s\n' "$n" "$d" "$2" \
+				"$(median <"$TMP/m.$(echo "$d" | tr / _).$m")"
+		done
 	done
 }
 
 # M events/s of one replay of $F inside bench_replay
 events_per_s() {
-	v=$($PIN "$1/bench/bench_replay" --reps 1 --layout new "$F" | awk '/^median/ { print $3 }')
+	# shellcheck disable=SC2046 # the mode's words split on purpose
+	v=$($(mode_pin "$2") "$1/bench/bench_replay" --reps 1 $(mode_opt "$2") --layout new "$F" |
+	    awk '/^median/ { print $3 }')
 	[ -n "$v" ] || { echo "bench-replay: bench_replay failed on $F ($1)" >&2; exit 1; }
 	echo "$v"
 }
@@ -85,7 +105,8 @@ events_per_s() {
 # whole process: faults fixed / wall time of `tdpsim replay -q -T`
 faults_per_s() {
 	t0=$(date +%s%N)
-	$PIN "$1/tdpsim" replay -q -T "$TR/faults-1m.zst"
+	# shellcheck disable=SC2046
+	$(mode_pin "$2") "$1/tdpsim" replay -q -T $(mode_opt "$2") "$TR/faults-1m.zst"
 	t1=$(date +%s%N)
 	echo "1000000 $t0 $t1" | awk '{ printf "%.3f\n", $1 / (($3 - $2) / 1e9) / 1e6 }'
 }

@@ -308,6 +308,7 @@ struct tdp_replay_result {
 	struct tdp_stats stats;
 	double wall_s;
 	double tsc_mhz;
+	bool read_ahead;	/* the trace was read ahead on a second thread */
 	uint64_t interval;
 	unsigned nrows;
 	struct tdp_timeline_row rows[TDP_TIMELINE_MAX];

@@ -322,6 +322,7 @@ int tdp_report_print_text(FILE *fp, const char *trace_path,
 	}
 	fprintf(fp, "\nthroughput\n");
 	ROW(fp, "wall time (s)", "%14.3f", t.wall_s);
+	ROW(fp, "trace read ahead on a 2nd thread", "%14s", res->read_ahead ? "yes" : "no");
 	ROW(fp, "events/s", "%14.0f", t.events_per_s);
 	ROW(fp, "host memory at end (KiB)", "%14" PRIu64, s->host_bytes / 1024);
 	return ferror(fp) ? TDP_E_IO : 0;
@@ -465,6 +466,7 @@ static void report_json(struct tdp_json *j, const char *trace_path,
 	tdp_json_u64(j, "repetitions", fold ? fold->repetitions : 1);
 	tdp_json_double(j, "timer_overhead_ns",
 			ticks_to_ns(res, (double)s->timer_overhead_ticks));
+	tdp_json_bool(j, "read_ahead", res->read_ahead);
 	tdp_json_obj_close(j);
 
 	tdp_json_obj_open(j, "events");

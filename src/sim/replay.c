@@ -124,6 +124,8 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 		fprintf(log.fp, "# tdpsim replay %s layout=%s\n", path, ops->layout);
 	}
 
+	if (!opts->no_read_ahead)
+		res->read_ahead = tdp_trace_read_ahead(t) == 1;
 	res->tsc_mhz = tdp_tsc_per_ns() * 1000.0;
 	if (opts->engine.timing)
 		res->stats.timer_overhead_ticks = tdp_tsc_overhead();
