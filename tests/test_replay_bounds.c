@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <criterion/criterion.h>
+#include <tdpsim/replay.h>
+#include <tdpsim/util.h>
 
 #include "helpers/replay_util.h"
 #include "helpers/run.h"
@@ -194,4 +196,33 @@ Test(replay_bounds, smap_implicit_ac_livelock_is_counted)
 			replay_run_free(&rr);
 		}
 	}
+}
+
+/*
+ * The timeline (docs/report-schema.md): a row at every multiple of the
+ * interval, the interval doubling whenever TDP_TIMELINE_MAX rows are full,
+ * and a last row at the last event.  traces/linux-small.zst has 99,880
+ * events; from an interval of 1 it doubles until 99,880 / interval fits
+ * 1,024 rows: 64 gives 1,560, 128 gives 780 rows (128 ... 99,840), then
+ * the last row at 99,880.
+ */
+Test(replay_bounds, timeline_rows_at_multiples_of_the_interval)
+{
+	struct tdp_replay_result *res = calloc(1, sizeof(*res));
+	struct tdp_replay_opts o = { .layout = "new", .interval = 1 };
+	char err[TDP_ERRBUF_SIZE];
+
+	cr_assert_not_null(res);
+	cr_assert_eq(tdp_replay_run("traces/linux-small.zst", &o, NULL, res, err, sizeof(err)),
+		     0, "%s", err);
+	cr_assert_eq(res->stats.events, 99880);
+	cr_assert_eq(res->interval, 128);
+	cr_assert_eq(res->nrows, 781);
+	for (unsigned i = 0; i < 780; i++) {
+		cr_assert_eq(res->rows[i].event, 128ull * (i + 1), "row %u", i);
+		if (i)
+			cr_assert_geq(res->rows[i].exits, res->rows[i - 1].exits, "row %u", i);
+	}
+	cr_assert_eq(res->rows[780].event, 99880);
+	free(res);
 }

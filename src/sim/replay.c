@@ -88,7 +88,7 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	const struct tdp_event *ev;
 	tdp_trace_t *t = NULL;
 	struct tdp_progress prog;
-	uint64_t n = 0, t0;
+	uint64_t n = 0, t0, next_row;
 	char tbuf[TDP_ERRBUF_SIZE];
 	int ret;
 
@@ -99,6 +99,7 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 	for (int k = 0; k < TDP_FPATH_KINDS; k++)
 		tdp_hist_init(&res->stats.fault_ticks[k]);
 	res->interval = opts->interval ? opts->interval : 1000;
+	next_row = res->interval;
 	if (!ops) {
 		snprintf(errbuf, errlen, "unknown layout '%s' (use old or new)",
 			 opts->layout);
@@ -155,8 +156,11 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 			m->event = n;
 			snprintf(m->label, sizeof(m->label), "%s", ev->u.mark.label);
 		}
-		if (n % res->interval == 0)
+		/* n % interval == 0, without a division per event */
+		if (n == next_row) {
 			timeline_add(res, n);
+			next_row = (n / res->interval + 1) * res->interval;
+		}
 		/* a clock read per 4096 events; the redraw limits itself */
 		if (opts->progress && !(n & 4095))
 			tdp_progress_update(&prog, n, tdp_trace_file_pos(t), tdp_now_ns());
