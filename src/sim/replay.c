@@ -127,7 +127,11 @@ int tdp_replay_run(const char *path, const struct tdp_replay_opts *opts,
 
 	if (!opts->no_read_ahead)
 		res->read_ahead = tdp_trace_read_ahead(t) == 1;
-	res->tsc_mhz = tdp_tsc_per_ns() * 1000.0;
+	/*
+	 * The TSC calibration busy-waits 20 ms: only when there are ticks to
+	 * convert (walk timing on); 0 otherwise, as the report says.
+	 */
+	res->tsc_mhz = opts->engine.timing ? tdp_tsc_per_ns() * 1000.0 : 0;
 	if (opts->engine.timing)
 		res->stats.timer_overhead_ticks = tdp_tsc_overhead();
 	t0 = tdp_now_ns();
