@@ -38,7 +38,7 @@
 #include "trace-int.h"
 
 /* Events ahead of the one handed out that tdp_trace_next() prefetches. */
-#define RA_PREFETCH 8
+#define RA_PREFETCH 32
 
 /*
  * One batch as handed out, with what the consumer may ask about it: the
