@@ -161,7 +161,7 @@ static struct kvm_gfn_info *gfn_info_get(struct kvm *kvm, gfn_t gfn, int level)
 	if (e) {
 		u64 idx = (u64)(e - kvm->gfn_arr[level - 1]) / GFN_ARR_CHUNK;
 
-		/* for the full check's walk over the records (check_gfn_infos()) */
+		/* for the full check's walk over the records (kvm_mmu_check_invariants()) */
 		kvm->gfn_arr_touched[level - 1][idx / 64] |= 1ull << (idx % 64);
 		e->key = key;
 		return e;

@@ -55,7 +55,7 @@ struct rbatch {
 	struct tdp_event ev[TDP_TRACE_BATCH + RA_PREFETCH];
 };
 
-/* Batches in flight: ~256 KiB, a few hundred microseconds of replay. */
+/* Batches in flight: ~330 KiB, a few hundred microseconds of replay. */
 #define RA_SLOTS 16
 
 struct tdp_trace {
