@@ -7,7 +7,7 @@
 # is) are summed by the source file they come from:
 #
 #   port     src/mmu/          KVM's MMU, ported (what tdpsim measures)
-#   cpu      src/hw/, include/tdpsim/hw_*.h   the CPU model and its memos
+#   cpu      src/hw/, include/tdpsim/hw.h, hw_*.h   the CPU model and its memos
 #   vcpu     src/kvm/          KVM's vCPU side: exits, emulation, nested
 #   decode   src/trace/, libzstd              reading the trace
 #   sim      src/sim/, include/tdpsim/gmem.h  replay loop, guest memory
@@ -24,7 +24,7 @@ body && $1 ~ /^[0-9,]+$/ {
 	line = $0; sub(/^[^)]*\)[ ]+/, "", line)	# drop "Ir (pct%)"
 	split(line, a, ":"); f = a[1]
 	if (f ~ /src\/mmu\//) m = "port"
-	else if (f ~ /src\/hw\// || f ~ /include\/tdpsim\/hw_/) m = "cpu"
+	else if (f ~ /src\/hw\// || f ~ /include\/tdpsim\/hw(_|\.h)/) m = "cpu"
 	else if (f ~ /src\/kvm\//) m = "vcpu"
 	else if (f ~ /src\/trace\// || line ~ /libzstd/) m = "decode"
 	else if (f ~ /src\/sim\// || f ~ /include\/tdpsim\/gmem\.h/) m = "sim"
@@ -34,6 +34,7 @@ body && $1 ~ /^[0-9,]+$/ {
 END {
 	if (!total) { print "cg-split: no PROGRAM TOTALS in the profile" > "/dev/stderr"; exit 1 }
 	s["other"] += total - sum	# below the threshold
-	printf "port %d\ncpu %d\nvcpu %d\ndecode %d\nsim %d\nother %d\ntotal %d\n",
+	# %.0f, not %d: mawk saturates %d at 2^31 - 1
+	printf "port %.0f\ncpu %.0f\nvcpu %.0f\ndecode %.0f\nsim %.0f\nother %.0f\ntotal %.0f\n",
 		s["port"], s["cpu"], s["vcpu"], s["decode"], s["sim"], s["other"], total
 }'
