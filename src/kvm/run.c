@@ -262,19 +262,18 @@ static inline void memo_add(struct tdp_engine *e, const struct kvm_vcpu *vcpu,
  */
 static inline __attribute__((always_inline))
 bool run_access(struct tdp_engine *e, struct kvm_vcpu *vcpu,
-		const struct hw_access *hacc, u64 access,
+		const struct hw_access *acc, u64 access,
 		const struct vcpu_store *store,
 		struct tdp_outcome *out, int *err)
 {
 	const bool nested = vcpu->arch.guest_mode;
 	const int max_tries = nested ? NESTED_ACCESS_MAX_TRIES : ACCESS_MAX_TRIES;
 	/*
-	 * Through the pointer, not a copy: the caller has just stored the
-	 * fields one by one, and a copy (one vector load) waits for all of
-	 * them to reach the cache (a failed store-to-load forwarding, ~15 %
-	 * of a hit-dominated replay).
+	 * @acc is read through the pointer, never copied whole: the caller has
+	 * just stored its fields one by one, and a copy (one vector load)
+	 * waits for all of them to reach the cache (a failed store-to-load
+	 * forwarding, ~15 % of a hit-dominated replay).
 	 */
-	const struct hw_access *const acc = hacc;
 	const unsigned cpl = acc->cpl;
 	struct hw_tlb_entry *tlb = vcpu->tdp_enabled ? NULL : vcpu_tlb(e, vcpu);
 	struct hw_tlb_entry *t = tlb ? hw_tlb_slot(tlb, acc->addr) : NULL;

@@ -215,7 +215,7 @@ struct kvm_mmu_stats {
 
 /* One (gfn, level) record: rmap, write track, huge page disallow count. */
 struct kvm_gfn_info {
-	u64 key;			/* gfn << 2 | (level - 1), ~0 = empty */
+	u64 key;			/* hash only: gfn >> 9 * (level - 1) << 2 | (level - 1); ~0 empty */
 	struct kvm_rmap_head rmap;
 	u16 write_track;		/* level 1 only: gfn_write_track */
 	int disallow_lpage;		/* level 2/3: lpage_info, gfn aligned */

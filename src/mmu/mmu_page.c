@@ -161,9 +161,12 @@ static struct kvm_gfn_info *gfn_info_get(struct kvm *kvm, gfn_t gfn, int level)
 	if (e) {
 		u64 idx = (u64)(e - kvm->gfn_arr[level - 1]) / GFN_ARR_CHUNK;
 
-		/* for the full check's walk over the records (kvm_mmu_check_invariants()) */
+		/*
+		 * For the full check's walk over the records
+		 * (kvm_mmu_check_invariants()); an array record needs no
+		 * key: its place says its gfn and level.
+		 */
 		kvm->gfn_arr_touched[level - 1][idx / 64] |= 1ull << (idx % 64);
-		e->key = key;
 		return e;
 	}
 	e = gfn_info_lookup(kvm, gfn, level);
@@ -2441,20 +2444,20 @@ static bool sp_is_live(const struct kvm_mmu_page *sp)
 }
 
 /*
- * One (gfn, level) record for kvm_mmu_check_invariants(): its rmap entries
- * are present SPTEs, counted into @rmaps and @rmap_pages, and the core
- * shadow-paging rule holds for the writable ones.
+ * The record of (@gfn, @level) for kvm_mmu_check_invariants(): its rmap
+ * entries are present SPTEs, counted into @rmaps and @rmap_pages, and the
+ * core shadow-paging rule holds for the writable ones.
  */
 static const char *check_gfn_info(struct kvm *kvm, const struct kvm_gfn_info *e,
-				  u64 *rmaps, int64_t *rmap_pages)
+				  gfn_t gfn, int level, u64 *rmaps, int64_t *rmap_pages)
 {
 	struct pte_list_desc *desc;
 	u64 *sptep;
 	u32 k;
 
 	*rmaps += pte_list_count(&e->rmap);
-	if ((e->key & 3) < 3)
-		rmap_pages[e->key & 3] += pte_list_count(&e->rmap);
+	if (level <= KVM_NR_PAGE_SIZES)
+		rmap_pages[level - 1] += pte_list_count(&e->rmap);
 	if (e->disallow_lpage < 0)
 		return "negative disallow_lpage";
 	for_each_rmap_spte(&e->rmap, desc, k, sptep) {
@@ -2463,8 +2466,7 @@ static const char *check_gfn_info(struct kvm *kvm, const struct kvm_gfn_info *e,
 		if (!sp_is_live(sp) || !is_shadow_present_pte(*sptep))
 			return "rmap entry is not a present SPTE";
 		/* The core shadow-paging rule: shadowed gfns are RO. */
-		if (is_writable_pte(*sptep) && (e->key & 3) == 0) {
-			gfn_t gfn = e->key >> 2;
+		if (is_writable_pte(*sptep) && level == PG_LEVEL_4K) {
 			struct hlist_node *node;
 			struct kvm_mmu_page *s;
 
@@ -2618,7 +2620,9 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 
 		if (e->key == GFN_INFO_EMPTY)
 			continue;
-		err = check_gfn_info(kvm, e, &rmaps, rmap_pages);
+		/* the key: gfn >> 9 * (level - 1) << 2 | (level - 1) */
+		err = check_gfn_info(kvm, e, (e->key >> 2) << ((e->key & 3) * 9),
+				     (int)(e->key & 3) + 1, &rmaps, rmap_pages);
 		if (err)
 			goto out_free;
 	}
@@ -2636,7 +2640,8 @@ const char *kvm_mmu_check_invariants(struct kvm *kvm)
 				u64 end = (c + 1) * GFN_ARR_CHUNK;
 
 				for (i = c * GFN_ARR_CHUNK; i < end && i < kvm->gfn_arr_n[l]; i++) {
-					err = check_gfn_info(kvm, &kvm->gfn_arr[l][i], &rmaps,
+					err = check_gfn_info(kvm, &kvm->gfn_arr[l][i],
+							     i << (l * 9), l + 1, &rmaps,
 							     rmap_pages);
 					if (err)
 						goto out_free;

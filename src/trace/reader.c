@@ -112,7 +112,8 @@ struct tdp_trace {
 	pthread_t ra_thread;
 	pthread_mutex_t ra_lock;
 	pthread_cond_t ra_cv;	/* either side waits on it for the other */
-	struct rbatch *ra_before;	/* snapshots for before the first batch */
+	/* tdp_trace_position() / raw_bytes() before the first batch, once it runs */
+	uint64_t ra_pos0, ra_raw0;
 };
 
 /*
@@ -578,20 +579,17 @@ int tdp_trace_read_ahead(tdp_trace_t *t)
 	if (pthread_cond_init(&t->ra_cv, NULL))
 		goto out_mutex;
 	/* what the consumer may ask before its first batch, from now on */
-	one->n = 0;
-	one->pos = t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
-	one->file_pos = 0;
-	one->raw_bytes = t->raw_bytes;
-	t->ring = ring;
-	t->ra_on = true;
+	t->ra_pos0 = t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
+	t->ra_raw0 = t->raw_bytes;
+	t->ring = ring;	/* before the thread: ra_main() fills it */
 	if (pthread_create(&t->ra_thread, NULL, ra_main, t))
 		goto out_undo;
-	t->ra_before = one;
+	t->ra_on = true;
+	free(one);
 	return 1;
 
 out_undo:
 	t->ring = one;
-	t->ra_on = false;
 	pthread_cond_destroy(&t->ra_cv);
 out_mutex:
 	pthread_mutex_destroy(&t->ra_lock);
@@ -762,7 +760,6 @@ void tdp_trace_close(tdp_trace_t *t)
 		return;
 	ra_stop(t);
 	free(t->ring);
-	free(t->ra_before);
 	if (!t->is_stdin || t->form == TDP_FORM_ZST)
 		fclose(t->fp);
 	free(t->rec);
@@ -799,9 +796,9 @@ const char *tdp_trace_errmsg(const tdp_trace_t *t)
 
 uint64_t tdp_trace_position(const tdp_trace_t *t)
 {
-	if (!t->cur && t->ra_before)
-		return t->ra_before->pos;
-	if (!t->cur)	/* nothing read yet, and no producer running */
+	if (!t->cur && t->ra_on)	/* the producer owns lineno and recno */
+		return t->ra_pos0;
+	if (!t->cur)
 		return t->form == TDP_FORM_TEXT ? t->lineno : t->recno;
 	if (t->form == TDP_FORM_TEXT && t->bi)
 		return t->cur->line[t->bi - 1];
@@ -821,7 +818,7 @@ uint64_t tdp_trace_file_pos(const tdp_trace_t *t)
 
 uint64_t tdp_trace_raw_bytes(const tdp_trace_t *t)
 {
-	if (!t->cur && t->ra_before)
-		return t->ra_before->raw_bytes;
-	return t->cur ? t->cur->raw_bytes : t->raw_bytes;
+	if (!t->cur)
+		return t->ra_on ? t->ra_raw0 : t->raw_bytes;
+	return t->cur->raw_bytes;
 }
