@@ -33,7 +33,8 @@
 # Env: OUT=FILE, BUILD=DIR, BUILD_IR=DIR (default build-perfdoc-ir),
 #      CALLGRIND=0 (skip tools/series-cost.sh), JOBS (build jobs, default 2).
 # Needs cmake, a C compiler, git, awk, python3 (bench/wide-trace.py);
-# valgrind for the instruction counts; uses taskset and /usr/bin/time when
+# valgrind for the instruction counts, perf (linux-perf) for the time split;
+# uses taskset and /usr/bin/time when
 # present.  Exit status: 0 done, 1 a build or benchmark failed, 2 bad usage.
 #
 # shellcheck disable=SC2016,SC2086 # $PIN splits on purpose; `...` is markdown
@@ -120,6 +121,11 @@ if [ "$CALLGRIND" = 0 ]; then
 elif ! command -v valgrind >/dev/null; then
 	cg_skip="valgrind is not installed"
 fi
+# the time split samples the -g build that tools/series-cost.sh builds
+perf_skip=$cg_skip
+if [ -z "$perf_skip" ] && ! perf record -q -e cpu-clock -o /dev/null true >/dev/null 2>&1; then
+	perf_skip="\`perf record -e cpu-clock\` does not work here (package linux-perf)"
+fi
 
 t_start=$(date +%s)
 date_start=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
@@ -129,7 +135,7 @@ desc_start=$(git describe --always --dirty 2>/dev/null || echo unknown)
 dirty_files=$(git status --porcelain 2>/dev/null | grep -v ' docs/PERFORMANCE.md$' || true)
 
 step=0
-nsteps=14
+nsteps=15
 progress() {
 	step=$((step + 1))
 	echo "perf-doc: [$step/$nsteps] $* ($(($(date +%s) - t_start)) s)" >&2
@@ -331,7 +337,14 @@ if [ -z "$cg_skip" ]; then
 	for n in hits-400k linux-300k nested-100k hvci-100k faults-200k; do
 		run split "$T/sp.$n.run" valgrind --tool=callgrind --callgrind-out-file="$T/cgs.$n" \
 			"$BIR/tdpsim" replay -q -T "$T/tr/$n.zst"
-		run split "$T/sp.$n" tools/cg-split.sh "$T/cgs.$n"
+		run split "$T/sp.$n" tools/where.py cg "$T/cgs.$n"
+	done
+fi
+
+progress "where the replay thread's time goes (perf)"
+if [ -z "$perf_skip" ]; then
+	for n in linux-3m nested-1m hvci-1m hits-4m; do
+		run tsplit "$T/tsp.$n" tools/where.py perf --runs 3 "$BIR/tdpsim" replay -q -T "$T/tr/$n.zst"
 	done
 fi
 
@@ -635,7 +648,7 @@ The goals are for the whole simulator, but a share of every replay is KVM's own 
 in src/mmu), which tdpsim must not make cheaper than the kernel is: it is what tdpsim measures.
 Instructions per event of a whole \`tdpsim replay -q -T\` (callgrind, the portable \`-O2 -g\`
 build of [Instructions](#instructions-callgrind)) of each goal workload at a tenth of its size,
-split by where the code is (tools/cg-split.sh: a function's own instructions, inlined code
+split by where the code is (tools/where.py cg: a function's own instructions, inlined code
 where its source file is): **port** src/mmu; **CPU model** src/hw and its memos; **vCPU side**
 src/kvm (exits, emulation, nested transitions); **decode** src/trace and zstd; **sim** the
 replay loop and guest memory (src/sim); **other** libc and start-up.
@@ -684,6 +697,62 @@ EOF
 Commands:
 
 $(cmds split-gen split split-info)
+
+EOF
+	fi
+	cat <<EOF
+
+### Where the replay thread's time goes
+
+Instructions are not time: the port's code (many table pages, rmap lists) runs at a lower rate
+than the CPU model's. The replay thread's CPU time of a whole \`tdpsim replay -q -T\` of each
+goal workload at full size, sampled (\`perf record -e cpu-clock\`, 5000 Hz, 3 runs, the same
+\`-O2 -g\` build) and split by the source file of each sampled instruction (tools/where.py perf:
+innermost inlined location; **kernel**: the host kernel on the thread's behalf, mostly page faults
+on fresh memory). The read-ahead thread is not in the shares. "Port ns/event" is the port's share
+times the workload's median ns/event in the goal table above (an upper bound if the replay thread
+ever waited for the read-ahead); "the goal leaves" is the goal's ns/event minus that.
+EOF
+	if [ -n "$perf_skip" ]; then
+		printf '\n**Not measured in this run (%s).**\n\n' "$perf_skip"
+	else
+		cat <<EOF
+
+| workload | samples | port | CPU model | vCPU side | decode | sim | kernel | other | port ns/event | the goal leaves besides the port (now) |
+|---|---|---|---|---|---|---|---|---|---|---|
+EOF
+		tsplit_row() { # LABEL TRACE GOAL
+			awk -v lab="$1" -v g="$(gmed "$2")" -v goal="$3" '
+				{ v[$1] = $2 }
+				END {
+					t = v["total"]; ns = 1000 / g; p = ns * v["port"] / t
+					left = 1000 / goal - p
+					if (left > 0)
+						need = sprintf("%.1f ns (%.1f)", left, ns - p)
+					else
+						need = sprintf("none: the port alone is over (%.1f)", ns - p)
+					printf "| %s | %d | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f %% | %.1f | %s |\n",
+						lab, t, 100 * v["port"] / t, 100 * v["cpu"] / t,
+						100 * v["vcpu"] / t, 100 * v["decode"] / t,
+						100 * v["sim"] / t, 100 * v["kernel"] / t,
+						100 * v["other"] / t, p, need
+				}' "$T/tsp.$2"
+		}
+		tsplit_row "hit-dominated" hits-4m 35
+		tsplit_row "Linux-like" linux-3m 16
+		tsplit_row "nested" nested-1m 15
+		tsplit_row "HVCI" hvci-1m 15
+		cat <<EOF
+
+- Samples: the replay thread's, over the 3 runs; one sample is 0.2 ms of CPU time, so a share
+  of n samples is known to about ±√n. At 20000 Hz perf doubled the process's user time on
+  this VM; at 5000 Hz it adds about a tenth.
+- Last column: what the goal (1000 / goal ns per event) leaves to everything but the port, and
+  in parentheses what everything but the port takes now, in ns per event.
+
+Commands:
+
+$(cmds -t tsplit)
 
 EOF
 	fi
