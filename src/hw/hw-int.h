@@ -230,10 +230,33 @@ static inline uint64_t hw_s2_root(const struct hw_stage2 *s2)
 	       (s2->gmet ? 8 : 0);
 }
 
-static inline struct hw_s2_memo_entry *hw_s2_slot(struct hw_s2_memo *m,
-						  uint64_t gpa, uint64_t root)
+/* The part of a memo slot's index that depends on the root only. */
+static inline uint64_t hw_s2_root_hash(uint64_t root)
 {
-	return &m->e[((gpa >> 12) ^ ((root >> 12) * 0x9e3779b1u)) % HW_S2_MEMO_ENTRIES];
+	return (root >> 12) * 0x9e3779b1u;
+}
+
+static inline struct hw_s2_memo_entry *hw_s2_slot(struct hw_s2_memo *m,
+						  uint64_t gpa, uint64_t root_hash)
+{
+	return &m->e[((gpa >> 12) ^ root_hash) % HW_S2_MEMO_ENTRIES];
+}
+
+/*
+ * A walk's stage-2 identity, computed once per stage-1 walk rather than at
+ * each of its (up to 6) stage-2 lookups: the stage-2 context cannot change
+ * during a walk.
+ */
+struct hw_s2_id {
+	uint64_t root;		/* hw_s2_root() */
+	uint64_t hash;		/* hw_s2_root_hash(root) */
+};
+
+static inline struct hw_s2_id hw_s2_id(const struct hw_stage2 *s2)
+{
+	const uint64_t root = s2->kind == HW_S2_NONE ? 0 : hw_s2_root(s2);
+
+	return (struct hw_s2_id){ root, hw_s2_root_hash(root) };
 }
 
 /* The walk of a memo miss, memoised if it translated store-free (s2memo.c). */
@@ -244,20 +267,19 @@ bool hw_s2_memo_walk(const struct hw_mem *mem, const struct hw_stage2 *s2,
 /*
  * hw_s2_translate() - the stage-2 translation of @gpa for the access @acc
  * by the walker of @kind (a constant where the caller has one), through
- * the memo when there is one.
+ * the memo when there is one; @id is hw_s2_id(@s2).
  */
 static inline __attribute__((always_inline))
 bool hw_s2_translate(const struct hw_mem *mem, const struct hw_stage2 *s2,
-		     const enum hw_stage2_kind kind, uint64_t gpa, uint64_t acc,
-		     uint64_t *hpa, struct hw_result *res)
+		     const enum hw_stage2_kind kind, const struct hw_s2_id id,
+		     uint64_t gpa, uint64_t acc, uint64_t *hpa, struct hw_result *res)
 {
 	struct hw_s2_memo *m = s2->memo;
 
 	if (m) {
-		const uint64_t root = hw_s2_root(s2);
-		const struct hw_s2_memo_entry *s = hw_s2_slot(m, gpa, root);
+		const struct hw_s2_memo_entry *s = hw_s2_slot(m, gpa, id.hash);
 
-		if (s->gen == m->gen && s->gpa == (gpa & ~0xfffull) && s->root == root &&
+		if (s->gen == m->gen && s->gpa == (gpa & ~0xfffull) && s->root == id.root &&
 		    ((s->ok >> hw_s2_class(acc)) & 1)) {
 			*hpa = s->hpa | (gpa & 0xfff);
 			return true;

@@ -28,18 +28,19 @@ struct s1_path {
 
 /*
  * s1_read() - read the stage-1 entry at @pa (@size 4 or 8 bytes), through
- * stage 2 with the access @s2acc if there is one.  False with the exit in
- * @res if stage 2 refuses.  Memory that is not there reads as zero: the
- * entry is not present.
+ * stage 2 (@id: hw_s2_id(@s2)) with the access @s2acc if there is one.
+ * False with the exit in @res if stage 2 refuses.  Memory that is not
+ * there reads as zero: the entry is not present.
  */
 static inline __attribute__((always_inline))
 bool s1_read(const struct hw_mem *mem, const struct hw_stage2 *s2,
-	     const enum hw_stage2_kind kind, uint64_t pa, uint64_t s2acc,
+	     const enum hw_stage2_kind kind, const struct hw_s2_id id,
+	     uint64_t pa, uint64_t s2acc,
 	     unsigned size, uint8_t **ptr, uint64_t *val, struct hw_result *res)
 {
 	uint64_t hpa = pa;
 
-	if (kind != HW_S2_NONE && !hw_s2_translate(mem, s2, kind, pa, s2acc, &hpa, res))
+	if (kind != HW_S2_NONE && !hw_s2_translate(mem, s2, kind, id, pa, s2acc, &hpa, res))
 		return false;
 	*ptr = hw_mem_ptr(mem, hpa);
 	*val = hw_load(*ptr, size);
@@ -99,6 +100,7 @@ void translate(const struct hw_mem *mem, const struct hw_regs *regs,
 	const bool nxe = efer & HW_EFER_NXE;
 	const bool ia32e = (cr4 & HW_CR4_PAE) && (efer & HW_EFER_LMA);
 	const uint64_t sup = acc->cpl < 3 ? HW_S2_SUP : 0;
+	const struct hw_s2_id id = hw_s2_id(s2);
 	struct s1_path w;
 	uint64_t s2pt, ec, out, hpa, leaf = 0, e;
 	/* AND / OR of the entries used: R/W, U/S, A; XD */
@@ -181,7 +183,7 @@ void translate(const struct hw_mem *mem, const struct hw_regs *regs,
 		esize = 4;
 		top = 2;
 		w.pa[1] = (regs->cr3 & 0xfffff000ull) + ((la32 >> 22) & 0x3ff) * 4;
-		if (!s1_read(mem, s2, kind, w.pa[1], s2pt, 4, &w.ptr[1], &e, res))
+		if (!s1_read(mem, s2, kind, id, w.pa[1], s2pt, 4, &w.ptr[1], &e, res))
 			return;
 		w.val[1] = e;
 		if (!(e & HW_PTE_P))
@@ -199,7 +201,7 @@ void translate(const struct hw_mem *mem, const struct hw_regs *regs,
 			      (la32 & 0x3fffff);
 		} else {
 			w.pa[0] = (e & 0xfffff000ull) + ((la32 >> 12) & 0x3ff) * 4;
-			if (!s1_read(mem, s2, kind, w.pa[0], s2pt, 4, &w.ptr[0], &e, res))
+			if (!s1_read(mem, s2, kind, id, w.pa[0], s2pt, 4, &w.ptr[0], &e, res))
 				return;
 			w.val[0] = e;
 			if (!(e & HW_PTE_P))
@@ -241,7 +243,7 @@ void translate(const struct hw_mem *mem, const struct hw_regs *regs,
 					       HW_BITS(63, maxphy(regs));
 
 			w.pa[2] = (regs->cr3 & HW_BITS(31, 5)) + ((la >> 30) & 3) * 8;
-			if (!s1_read(mem, s2, kind, w.pa[2], s2pt, 8, &w.ptr[2], &e, res))
+			if (!s1_read(mem, s2, kind, id, w.pa[2], s2pt, 8, &w.ptr[2], &e, res))
 				return;
 			w.val[2] = e;
 			if (!(e & HW_PTE_P))
@@ -263,7 +265,7 @@ void translate(const struct hw_mem *mem, const struct hw_regs *regs,
 			unsigned shift = 12 + 9 * (unsigned)(level - 1);
 
 			w.pa[level - 1] = table + ((la >> shift) & 511) * 8;
-			if (!s1_read(mem, s2, kind, w.pa[level - 1], s2pt, 8,
+			if (!s1_read(mem, s2, kind, id, w.pa[level - 1], s2pt, 8,
 				     &w.ptr[level - 1], &e, res))
 				return;
 			w.val[level - 1] = e;
@@ -336,7 +338,7 @@ final:
 			     (U ? HW_S2_US : 0) | (W ? HW_S2_RW : 0) |
 			     (XD ? HW_S2_XD : 0);
 
-		if (!hw_s2_translate(mem, s2, kind, out, a, &hpa, res))
+		if (!hw_s2_translate(mem, s2, kind, id, out, a, &hpa, res))
 			return;
 	}
 
@@ -361,7 +363,7 @@ final:
 		if (kind == HW_S2_EPT && !(s2->eptp & HW_EPTP_AD)) {
 			uint64_t h;
 
-			if (!hw_s2_translate(mem, s2, HW_S2_EPT, w.pa[level - 1],
+			if (!hw_s2_translate(mem, s2, HW_S2_EPT, id, w.pa[level - 1],
 					     HW_S2_LINEAR | HW_S2_READ |
 					     HW_S2_WRITE | sup, &h, res))
 				return;
@@ -440,7 +442,7 @@ bool hw_load_pdptes_exit(const struct hw_mem *mem, const struct hw_stage2 *s2,
 		uint64_t a = s2->kind == HW_S2_EPT ? HW_S2_READ :
 			     HW_S2_LINEAR | HW_S2_READ | HW_S2_WRITE;
 
-		if (!hw_s2_translate(mem, s2, s2->kind, pa, a, &hpa, res))
+		if (!hw_s2_translate(mem, s2, s2->kind, hw_s2_id(s2), pa, a, &hpa, res))
 			return false;
 	}
 	if (!hw_mem_exists(mem, hpa))

@@ -26,7 +26,7 @@ bool hw_s2_memo_walk(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	    *mem->nguest != nguest)
 		return ok;
 	root = hw_s2_root(s2);
-	s = hw_s2_slot(m, gpa, root);
+	s = hw_s2_slot(m, gpa, hw_s2_root_hash(root));
 	bit = 1u << hw_s2_class(acc);
 	if (s->gen == m->gen && s->gpa == (gpa & ~0xfffull) && s->root == root) {
 		s->ok |= (uint32_t)bit;
