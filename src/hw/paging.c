@@ -435,8 +435,12 @@ bool hw_load_pdptes_exit(const struct hw_mem *mem, const struct hw_stage2 *s2,
 	 * (SDM §29.3.3.2, and the FIXME in KVM's walk_addr_generic: "loads of
 	 * the PDPTE registers for PAE paging by the MOV to CR instruction are
 	 * treated as reads"), not an access for a linear address (bit 7
-	 * clear); with NPT a guest page-table access (user write, bit 33),
-	 * a modelling choice.
+	 * clear).  An AMD CPU with nested paging has no such load: it reads
+	 * the PDPEs at every walk (hw_regs.pdpte_walk; APM Vol. 2 §15.25),
+	 * and replay never calls this with an NPT stage 2 (src/kvm/run.c,
+	 * vcpu_run_pdpte_load(): Intel only).  For such a caller the NPT
+	 * branch reads the PDPT as NPT sees any guest page-table read (a
+	 * user write, EXITINFO1 bit 33); it is not an AMD operation.
 	 */
 	if (s2->kind != HW_S2_NONE) {
 		uint64_t a = s2->kind == HW_S2_EPT ? HW_S2_READ :
